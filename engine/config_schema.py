@@ -1,0 +1,107 @@
+"""Typed, frozen configuration sections. Loading/validation of YAML is in :mod:`engine.config`.
+
+Every field has a default; the default's type is the expected type. A-share facts (stamp-duty history, board
+price limits, lot size) are defaults here, not constants in code, so a user can change them in YAML.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field as _field
+from typing import Any, Optional
+
+# China A-share stamp duty (印花税) history, rates as fractions of traded value.
+# 2007-05-30: 0.3% both sides; 2008-04-24: 0.1% both sides; 2008-09-19: 0.1% sell side only;
+# 2023-08-28: 0.05% sell side only. Before 2007-05-30 (since 2005-01-24): 0.1% both sides.
+A_SHARE_STAMP_DUTY = (
+    {"from": "1990-01-01", "buy": 0.001, "sell": 0.001},
+    {"from": "2007-05-30", "buy": 0.003, "sell": 0.003},
+    {"from": "2008-04-24", "buy": 0.001, "sell": 0.001},
+    {"from": "2008-09-19", "buy": 0.0, "sell": 0.001},
+    {"from": "2023-08-28", "buy": 0.0, "sell": 0.0005},
+)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    source: str = "embedded"          # embedded | synthetic | dataset | csv | parquet | akshare
+    path: Optional[str] = None        # dataset dir (dataset), file/dir (csv/parquet)
+    start: Optional[str] = None       # first day of the reported period (YYYY-MM-DD); None = first day of data
+    end: Optional[str] = None         # last day of the reported period; None = last day of data
+    seed: int = 42                    # synthetic only
+    size: str = "default"             # synthetic only: default | small
+    effects: dict = _field(default_factory=dict)   # synthetic only: planted effects (docs/data.md)
+    layout: str = "long"              # csv/parquet import: long | wide
+    panel: str = "index"              # csv/parquet import: which panel the file fills
+    field: str = "close"              # csv/parquet wide layout: which field the file holds
+    columns: dict = _field(default_factory=dict)   # csv/parquet import: rename map {their_name: our_name}
+    units: dict = _field(default_factory=dict)     # csv/parquet import: scale factors {field: factor}
+    date_format: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    panel: str = "index"
+    code: str = "000300.SH"
+    name: str = "CSI 300"
+    field: str = "close"
+
+
+@dataclass(frozen=True)
+class SignalConfig:
+    name: str = "hold"
+    params: dict = _field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExecutionConfig:
+    lag: int = 1                      # weights decided at close t trade at t+lag
+    price: str = "close"              # close: at the close of t+lag; open: at the open of t+lag
+    initial_cash: float = 10_000_000.0
+    rebalance_threshold: float = 0.0  # trade only when max |target - last traded target| exceeds this
+
+
+@dataclass(frozen=True)
+class CostConfig:
+    commission: float = 0.00025       # per side, fraction of traded value
+    min_commission: float = 5.0       # CNY per order (needs initial_cash)
+    stamp_duty: Any = "a_share"       # a_share | none | list of {from: YYYY-MM-DD, buy: rate, sell: rate}
+    transfer_fee: float = 0.00001     # per side, fraction of traded value (过户费)
+    slippage_bps: float = 0.0         # buys fill at p*(1+s), sells at p*(1-s)
+
+
+@dataclass(frozen=True)
+class MarketRulesConfig:
+    limits: str = "auto"              # auto (data flags if present, else board pct) | data | board | off
+    board_limits: dict = _field(default_factory=lambda: {"main": 0.10, "chinext": 0.20, "star": 0.20, "st": 0.05, "bse": 0.30})
+    default_board: str = "main"
+    suspension: bool = True           # no trade while suspended (flag or missing price)
+    lot_size: int = 0                 # 0 = fractional shares; 100 = A-share board lot
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    periods_per_year: int = 252
+    risk_free: float = 0.0            # annual, for Sharpe/Sortino
+    primary_excess: str = "geometric"  # geometric (1+Rs)/(1+Rb)-1 | arithmetic Rs-Rb; both are always reported
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    dir: str = "results"
+    last_n_days: int = 20
+
+
+@dataclass(frozen=True)
+class StrategyConfig:
+    name: str
+    description: str = ""
+    data: DataConfig = _field(default_factory=DataConfig)
+    benchmark: BenchmarkConfig = _field(default_factory=BenchmarkConfig)
+    signal: SignalConfig = _field(default_factory=SignalConfig)
+    execution: ExecutionConfig = _field(default_factory=ExecutionConfig)
+    costs: CostConfig = _field(default_factory=CostConfig)
+    market_rules: MarketRulesConfig = _field(default_factory=MarketRulesConfig)
+    metrics: MetricsConfig = _field(default_factory=MetricsConfig)
+    output: OutputConfig = _field(default_factory=OutputConfig)
+    sweep: dict = _field(default_factory=dict)
+    source_file: str = "<memory>"

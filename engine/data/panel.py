@@ -1,0 +1,207 @@
+"""Panel and Dataset: the one canonical in-memory schema every source produces and every signal consumes.
+
+* A **Panel** is a set of aligned ``date x code`` frames, one per field (``close``, ``amount``, ...). All frames
+  share one sorted, unique ``DatetimeIndex`` named ``date`` and one column index of codes.
+* A **Dataset** is a collection of named panels (``index``, ``sw_l1``, ``stocks``, ``citic_l3``, ...), named
+  date-indexed series frames (``flows``, ``futures_if``, ...), static tables (``sw_l1_info``, ``membership``) and
+  ``meta`` (``synthetic``, ``provenance``, ``checksums``). The layout on disk is documented in ``docs/data.md``.
+
+Canonical units: prices in index points / CNY, ``volume`` in shares, ``amount`` in CNY, ``turnover`` in percent
+(1.23 means 1.23% of float shares traded), boolean flags (``suspended``, ``limit_up``, ``limit_down``) as bool.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from engine.errors import DataError
+
+PRICE_FIELDS = ("open", "high", "low", "close")
+FLAG_FIELDS = ("suspended", "limit_up", "limit_down")
+
+
+def _fmt_dates(idx: Iterable, n: int = 3) -> str:
+    vals = [pd.Timestamp(d).strftime("%Y-%m-%d") for d in list(idx)[:n]]
+    more = len(list(idx)) - n
+    return ", ".join(vals) + (f" (+{more} more)" if more > 0 else "")
+
+
+def _fmt_codes(codes: Iterable, n: int = 5) -> str:
+    codes = [str(c) for c in codes]
+    return ", ".join(codes[:n]) + (f" (+{len(codes) - n} more)" if len(codes) > n else "")
+
+
+@dataclass
+class Panel:
+    """Aligned ``date x code`` frames. ``source`` names where it came from, for error messages."""
+
+    name: str
+    fields: dict[str, pd.DataFrame]
+    source: str = "<memory>"
+
+    def __post_init__(self):
+        if not self.fields:
+            raise DataError(f"{self.source}: panel '{self.name}' has no fields")
+
+    @property
+    def dates(self) -> pd.DatetimeIndex:
+        return next(iter(self.fields.values())).index
+
+    @property
+    def codes(self) -> pd.Index:
+        return next(iter(self.fields.values())).columns
+
+    def __getitem__(self, field_name: str) -> pd.DataFrame:
+        try:
+            return self.fields[field_name]
+        except KeyError:
+            raise DataError(
+                f"{self.source}: panel '{self.name}' has no field '{field_name}' "
+                f"(it has: {', '.join(sorted(self.fields))}); add it to the data or pick a signal that does not need it"
+            ) from None
+
+    def __contains__(self, field_name: str) -> bool:
+        return field_name in self.fields
+
+    def get(self, field_name: str, default=None):
+        return self.fields.get(field_name, default)
+
+    def slice_dates(self, start=None, end=None) -> "Panel":
+        return Panel(self.name, {k: v.loc[start:end] for k, v in self.fields.items()}, self.source)
+
+    def validate(self, required: Iterable[str] = ()) -> "Panel":
+        validate_panel(self, required)
+        return self
+
+
+@dataclass
+class Dataset:
+    panels: dict[str, Panel] = field(default_factory=dict)
+    series: dict[str, pd.DataFrame] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+    source: str = "<memory>"
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.meta.get("synthetic", False))
+
+    def panel(self, name: str) -> Panel:
+        try:
+            return self.panels[name]
+        except KeyError:
+            raise DataError(
+                f"{self.source}: dataset has no panel '{name}' (it has: {', '.join(sorted(self.panels)) or 'none'}); "
+                f"use a data source that provides it (e.g. data.source: synthetic) or add panels/{name}/ to the dataset"
+            ) from None
+
+    def get_series(self, name: str) -> pd.DataFrame:
+        try:
+            return self.series[name]
+        except KeyError:
+            raise DataError(
+                f"{self.source}: dataset has no series '{name}' (it has: {', '.join(sorted(self.series)) or 'none'}); "
+                f"add series/{name}.parquet (or .csv) to the dataset"
+            ) from None
+
+    def table(self, name: str) -> pd.DataFrame:
+        try:
+            return self.tables[name]
+        except KeyError:
+            raise DataError(
+                f"{self.source}: dataset has no table '{name}' (it has: {', '.join(sorted(self.tables)) or 'none'}); "
+                f"add tables/{name}.parquet (or .csv) to the dataset"
+            ) from None
+
+    def require(self, needs: Iterable[str]) -> None:
+        """Check requirements like ``"panel:sw_l1.turnover"``, ``"series:flows.elg_buy"``, ``"table:membership"``."""
+        for need in needs:
+            kind, _, rest = need.partition(":")
+            name, _, col = rest.partition(".")
+            if kind == "panel":
+                p = self.panel(name)
+                if col:
+                    p[col]
+            elif kind == "series":
+                s = self.get_series(name)
+                if col and col not in s.columns:
+                    raise DataError(
+                        f"{self.source}: series '{name}' has no column '{col}' (it has: {', '.join(map(str, s.columns))})"
+                    )
+            elif kind == "table":
+                self.table(name)
+            else:  # pragma: no cover - programming error
+                raise ValueError(f"bad requirement {need!r}")
+
+    def validate(self) -> "Dataset":
+        for p in self.panels.values():
+            validate_panel(p)
+        for name, s in self.series.items():
+            validate_index(s.index, f"{self.source}: series '{name}'")
+        return self
+
+
+def validate_index(idx: pd.Index, where: str) -> None:
+    if not isinstance(idx, pd.DatetimeIndex):
+        raise DataError(f"{where}: index must be dates, got {type(idx).__name__}; name the date column 'date'")
+    if idx.hasnans:
+        raise DataError(f"{where}: {int(idx.isna().sum())} rows have no date; drop them or fix the date column")
+    dup = idx[idx.duplicated()]
+    if len(dup):
+        raise DataError(f"{where}: duplicate dates {_fmt_dates(dup.unique())}; keep one row per date")
+    if not idx.is_monotonic_increasing:
+        bad = idx[1:][np.asarray(idx[1:] <= idx[:-1])]
+        raise DataError(f"{where}: dates are not sorted ascending (first out of order: {_fmt_dates(bad)}); sort by date")
+
+
+def validate_panel(panel: Panel, required: Iterable[str] = ()) -> None:
+    """Raise a one-line DataError for anything that would silently corrupt a backtest."""
+    where = f"{panel.source}: panel '{panel.name}'"
+    for f in required:
+        if f not in panel.fields:
+            raise DataError(
+                f"{where} is missing field '{f}' that the chosen signal needs (it has: {', '.join(sorted(panel.fields))})"
+            )
+    ref = None
+    for fname, df in panel.fields.items():
+        fw = f"{where} field '{fname}'"
+        validate_index(df.index, fw)
+        if ref is None:
+            ref = df
+        else:
+            if not df.index.equals(ref.index):
+                extra = df.index.difference(ref.index)
+                miss = ref.index.difference(df.index)
+                raise DataError(
+                    f"{fw}: dates are not aligned with the other fields "
+                    f"(extra: {_fmt_dates(extra) or 'none'}; missing: {_fmt_dates(miss) or 'none'})"
+                )
+            if not df.columns.equals(ref.columns):
+                extra = df.columns.difference(ref.columns)
+                miss = ref.columns.difference(df.columns)
+                raise DataError(
+                    f"{fw}: codes are not aligned with the other fields "
+                    f"(extra: {_fmt_codes(extra) or 'none'}; missing: {_fmt_codes(miss) or 'none'})"
+                )
+        if df.columns.duplicated().any():
+            raise DataError(f"{fw}: duplicate codes {_fmt_codes(df.columns[df.columns.duplicated()].unique())}")
+        if fname in FLAG_FIELDS:
+            continue
+        vals = df.to_numpy(dtype=float, na_value=np.nan) if len(df.columns) else np.empty((len(df), 0))
+        allnan = np.isnan(vals).all(axis=0) if len(vals) else np.zeros(vals.shape[1], bool)
+        if allnan.any():
+            raise DataError(
+                f"{fw}: all values are missing for codes {_fmt_codes(df.columns[allnan])}; drop those codes or fix the export"
+            )
+        if fname in PRICE_FIELDS:
+            with np.errstate(invalid="ignore"):
+                bad = vals <= 0
+            if bad.any():
+                r, c = np.nonzero(bad)
+                raise DataError(
+                    f"{fw}: {int(bad.sum())} non-positive prices, e.g. {df.columns[c[0]]} on "
+                    f"{df.index[r[0]]:%Y-%m-%d} = {vals[r[0], c[0]]}; prices must be > 0 (missing days should be empty)"
+                )

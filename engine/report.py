@@ -1,0 +1,190 @@
+"""The results directory: resolved config, metrics.json, equity/weights files, summary.md, chart, meta.json.
+
+An existing run directory is never overwritten: a new one is created per run (``<stamp>-<confighash>``), and an
+explicit ``--out DIR`` must not exist yet or be empty.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from engine import __version__
+from engine.config import config_hash, to_yaml
+from engine.errors import ConfigError
+
+SYNTH_BANNER = ("SYNTHETIC DATA: the signal inputs come from the simulated A-share market (engine/data/synthetic); "
+                "the CSI 300 benchmark is real. These numbers demonstrate the pipeline and are not evidence.")
+PACKAGES = ("numpy", "pandas", "numba", "vectorbt", "empyrical-reloaded", "pyarrow", "pyyaml", "scipy", "matplotlib")
+
+
+def make_run_dir(cfg, out: str | None) -> Path:
+    if out:
+        d = Path(out)
+        if d.exists() and (not d.is_dir() or any(d.iterdir())):
+            raise ConfigError(f"--out {d}: already exists and is not empty; results are never overwritten, choose a new directory")
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+    base = Path(cfg.output.dir) / cfg.name
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    h = config_hash(cfg)
+    for i in range(1000):
+        d = base / (f"{stamp}-{h}" + (f"-{i + 1}" if i else ""))
+        try:
+            d.mkdir(parents=True, exist_ok=False)
+            return d
+        except FileExistsError:
+            continue
+    raise ConfigError(f"{base}: could not create a new run directory")  # pragma: no cover
+
+
+def _pkg_versions() -> dict:
+    out = {"python": platform.python_version(), "jingong": __version__}
+    for p in PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = None
+    return out
+
+
+def _git_commit() -> str | None:
+    try:
+        r = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                           cwd=Path(__file__).resolve().parent)
+        return r.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _pct(x) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x * 100:.2f}%"
+
+
+def summary_markdown(run, table_text: str) -> str:
+    cfg, m = run.cfg, run.metrics
+    lines = [f"# {cfg.name}: strategy vs {cfg.benchmark.name}", ""]
+    if run.dataset.synthetic:
+        lines += [f"> **{SYNTH_BANNER}**", ""]
+    if cfg.description:
+        lines += [cfg.description.strip(), ""]
+    p = m["period"]
+    lines += [f"Period {p['start']} .. {p['end']} ({p['n_days']} trading days; base close {p['base_date']}). "
+              f"Signal `{cfg.signal.name}`; execution: decided at close t, traded at the {cfg.execution.price} of "
+              f"t+{cfg.execution.lag}. Data: `{cfg.data.source}`"
+              + (" (synthetic)" if run.dataset.synthetic else "") + ".", "",
+              "```", table_text, "```", ""]
+    if len(run.yearly):
+        y = run.yearly.copy()
+        lines += ["## Calendar years", "", _md_table(y, pct=True), ""]
+    for name, tab in (run.signal.tables or {}).items():
+        if isinstance(tab, pd.DataFrame) and len(tab):
+            lines += [f"## {name}", ""]
+            if run.dataset.synthetic:
+                lines += ["*(synthetic inputs)*", ""]
+            lines += [_md_table(tab), ""]
+    lines += ["## Conventions", ""]
+    for k, v in m.get("conventions", {}).items():
+        lines.append(f"- **{k}**: {v}")
+    return "\n".join(lines) + "\n"
+
+
+def _md_table(df: pd.DataFrame, pct: bool = False) -> str:
+    df = df.copy()
+    idx_name = df.index.name or ""
+    df = df.reset_index()
+    cols = [str(c) for c in df.columns]
+    if not idx_name and cols[0] == "index":
+        cols[0] = ""
+
+    def fmt(v, col):
+        if isinstance(v, (float, np.floating)):
+            if np.isnan(v):
+                return ""
+            if pct and col != "days":
+                return f"{v * 100:.2f}%"
+            return f"{v:.4f}"
+        if isinstance(v, pd.Timestamp):
+            return f"{v:%Y-%m-%d}"
+        return str(v)
+
+    rows = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, r in df.iterrows():
+        rows.append("| " + " | ".join(fmt(r[c], str(c)) for c in df.columns) + " |")
+    return "\n".join(rows)
+
+
+def _chart(run, path: Path) -> None:
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    eq_s = (1 + run.backtest.returns).cumprod()
+    eq_b = (1 + run.benchmark_returns).cumprod()
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(10, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    a1.plot(eq_s.index, eq_s.values, label=run.cfg.name)
+    a1.plot(eq_b.index, eq_b.values, label=run.cfg.benchmark.name)
+    a1.set_yscale("log")
+    a1.legend()
+    title = f"{run.cfg.name} vs {run.cfg.benchmark.name}"
+    if run.dataset.synthetic:
+        title += "  [SYNTHETIC signal inputs]"
+    a1.set_title(title)
+    for eq, lab in ((eq_s, run.cfg.name), (eq_b, run.cfg.benchmark.name)):
+        a2.plot(eq.index, (eq / eq.cummax() - 1).values, label=lab)
+    a2.set_ylabel("drawdown")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def write_results(run, run_dir: Path, table_text: str, chart: bool = True) -> Path:
+    cfg, bt = run.cfg, run.backtest
+    (run_dir / "config.yaml").write_text(
+        f"# resolved config of {cfg.source_file} (all defaults filled in)\n" + to_yaml(cfg), encoding="utf-8")
+    (run_dir / "metrics.json").write_text(json.dumps(run.metrics, indent=2, ensure_ascii=False, allow_nan=False),
+                                          encoding="utf-8")
+    eq = pd.DataFrame({"strategy": (1 + bt.returns).cumprod(), "benchmark": (1 + run.benchmark_returns).cumprod(),
+                       "strategy_return": bt.returns, "benchmark_return": run.benchmark_returns,
+                       "turnover": bt.turnover, "cost_return": bt.cost_returns})
+    eq.index.name = "date"
+    eq.to_csv(run_dir / "equity.csv", float_format="%.10g")
+    w = run.signal.weights.loc[bt.returns.index[0]:bt.returns.index[-1]]
+    w.index.name = "date"
+    w.to_csv(run_dir / "weights_target.csv", float_format="%.6g")
+    held = bt.weights_held.copy()
+    held.index.name = "date"
+    held.to_csv(run_dir / "weights_held.csv", float_format="%.6g")
+    run.yearly.to_csv(run_dir / "yearly.csv", float_format="%.6g")
+    if len(run.signal.indicators):
+        ind = run.signal.indicators.loc[: bt.returns.index[-1]]
+        ind.to_csv(run_dir / "indicators.csv", float_format="%.8g")
+    for name, tab in (run.signal.tables or {}).items():
+        if isinstance(tab, pd.DataFrame):
+            tab.to_csv(run_dir / f"table_{name}.csv", encoding="utf-8-sig")
+    (run_dir / "summary.md").write_text(summary_markdown(run, table_text), encoding="utf-8")
+    if chart:
+        _chart(run, run_dir / "equity.png")
+    meta = {
+        "created": _dt.datetime.now().isoformat(timespec="seconds"),
+        "config_file": cfg.source_file,
+        "config_hash": config_hash(cfg),
+        "git_commit": _git_commit(),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "packages": _pkg_versions(),
+        "data": {k: v for k, v in run.dataset.meta.items() if k in ("name", "synthetic", "provenance", "checksums",
+                                                                     "description", "generator", "params", "notes")},
+        "timings_s": {k: round(v, 4) for k, v in run.timings.items()},
+    }
+    (run_dir / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    return run_dir

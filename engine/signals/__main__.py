@@ -1,0 +1,78 @@
+"""``python -m engine.signals CONFIG [--asof YYYY-MM-DD] [--csv DIR] [--set k=v ...]``
+
+Prints the signal's report-style tables as they stood at the close of ``--asof`` (default: the last date of the
+data). The dataset is cut at ``asof`` before anything is computed, so the tables use no later data.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from engine.errors import ConfigError, JingongError
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m engine.signals", description=__doc__.splitlines()[0])
+    ap.add_argument("config")
+    ap.add_argument("--asof", default=None, help="date whose close the tables are computed at (YYYY-MM-DD)")
+    ap.add_argument("--csv", default=None, metavar="DIR", help="also write each table as DIR/<table>_<asof>.csv")
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    args = ap.parse_args(argv)
+    try:
+        return _main(args)
+    except JingongError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _main(args) -> int:
+    from engine.config import load_config
+    from engine.data.sources import load_dataset
+    from engine.data.truncate import truncate
+    from engine.pipeline import config_dir
+    from engine.report import SYNTH_BANNER
+    from engine.signals import REGISTRY
+
+    cfg = load_config(args.config, args.overrides)
+    ds = load_dataset(cfg.data, config_dir(cfg))
+    spec = REGISTRY[cfg.signal.name]
+    cal = ds.panel(spec.universe).dates
+    if args.asof:
+        try:
+            asof = pd.Timestamp(args.asof)
+        except ValueError:
+            raise ConfigError(f"--asof {args.asof!r}: expected a date YYYY-MM-DD") from None
+        if asof < cal[0] or asof > cal[-1]:
+            raise ConfigError(f"--asof {asof:%Y-%m-%d} is outside the data ({cal[0]:%Y-%m-%d}..{cal[-1]:%Y-%m-%d})")
+        ds = truncate(ds, asof)
+    ds.require(spec.requires)
+    res = spec.compute(ds, dict(cfg.signal.params))
+    last = res.weights.index[-1]
+    print(f"{cfg.name}: signal '{spec.name}' as of the close of {last:%Y-%m-%d}")
+    if ds.synthetic:
+        print(SYNTH_BANNER)
+    tables = dict(res.tables or {})
+    if not tables:
+        tail = res.weights.tail(20)
+        if len(res.indicators):
+            tail = res.indicators.join(res.weights.add_prefix("weight_"), how="right").tail(20)
+        tables = {"last_days": tail}
+    for name, tab in tables.items():
+        print(f"\n{name}:")
+        print(tab.to_string())
+        if args.csv:
+            d = Path(args.csv)
+            d.mkdir(parents=True, exist_ok=True)
+            path = d / f"{name}_{last:%Y%m%d}.csv"
+            if path.exists():
+                raise ConfigError(f"--csv {d}: {path.name} already exists; it is never overwritten, choose another directory")
+            tab.to_csv(path, encoding="utf-8-sig")
+            print(f"written: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""The contract between signal generators, the config and the backtester.
+
+A signal generator is a plain function ``compute(ds: Dataset, params: dict) -> SignalResult`` plus a
+``SignalSpec`` in :data:`engine.signals.REGISTRY`. ``params`` arrives already merged with the spec's defaults
+and type-checked by :mod:`engine.config` (the type of each default is the expected type).
+
+Timing contract (every generator's docstring restates it): ``weights.loc[t]`` is decided with data up to the
+close of ``t`` only; the backtester executes it at ``t + lag``. Proven per signal by the look-ahead test helper
+``tests/lookahead.py``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pandas as pd
+
+
+@dataclass
+class SignalResult:
+    """``weights``: date x code target weights (rows sum to <= 1, cash is the rest), decided at close t.
+
+    ``indicators``: date-indexed frame of the signal's intermediate series, for reports (may be empty).
+    ``tables``: named frames for report-style output (e.g. the last 20 days table, monthly signal tables).
+    """
+
+    weights: pd.DataFrame
+    indicators: pd.DataFrame = field(default_factory=pd.DataFrame)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SignalSpec:
+    name: str
+    compute: Callable[[Any, dict], SignalResult]
+    defaults: dict                      # every parameter with its default; the default's type is the expected type
+    universe: str                       # dataset panel the weights refer to ('index' = CSI 300 timing, 'sw_l1', ...)
+    requires: tuple[str, ...] = ()      # e.g. ("panel:index.close", "series:flows.elg_buy", "table:membership")
+    description: str = ""
+    choices: dict = field(default_factory=dict)   # param -> allowed values, for enumerated options
+    positive: tuple[str, ...] = ()      # params that must be > 0 (windows, lags)
