@@ -1,0 +1,329 @@
+"""财信 三维情绪择时 (seed 002, methodology.md §1): CSI 300 timing at 0 / 50% / 100% from three indicators.
+
+* 情绪浓度 C (:func:`concentration`): first principal component's variance share of the correlation matrix of
+  CITIC level-3 industry daily returns over ``conc_window`` (250) days. Bounds [1/N, 1]. reconstructed.
+* 情绪温度 T (:func:`temperature`): main-force buy ratio MBR = (elg_buy + lg_buy) / amount (series ``flows``),
+  smoothed (``temp_smoothing`` ma|ema over ``temp_smooth_window`` = 20), rank percentile over ``temp_window``
+  (1050, the k/1050 lattice of the printed table). Bounds (0, 1]. reconstructed.
+* 情绪预期 E (:func:`expectation`): basis = (IF main close - CSI 300 close) / CSI 300 close (optionally x 365 /
+  days to expiry), PCR = 50ETF put / call turnover; E = 0.5 pct_1350(basis) + 0.5 pct_1350(-PCR). Where the PCR
+  percentile is missing (before ``exp_min_periods`` observations of options data) E = pct(basis) alone: E is
+  the mean of the component percentiles that exist. Bounds (0, 1]. reconstructed.
+* Position (:func:`position_rule`, §1.4, temperature-gated): 0 if T is not up over ``trend_k`` (9) days, 50%
+  if T up and E not up, 100% if both up; optional 浓度 overlay (default off).
+
+Percentiles use the NaN convention of :mod:`engine.kernels.rolling` (window = last W rows, NaN rows excluded
+from count and rank); below ``*_min_periods`` valid values they are NaN. ``*_min_periods`` defaults to 250
+(our proposal: the published backtests start in 2010, before 1050/1350 days of history could exist).
+
+Timing: every value dated t uses data up to the close of t only; ``weights.loc[t]`` is decided at close t and
+executed by the backtester at t + lag. The report dates its 表1 rows by guidance date (the model is updated
+on the previous trading day), i.e. our row t is the report's row t+1 under lag 1.
+Warm-up: T needs ``temp_smooth_window + temp_min_periods - 1`` rows of flows, E ``exp_min_periods`` rows of
+futures data, then ``trend_k`` more rows; until then the weight is 0 (any NaN input of the rule gives 0).
+"""
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+import pandas as pd
+
+from engine.data.panel import Dataset
+from engine.errors import ConfigError, DataError
+from engine.kernels.rolling import ema, rolling_mean, rolling_pca_share, rolling_rank_pct
+from engine.signals.base import SignalResult, SignalSpec
+
+DEFAULTS = {
+    "code": "000300.SH",
+    "conc_window": 250, "conc_min_periods": 250, "conc_min_assets": 10,
+    "temp_smoothing": "ma", "temp_smooth_window": 20, "temp_window": 1050, "temp_min_periods": 250,
+    "exp_window": 1350, "exp_min_periods": 250, "exp_smooth": 1, "basis_annualize": False,
+    "trend": "diff", "trend_k": 9,
+    "conc_overlay": False, "conc_level": 0.83, "conc_lookback": 20, "conc_drop": 0.01,
+}
+CHOICES = {"temp_smoothing": ("ma", "ema"), "trend": ("diff", "slope")}
+POSITIVE = ("conc_window", "conc_min_periods", "conc_min_assets", "temp_smooth_window", "temp_window",
+            "temp_min_periods", "exp_window", "exp_min_periods", "exp_smooth", "trend_k", "conc_lookback")
+TABLE_COLUMNS = {"concentration": "情绪浓度", "temperature": "情绪温度", "expectation": "情绪预期", "weight": "目标权重"}
+
+
+def _params(params: dict | None) -> dict:
+    p = dict(DEFAULTS)
+    for key, val in (params or {}).items():
+        if key not in DEFAULTS:
+            near = difflib.get_close_matches(key, DEFAULTS, n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            raise ConfigError(f"sentiment: unknown parameter '{key}'{hint}")
+        p[key] = val
+    for key in POSITIVE:
+        if not isinstance(p[key], (int, np.integer)) or isinstance(p[key], bool) or p[key] <= 0:
+            raise ConfigError(f"sentiment: parameter '{key}' must be a positive integer, got {p[key]!r}")
+    for key, allowed in CHOICES.items():
+        if p[key] not in allowed:
+            raise ConfigError(f"sentiment: parameter '{key}' must be one of {', '.join(allowed)}, got {p[key]!r}")
+    for pre in ("conc", "temp", "exp"):
+        if p[f"{pre}_min_periods"] > p[f"{pre}_window"]:
+            raise ConfigError(f"sentiment: {pre}_min_periods ({p[pre + '_min_periods']}) must not exceed "
+                              f"{pre}_window ({p[pre + '_window']}); the indicator would never be defined")
+    return p
+
+
+def _calendar(ds: Dataset, p: dict) -> pd.DatetimeIndex:
+    panel = ds.panel("index")
+    if p["code"] not in panel.codes:
+        raise DataError(f"{panel.source}: panel 'index' has no code '{p['code']}' (it has: "
+                        f"{', '.join(map(str, panel.codes[:5]))}); set signal.params.code")
+    return panel.dates
+
+
+def _series_cols(ds: Dataset, name: str, cols, dates: pd.DatetimeIndex) -> pd.DataFrame:
+    """Numeric columns of series ``name`` on the calendar ``dates`` (extra dates dropped, missing ones NaN)."""
+    s = ds.get_series(name)
+    miss = [c for c in cols if c not in s.columns]
+    if miss:
+        raise DataError(f"{ds.source}: series '{name}' has no column {', '.join(miss)} "
+                        f"(it has: {', '.join(map(str, s.columns))}); see docs/data.md")
+    out = {}
+    for c in cols:
+        v = pd.to_numeric(s[c], errors="coerce")
+        bad = v.isna() & s[c].notna()
+        if bad.any():
+            raise DataError(f"{ds.source}: series '{name}' column '{c}' is not numeric on "
+                            f"{bad.idxmax():%Y-%m-%d} ({s[c][bad].iloc[0]!r}); fix the export")
+        out[c] = v.astype(float)
+    df = pd.DataFrame(out, index=s.index)
+    if len(df.index.intersection(dates)) == 0:
+        raise DataError(f"{ds.source}: series '{name}' shares no date with panel 'index' "
+                        f"({df.index.min():%Y-%m-%d}..{df.index.max():%Y-%m-%d}); check the date column")
+    return df.reindex(dates)
+
+
+def _nonpositive(df: pd.DataFrame, col: str, where: str) -> None:
+    bad = df[col] <= 0
+    if bad.any():
+        d = df.index[bad.to_numpy()]
+        raise DataError(f"{where} column '{col}' is <= 0 on {int(bad.sum())} dates (first {d[0]:%Y-%m-%d}); "
+                        f"missing days must be empty, not 0")
+
+
+def _pct(x: pd.Series, window: int, min_periods: int) -> pd.Series:
+    v = rolling_rank_pct(x.to_numpy(float).reshape(-1, 1), window, min_periods)[:, 0]
+    return pd.Series(v, index=x.index)
+
+
+def _smooth(x: pd.Series, how: str, n: int) -> pd.Series:
+    if n == 1:
+        return x
+    a = x.to_numpy(float).reshape(-1, 1)
+    v = rolling_mean(a, n, n) if how == "ma" else ema(a, n, n)
+    return pd.Series(v[:, 0], index=x.index)
+
+
+# ------------------------------------------------------------------------------------------------ indicators
+def concentration(ds: Dataset, params: dict | None = None) -> pd.Series:
+    """情绪浓度 C_t on the calendar of panel ``index``: lambda_1 / N of the correlation matrix of the daily
+    returns (close / previous close - 1) of panel ``citic_l3`` field ``close`` over the last ``conc_window`` rows.
+
+    Only industries with a complete, non-constant window take part (at least ``conc_min_assets`` of them).
+    Bounds [1/N, 1]. Warm-up ``conc_min_periods`` return rows (the first close row has no return). Uses closes
+    up to t only. Dates of ``citic_l3`` missing from the calendar are ignored after computing.
+    """
+    p = _params(params)
+    dates = _calendar(ds, p)
+    close = ds.panel("citic_l3")["close"].astype(float)
+    nonpos = (close <= 0).to_numpy()
+    if nonpos.any():
+        r, c = np.argwhere(nonpos)[0]
+        raise DataError(f"{ds.source}: panel 'citic_l3' close is <= 0, e.g. {close.columns[c]} on "
+                        f"{close.index[r]:%Y-%m-%d}; prices must be > 0 (missing days empty)")
+    ret = (close / close.shift(1) - 1.0).to_numpy(float)
+    out = np.full(len(close), np.nan)
+    if len(close) > 1:
+        out[1:] = rolling_pca_share(np.ascontiguousarray(ret[1:]), p["conc_window"], p["conc_min_periods"],
+                                    p["conc_min_assets"])
+    return pd.Series(out, index=close.index, name="concentration").reindex(dates)
+
+
+def _temperature_parts(ds: Dataset, p: dict, dates) -> tuple[pd.Series, pd.Series, pd.Series]:
+    f = _series_cols(ds, "flows", ("elg_buy", "lg_buy", "amount"), dates)
+    empty = (f == 0).all(axis=1)               # a row of zeros records nothing (e.g. a sum over no stocks)
+    f[empty] = np.nan
+    _nonpositive(f, "amount", f"{ds.source}: series 'flows'")
+    mbr = (f["elg_buy"] + f["lg_buy"]) / f["amount"]
+    bad = (mbr < 0) | (mbr > 1 + 1e-9)
+    if bad.any():
+        d = mbr.index[bad.to_numpy()]
+        raise DataError(f"{ds.source}: series 'flows': (elg_buy + lg_buy) / amount is outside [0, 1] on "
+                        f"{int(bad.sum())} dates (first {d[0]:%Y-%m-%d}: {mbr[bad].iloc[0]:.4g}); "
+                        f"all three columns must be in CNY (docs/data.md)")
+    smooth = _smooth(mbr, p["temp_smoothing"], p["temp_smooth_window"])
+    temp = _pct(smooth, p["temp_window"], p["temp_min_periods"])
+    return mbr.rename("mbr"), smooth.rename("mbr_smooth"), temp.rename("temperature")
+
+
+def temperature(ds: Dataset, params: dict | None = None) -> pd.Series:
+    """情绪温度 T_t: rank percentile over ``temp_window`` rows of the smoothed main-force buy ratio
+    ``(elg_buy + lg_buy) / amount`` (series ``flows``, market totals in CNY), on the calendar of panel ``index``.
+    A row whose three values are all 0 is treated as missing; any other amount <= 0 raises a DataError.
+
+    Smoothing: ``ma`` = simple mean of the last ``temp_smooth_window`` rows (all must be present), ``ema`` =
+    span ``temp_smooth_window``. Bounds (0, 1], on the k/temp_window lattice with a full window. Warm-up
+    ``temp_smooth_window - 1 + temp_min_periods - 1`` rows. Uses flows up to t only.
+    """
+    p = _params(params)
+    return _temperature_parts(ds, p, _calendar(ds, p))[2]
+
+
+def _expectation_parts(ds: Dataset, p: dict, dates) -> dict[str, pd.Series]:
+    idx = ds.panel("index")["close"][p["code"]].astype(float)
+    fut = _series_cols(ds, "futures_if", ("close",), dates)
+    _nonpositive(fut, "close", f"{ds.source}: series 'futures_if'")
+    basis = (fut["close"] - idx) / idx
+    if p["basis_annualize"]:
+        raw = ds.get_series("futures_if")
+        if "expiry" not in raw.columns:
+            raise DataError(f"{ds.source}: series 'futures_if' has no column 'expiry', needed by basis_annualize: true")
+        exp = pd.to_datetime(raw["expiry"], errors="coerce").reindex(dates)
+        days = (exp - pd.Series(dates, index=dates)).dt.days.astype(float)
+        if (days < 0).any():
+            d = days.index[(days < 0).to_numpy()][0]
+            raise DataError(f"{ds.source}: series 'futures_if' expiry is before the date on {d:%Y-%m-%d}")
+        basis = basis * 365.0 / days.clip(lower=1.0)
+    opt = _series_cols(ds, "options_50etf", ("put_amount", "call_amount"), dates)
+    for c in ("put_amount", "call_amount"):
+        _nonpositive(opt, c, f"{ds.source}: series 'options_50etf'")
+    pcr = opt["put_amount"] / opt["call_amount"]
+    n = p["exp_smooth"]
+    b_pct = _pct(_smooth(basis, "ma", n), p["exp_window"], p["exp_min_periods"])
+    p_pct = _pct(-_smooth(pcr, "ma", n), p["exp_window"], p["exp_min_periods"])
+    expct = pd.concat([b_pct, p_pct], axis=1).mean(axis=1, skipna=True)
+    return {"basis": basis.rename("basis"), "pcr": pcr.rename("pcr"), "basis_pct": b_pct.rename("basis_pct"),
+            "neg_pcr_pct": p_pct.rename("neg_pcr_pct"), "expectation": expct.rename("expectation")}
+
+
+def expectation(ds: Dataset, params: dict | None = None) -> pd.Series:
+    """情绪预期 E_t = mean of the available ones of pct(basis) and pct(-PCR), each a rank percentile over
+    ``exp_window`` (1350) rows with at least ``exp_min_periods`` valid values, after an optional MA of
+    ``exp_smooth`` rows (1 = none) of basis and PCR.
+
+    basis = (series ``futures_if`` close - panel ``index`` close) / index close, x 365 / max(days to expiry, 1)
+    if ``basis_annualize``; PCR = series ``options_50etf`` put_amount / call_amount. Bounds (0, 1]; with both
+    full windows E lies on the k/(2 * exp_window) lattice. Warm-up ``exp_min_periods`` rows of futures data
+    (E = pct(basis) alone until the options percentile exists). Uses data up to t only.
+    """
+    p = _params(params)
+    return _expectation_parts(ds, p, _calendar(ds, p))["expectation"]
+
+
+# ------------------------------------------------------------------------------------------------ position
+def _ols_slope_sign_num(x: np.ndarray, n: int) -> np.ndarray:
+    """Numerator of the OLS slope of the last n values on 1..n (same sign as the slope), NaN if any is NaN.
+    Pairs y_{n-1-i} - y_i so a constant window gives exactly 0."""
+    out = np.full(len(x), np.nan)
+    if len(x) < n:
+        return out
+    win = np.lib.stride_tricks.sliding_window_view(x, n)
+    acc = np.zeros(win.shape[0])
+    for i in range(n // 2):
+        acc += ((n - 1) / 2.0 - i) * (win[:, n - 1 - i] - win[:, i])
+    out[n - 1:] = acc
+    return out
+
+
+def _up(x: np.ndarray, k: int, how: str) -> tuple[np.ndarray, np.ndarray]:
+    """(valid, up) where up_t = x_t > x_{t-k} (diff) or OLS slope over x_{t-k..t} > 0 (slope)."""
+    if how == "diff":
+        prev = np.full(len(x), np.nan)
+        if k < len(x):
+            prev[k:] = x[:-k]
+        valid = ~np.isnan(x) & ~np.isnan(prev)
+        with np.errstate(invalid="ignore"):
+            return valid, valid & (x > prev)
+    num = _ols_slope_sign_num(x, k + 1)
+    valid = ~np.isnan(num)
+    with np.errstate(invalid="ignore"):
+        return valid, valid & (num > 0)
+
+
+def position_rule(T, E, C=None, params: dict | None = None) -> np.ndarray:
+    """Target weight per row from 温度 T, 预期 E (and 浓度 C for the overlay), §1.4 temperature-gated rule.
+
+    Tup_t = T_t > T_{t-k} (``trend: diff``) or OLS slope of T_{t-k..t} > 0 (``trend: slope``), k = ``trend_k``;
+    Eup likewise. w_t = 0 if not Tup, 0.5 if Tup and not Eup, 1.0 if both. Any NaN among the values the rule
+    needs at t gives 0 (no position without full information), so the first k rows are 0.
+    Overlay (``conc_overlay: true``): w_t = 0 when C_t >= ``conc_level`` and C_t < max(C over the last
+    ``conc_lookback`` rows incl. t) - ``conc_drop``; a NaN C never triggers it.
+    Inputs: equal-length 1-D arrays (rows in date order). Output: float array in {0, 0.5, 1}. Uses rows <= t.
+    """
+    p = _params(params)
+    T = np.asarray(T, float)
+    E = np.asarray(E, float)
+    if T.shape != E.shape or T.ndim != 1:
+        raise ValueError(f"position_rule: T and E must be 1-D of equal length, got {T.shape} and {E.shape}")
+    vt, tup = _up(T, p["trend_k"], p["trend"])
+    ve, eup = _up(E, p["trend_k"], p["trend"])
+    w = np.where(tup, np.where(eup, 1.0, 0.5), 0.0)
+    w[~vt | (tup & ~ve)] = 0.0
+    if p["conc_overlay"]:
+        if C is None:
+            raise ValueError("position_rule: conc_overlay needs C")
+        c = pd.Series(np.asarray(C, float))
+        peak = c.rolling(p["conc_lookback"], min_periods=1).max().to_numpy()
+        with np.errstate(invalid="ignore"):
+            fire = (c.to_numpy() >= p["conc_level"]) & (c.to_numpy() < peak - p["conc_drop"])
+        w[fire] = 0.0
+    return w
+
+
+# ------------------------------------------------------------------------------------------------ compute
+def compute(ds: Dataset, params: dict | None = None) -> SignalResult:
+    """The 三维情绪 timing signal on ``params['code']`` (CSI 300) of panel ``index``.
+
+    Inputs: panel ``index`` close, panel ``citic_l3`` close, series ``flows`` (elg_buy, lg_buy, amount),
+    ``futures_if`` (close[, expiry]), ``options_50etf`` (put_amount, call_amount). Output: weights in
+    {0, 0.5, 1} (one column, the code); indicators (concentration, temperature, expectation, mbr, mbr_smooth,
+    basis, pcr, basis_pct, neg_pcr_pct); tables {"last_days": :func:`indicator_table` at the last date}.
+    Timing and warm-up: see the module docstring (decided at close t, traded at t + lag).
+    """
+    p = _params(params)
+    dates = _calendar(ds, p)
+    conc = concentration(ds, p)
+    mbr, smooth, temp = _temperature_parts(ds, p, dates)
+    e = _expectation_parts(ds, p, dates)
+    w = position_rule(temp.to_numpy(), e["expectation"].to_numpy(), conc.to_numpy(), p)
+    ind = pd.DataFrame({"concentration": conc, "temperature": temp, "expectation": e["expectation"],
+                        "mbr": mbr, "mbr_smooth": smooth, "basis": e["basis"], "pcr": e["pcr"],
+                        "basis_pct": e["basis_pct"], "neg_pcr_pct": e["neg_pcr_pct"]}, index=dates)
+    res = SignalResult(weights=pd.DataFrame({p["code"]: w}, index=dates), indicators=ind)
+    res.tables = {"last_days": indicator_table(res)}
+    return res
+
+
+def indicator_table(result: SignalResult, asof=None, n: int = 20) -> pd.DataFrame:
+    """The report's 图1 + 表1: the last ``n`` rows up to ``asof`` (default: the last date) of 情绪浓度, 情绪温度,
+    情绪预期 and 目标权重 (target weight decided at that row's close). Raises DataError if ``asof`` precedes
+    the data."""
+    ind = result.indicators
+    tab = ind[["concentration", "temperature", "expectation"]].copy()
+    tab["weight"] = result.weights.iloc[:, 0]
+    if asof is not None:
+        asof = pd.Timestamp(asof)
+        if len(tab) == 0 or asof < tab.index[0]:
+            raise DataError(f"indicator_table: asof {asof:%Y-%m-%d} is before the first date of the data")
+        tab = tab.loc[:asof]
+    return tab.tail(n).rename(columns=TABLE_COLUMNS)
+
+
+SPEC = SignalSpec(
+    name="sentiment",
+    compute=compute,
+    defaults=dict(DEFAULTS),
+    universe="index",
+    requires=("panel:index.close", "panel:citic_l3.close", "series:flows.elg_buy", "series:flows.lg_buy",
+              "series:flows.amount", "series:futures_if.close", "series:options_50etf.put_amount",
+              "series:options_50etf.call_amount"),
+    description="财信 三维情绪 timing of the CSI 300 (0/50/100%): temperature-gated trend of 情绪温度 and 情绪预期.",
+    choices=dict(CHOICES),
+    positive=POSITIVE,
+)
