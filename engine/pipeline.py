@@ -93,7 +93,7 @@ def run_strategy(cfg: StrategyConfig, ds: Dataset) -> RunOutput:
     start, end = resolve_period(cfg, panel.dates)
     t1 = time.perf_counter()
     bt = run_backtest(sig.weights, panel, start, end, cfg.execution, cfg.costs, cfg.market_rules,
-                      boards=_boards(ds, spec.universe))
+                      boards=_boards(ds, spec.universe), rebalance_dates=sig.rebalance_dates)
     timings["backtest_s"] = time.perf_counter() - t1
     bench = benchmark_returns(ds, cfg, bt.returns.index)
     note = "price index (no dividends reinvested)" if cfg.benchmark.code == "000300.SH" else ""

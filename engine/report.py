@@ -158,7 +158,7 @@ def write_results(run, run_dir: Path, table_text: str, chart: bool = True) -> Pa
                        "strategy_return": bt.returns, "benchmark_return": run.benchmark_returns,
                        "turnover": bt.turnover, "cost_return": bt.cost_returns})
     eq.index.name = "date"
-    eq.to_csv(run_dir / "equity.csv", float_format="%.10g")
+    eq.to_csv(run_dir / "equity.csv", float_format="%.15g")
     w = run.signal.weights.loc[bt.returns.index[0]:bt.returns.index[-1]]
     w.index.name = "date"
     w.to_csv(run_dir / "weights_target.csv", float_format="%.6g")

@@ -1,0 +1,396 @@
+"""The backtester: the only place that applies the execution lag, the tradability masks and the cost model.
+
+Timing convention (all functions here):
+
+* Weights are decided at the close of day t (a signal uses data up to close t). The simulation starts with all
+  cash (``execution.initial_cash``) at the close of the **base day** = the last trading day before ``start``
+  (the first row of the panel if there is none). Result rows run from the base day to ``end``.
+* ``price: close``, lag L >= 0: the trade at the close of day i uses the weights decided at close i-L (warm-up rows
+  before the period are used), so with L = 1 the first trade happens at the base day's close.
+* ``price: open``, lag L >= 1: the trade at the open of day i uses the weights decided at close i-L; no trade on
+  the base day.
+* The base row is an anchor: ``value[0] = initial_cash`` and ``returns[0] = turnover[0] = costs[0] =
+  cost_returns[0] = 0``. Trades at the base day's close are booked on the first period day: ``returns[1] =
+  value[1] / initial_cash - 1`` and their costs/turnover are added to row 1. So ``(1 + returns).cumprod() ==
+  value / initial_cash`` and holding 100% of the CSI 300 with lag 1 / close returns exactly the index's close-to-close
+  returns from the base day's close, minus the entry costs on the first day.
+* An all-NaN weight row = no new target (keep positions); other NaN weights count as 0. With
+  ``rebalance_threshold`` = 0 the portfolio trades only when the target changes (constant weights = buy and hold).
+  Rebalancing, blocked (pending) orders, lot rounding and cash-limited buys follow
+  :mod:`engine.kernels.portfolio` (its docstring is the contract; ``tests/naive_portfolio.py`` is its spec).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engine.config_schema import A_SHARE_STAMP_DUTY, CostConfig, ExecutionConfig, MarketRulesConfig
+from engine.data.panel import Panel, _fmt_codes, _fmt_dates
+from engine.errors import ConfigError, DataError
+from engine.kernels.portfolio import simulate
+
+LIMIT_TOLERANCE = 0.0001   # |move| >= pct - 0.0001 counts as at the limit (board rule)
+
+
+@dataclass
+class BacktestResult:
+    """Date-indexed results from the base day to ``end`` (row 0 is the anchor; see the module docstring).
+
+    ``returns``: daily close-to-close returns (row 0 = 0). ``value``: portfolio value at each close (row 0 =
+    initial cash). ``weights_held``: actual end-of-day weights (position value / portfolio value) per code.
+    ``turnover``: traded value / pre-trade value. ``costs``: commission + stamp + transfer + slippage, currency.
+    ``cost_returns``: costs / previous value. ``positions``: shares per code. ``cash``: end-of-day cash.
+    ``trades_count``: number of executed orders (one code on one day), including the base day. ``positions``,
+    ``weights_held`` and ``cash`` show the actual holdings, so their row 0 is after any base-day trade.
+    """
+
+    returns: pd.Series
+    value: pd.Series
+    weights_held: pd.DataFrame
+    turnover: pd.Series
+    costs: pd.Series
+    cost_returns: pd.Series
+    trades_count: int
+    positions: pd.DataFrame
+    cash: pd.Series
+    base_date: pd.Timestamp
+    initial_cash: float
+
+
+def stamp_duty_schedule(dates, spec) -> tuple[np.ndarray, np.ndarray]:
+    """Per-date stamp duty rates ``(buy, sell)`` (float64 arrays, fractions of traded value, len(dates)).
+
+    ``spec``: ``"a_share"`` (the dated China A-share history in ``engine.config_schema.A_SHARE_STAMP_DUTY``),
+    ``"none"``, or a list of ``{from: YYYY-MM-DD, buy: rate, sell: rate}``; each item applies from its date (a
+    missing rate is 0) until the next item; dates before the first item pay no stamp duty.
+    """
+    dates = pd.DatetimeIndex(dates)
+    buy = np.zeros(len(dates))
+    sell = np.zeros(len(dates))
+    if isinstance(spec, str):
+        if spec == "none":
+            return buy, sell
+        if spec != "a_share":
+            raise ConfigError(f"costs.stamp_duty: '{spec}' is not allowed; use 'a_share', 'none' or a list of "
+                              "{from: YYYY-MM-DD, buy: rate, sell: rate}")
+        spec = A_SHARE_STAMP_DUTY
+    if not isinstance(spec, (list, tuple)) or not spec:
+        raise ConfigError("costs.stamp_duty: expected 'a_share', 'none' or a list of {from, buy, sell}")
+    items = []
+    for n, item in enumerate(spec):
+        if not isinstance(item, dict) or "from" not in item or set(item) - {"from", "buy", "sell"}:
+            raise ConfigError(f"costs.stamp_duty: item {n} must be a mapping with keys from, buy, sell; got {item!r}")
+        try:
+            d = pd.Timestamp(item["from"])
+            b, s = float(item.get("buy", 0.0)), float(item.get("sell", 0.0))
+        except (TypeError, ValueError):
+            raise ConfigError(f"costs.stamp_duty: item {n}: 'from' must be a date and rates numbers; "
+                              f"got {item!r}") from None
+        if not (0.0 <= b < 1.0 and 0.0 <= s < 1.0):
+            raise ConfigError(f"costs.stamp_duty: item {n}: rates must be fractions in [0, 1), got buy={b}, sell={s}")
+        items.append((d, b, s))
+    if [d for d, _, _ in items] != sorted(d for d, _, _ in items):
+        raise ConfigError("costs.stamp_duty: items must be sorted by 'from' date")
+    for d, b, s in items:
+        on = np.asarray(dates >= d)
+        buy[on] = b
+        sell[on] = s
+    return buy, sell
+
+
+def _flag(panel: Panel, name: str) -> np.ndarray:
+    return panel[name].to_numpy(dtype=float, na_value=np.nan) > 0.5
+
+
+def _board_pct(codes: pd.Index, rules: MarketRulesConfig, boards) -> np.ndarray:
+    names = pd.Series(rules.default_board, index=codes, dtype=object)
+    if boards is not None:
+        known = pd.Series(boards).reindex(codes)
+        names = known.where(known.notna(), names)
+    unknown = sorted(set(names) - set(rules.board_limits))
+    if unknown:
+        bad = names.index[names.isin(unknown)]
+        raise ConfigError(f"market_rules.board_limits: no limit for board(s) {', '.join(map(str, unknown))} "
+                          f"(codes {_fmt_codes(bad)}); add them to market_rules.board_limits")
+    return np.array([float(rules.board_limits[b]) for b in names], dtype=float)
+
+
+def tradability(panel: Panel, rules: MarketRulesConfig, exec_price_field: str = "close",
+                boards: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Boolean ``date x code`` frames ``(can_buy, can_sell)`` for trades at ``exec_price_field`` (close or open).
+
+    ``rules.limits``: ``data`` = panel flags ``limit_up`` (blocks buys) / ``limit_down`` (blocks sells), taken as
+    given also for open execution (the flags describe the close: an approximation); ``board`` = the move of the
+    execution price against the previous close (forward filled) reaching the board's limit, |move| >= pct - 0.0001,
+    with ``boards`` mapping code -> board name (missing codes: ``rules.default_board``; pct from
+    ``rules.board_limits``); ``auto`` = data if a flag field exists, else board; ``off`` = no limit blocks.
+    Suspension blocks both sides: the ``suspended`` flag (when ``rules.suspension``) and always a missing
+    execution price. Uses the execution day's own row only (these are market facts, not decisions).
+    """
+    px = panel[exec_price_field].to_numpy(dtype=float, na_value=np.nan)
+    has_flags = "limit_up" in panel or "limit_down" in panel
+    mode = rules.limits
+    if mode not in ("auto", "data", "board", "off"):
+        raise ConfigError(f"market_rules.limits: '{mode}' is not allowed; use auto, data, board or off")
+    if mode == "data" and not has_flags:
+        raise DataError(f"{panel.source}: market_rules.limits is 'data' but panel '{panel.name}' has no limit_up / "
+                        "limit_down fields; add them or use limits: board (or auto)")
+    if mode == "auto":
+        mode = "data" if has_flags else "board"
+    up = np.zeros(px.shape, dtype=bool)
+    down = np.zeros(px.shape, dtype=bool)
+    if mode == "data":
+        if "limit_up" in panel:
+            up = _flag(panel, "limit_up")
+        if "limit_down" in panel:
+            down = _flag(panel, "limit_down")
+    elif mode == "board":
+        prev = panel["close"].ffill().shift(1).to_numpy(dtype=float, na_value=np.nan)
+        pct = _board_pct(panel.codes, rules, boards)[None, :] - LIMIT_TOLERANCE
+        with np.errstate(invalid="ignore", divide="ignore"):
+            move = px / prev - 1.0
+            up = move >= pct
+            down = move <= -pct
+    halted = np.isnan(px)
+    if rules.suspension and "suspended" in panel:
+        halted |= _flag(panel, "suspended")
+    frame = lambda a: pd.DataFrame(a, index=panel.dates, columns=panel.codes)  # noqa: E731
+    return frame(~up & ~halted), frame(~down & ~halted)
+
+
+def backtest_dates(dates: pd.DatetimeIndex, start=None, end=None) -> pd.DatetimeIndex:
+    """The result index: the base day (last date before ``start``, else the first date) through ``end``."""
+    i0, i1 = _period(pd.DatetimeIndex(dates), start, end, "<dates>")
+    return pd.DatetimeIndex(dates)[i0:i1 + 1]
+
+
+def _period(dates: pd.DatetimeIndex, start, end, where: str) -> tuple[int, int]:
+    start = dates[0] if start is None else pd.Timestamp(start)
+    end = dates[-1] if end is None else pd.Timestamp(end)
+    i_start = int(dates.searchsorted(start, side="left"))
+    i1 = int(dates.searchsorted(end, side="right")) - 1
+    i0 = max(i_start - 1, 0)
+    if i1 - i0 < 1:
+        raise DataError(f"{where}: the period {start:%Y-%m-%d}..{end:%Y-%m-%d} needs a base day and at least one "
+                        f"trading day in the data ({dates[0]:%Y-%m-%d}..{dates[-1]:%Y-%m-%d}); widen it")
+    return i0, i1
+
+
+def _check_config(execution: ExecutionConfig, costs: CostConfig, rules: MarketRulesConfig) -> None:
+    if execution.price not in ("close", "open"):
+        raise ConfigError(f"execution.price: '{execution.price}' is not allowed; use close or open")
+    lag = execution.lag
+    if isinstance(lag, bool) or not isinstance(lag, (int, np.integer)) or lag < 0:
+        raise ConfigError(f"execution.lag must be an integer >= 0, got {lag!r}")
+    if execution.price == "open" and lag < 1:
+        raise ConfigError("execution.lag: price: open needs lag >= 1 "
+                          "(a weight decided at close t trades at the open of t+lag)")
+    if not execution.initial_cash > 0:
+        raise ConfigError(f"execution.initial_cash must be > 0, got {execution.initial_cash!r}")
+    checks = {"execution.rebalance_threshold": execution.rebalance_threshold, "costs.commission": costs.commission,
+              "costs.min_commission": costs.min_commission, "costs.transfer_fee": costs.transfer_fee,
+              "costs.slippage_bps": costs.slippage_bps, "market_rules.lot_size": rules.lot_size}
+    for key, v in checks.items():
+        if not (np.isfinite(v) and v >= 0):
+            raise ConfigError(f"{key} must be a finite number >= 0, got {v!r}")
+    if costs.slippage_bps >= 10_000:
+        raise ConfigError(f"costs.slippage_bps must be below 10000 (100%), got {costs.slippage_bps}")
+
+
+def _prepare(panel: Panel, i0: int, i1: int, execution, costs, rules, boards) -> dict:
+    """Kernel inputs for rows i0..i1 of ``panel``: prices, masks, per-bar stamp duty, scalar costs."""
+    close = panel["close"].ffill()
+    px_field = execution.price
+    exec_px = panel[px_field].to_numpy(dtype=float, na_value=np.nan)
+    close_v = close.to_numpy(dtype=float, na_value=np.nan)
+    exec_px = np.where(np.isnan(close_v), np.nan, exec_px)   # nothing to value it with yet: not tradable
+    can_buy, can_sell = tradability(panel, rules, px_field, boards)
+    buy, sell = stamp_duty_schedule(panel.dates[i0:i1 + 1], costs.stamp_duty)
+    rows = slice(i0, i1 + 1)
+
+    def c(a):   # C-contiguous and writeable: one compiled kernel signature (pandas may hand out read-only views)
+        return np.require(a, requirements=["C", "W"])
+
+    return dict(exec_price=c(exec_px[rows]), close=c(close_v[rows]), can_buy=c(can_buy.to_numpy(bool)[rows]),
+                can_sell=c(can_sell.to_numpy(bool)[rows]), trade_bar0=execution.price == "close",
+                commission=float(costs.commission), min_commission=float(costs.min_commission),
+                stamp_buy=c(buy), stamp_sell=c(sell), transfer=float(costs.transfer_fee),
+                slippage=float(costs.slippage_bps) / 1e4, lot=float(rules.lot_size),
+                initial_cash=float(execution.initial_cash), threshold=float(execution.rebalance_threshold))
+
+
+def _clean(target: np.ndarray, where) -> np.ndarray:
+    """In place on (T, P, N): NaN -> 0 in rows that are not all NaN; reject inf, negative weights and row sums
+    above 1 (``where(mask (T, P))`` names the rows); -1e-12 < w < 0 rounding noise -> 0."""
+    inf = np.isinf(target).any(axis=-1)
+    if inf.any():
+        raise DataError(f"weights: infinite values decided on {where(inf)}; weights must be finite or empty")
+    nan = np.isnan(target)
+    nan &= ~nan.all(axis=-1, keepdims=True)
+    target[nan] = 0.0
+    neg = (target < -1e-12).any(axis=-1)
+    if neg.any():
+        raise DataError(f"weights: negative weights decided on {where(neg)}; short positions are not supported")
+    over = target.sum(axis=-1) > 1.0 + 1e-9
+    if over.any():
+        raise DataError(f"weights: weights sum above 1 on {where(over)}; leverage is not supported (rest is cash)")
+    np.maximum(target, 0.0, out=target)      # NaN stays NaN
+    return target
+
+
+def _targets(w_all: np.ndarray, dates: pd.DatetimeIndex, i0: int, i1: int, lag: int) -> np.ndarray:
+    """Kernel targets (T, P, N) for bars i0..i1 from weights (T_all, P, N) aligned to ``dates``: one fresh array.
+
+    Bar j trades the weights decided at row j - lag (NaN = no target before the data); cleaned by :func:`_clean`."""
+    T = i1 - i0 + 1
+    target = np.full((T,) + w_all.shape[1:], np.nan)
+    first = i0 - lag
+    lo = max(0, -first)
+    target[lo:] = w_all[first + lo:first + T]
+
+    def where(mask):   # mask (T, P) over target rows -> decision dates (and sweep columns)
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        return _fmt_dates(dates[first + rows]) + (f" (columns {cols[:5].tolist()})" if mask.shape[1] > 1 else "")
+
+    return _clean(target, where)
+
+
+def _flows(value, pre_value, traded, costs, initial_cash):
+    """In place on the kernel's (T, P) outputs: anchor value row 0 at initial cash, book base-day trades on row 1.
+
+    Returns ``(value, returns, turnover, costs)``; ``returns`` reuses ``pre_value``'s memory, ``turnover``
+    reuses ``traded``'s (fresh full-size arrays are the dominant cost of a large sweep)."""
+    turnover = np.divide(traded, pre_value, out=traded, where=pre_value > 0)
+    for a in (turnover, costs):
+        a[1] += a[0]
+        a[0] = 0.0
+    value[0] = initial_cash
+    returns = pre_value
+    np.divide(value[1:], value[:-1], out=returns[1:])
+    returns[1:] -= 1.0
+    returns[0] = 0.0
+    return value, returns, turnover, costs
+
+
+def _force(dates: pd.DatetimeIndex, i0: int, i1: int, lag: int, rebalance_dates) -> np.ndarray:
+    """(T,) bool: bar j is a forced rebalance when the weights it executes (decided at row j - lag) were decided
+    on one of ``rebalance_dates`` (e.g. month ends: re-apply equal weights even if the list did not change)."""
+    force = np.zeros(i1 - i0 + 1, dtype=np.bool_)
+    if rebalance_dates is None or len(rebalance_dates) == 0:
+        return force
+    rd = pd.DatetimeIndex(rebalance_dates)
+    bad = rd.difference(dates)
+    if len(bad):
+        raise DataError(f"rebalance dates {_fmt_dates(bad)} are not trading days of the panel")
+    rows = dates.get_indexer(rd) + lag - i0
+    rows = rows[(rows >= 0) & (rows < len(force))]
+    force[rows] = True
+    return force
+
+
+def _run_kernel(target, prep, record, force=None):
+    if force is None:
+        force = np.zeros(target.shape[0], dtype=np.bool_)
+    return simulate(target, prep["exec_price"], prep["close"], prep["can_buy"], prep["can_sell"], prep["trade_bar0"],
+                    prep["commission"], prep["min_commission"], prep["stamp_buy"], prep["stamp_sell"],
+                    prep["transfer"], prep["slippage"], prep["lot"], prep["initial_cash"], prep["threshold"], force,
+                    record)
+
+
+def run_backtest(weights: pd.DataFrame, panel: Panel, start=None, end=None,
+                 execution: ExecutionConfig = ExecutionConfig(), costs: CostConfig = CostConfig(),
+                 rules: MarketRulesConfig = MarketRulesConfig(), boards: pd.Series | None = None,
+                 rebalance_dates=None) -> BacktestResult:
+    """Backtest one target-weight path; timing and base-row conventions in the module docstring.
+
+    ``weights``: date x code, decided at close t, values in [0, 1] with row sums <= 1 (NaN = no view; an all-NaN
+    row = keep positions); may start long before ``start`` (warm-up). Its dates and codes must be in ``panel``
+    (which needs ``close``, and ``open`` for price: open).
+    ``boards``: code -> board name for the board limit rule. ``rebalance_dates``: decision dates on which the
+    target is re-applied even if unchanged (scheduled rebalancing; otherwise only a changed target trades).
+    Returns a :class:`BacktestResult` in float64 from the
+    base day to ``end``. Deterministic.
+    """
+    _check_config(execution, costs, rules)
+    if not isinstance(weights, pd.DataFrame) or not isinstance(weights.index, pd.DatetimeIndex):
+        raise DataError("weights: expected a DataFrame indexed by date (DatetimeIndex) with one column per code")
+    if weights.index.has_duplicates or weights.columns.has_duplicates:
+        raise DataError(f"weights: duplicate dates {_fmt_dates(weights.index[weights.index.duplicated()])} or codes "
+                        f"{_fmt_codes(weights.columns[weights.columns.duplicated()])}; keep one of each")
+    dates, codes = panel.dates, panel.codes
+    bad_codes = weights.columns.difference(codes)
+    if len(bad_codes):
+        raise DataError(f"weights: codes {_fmt_codes(bad_codes)} are not in panel '{panel.name}' ({panel.source}); "
+                        "drop them or load data that has them")
+    bad_dates = weights.index.difference(dates)
+    if len(bad_dates):
+        raise DataError(f"weights: dates {_fmt_dates(bad_dates)} are not trading days of panel '{panel.name}' "
+                        f"({panel.source}); align the weights to the panel's dates")
+    try:
+        w = weights.reindex(index=dates).to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError):
+        raise DataError("weights: values must be numbers (fractions of portfolio value, 0.5 = 50%)") from None
+    _clean(w[:, None, :].copy(), lambda m: _fmt_dates(dates[m[:, 0]]))    # every row, also those never traded
+    i0, i1 = _period(dates, start, end, f"{panel.source}: panel '{panel.name}'")
+    target = _targets(w[:, None, :], dates, i0, i1, int(execution.lag))
+    active = (np.nan_to_num(target[:, 0, :]) != 0).any(axis=0)
+    if not active.any():
+        active[:1] = True
+    act_codes = weights.columns[active]
+    sub = Panel(panel.name, {k: v[act_codes] for k, v in panel.fields.items()}, panel.source)
+    prep = _prepare(sub, i0, i1, execution, costs, rules, boards)
+    force = _force(dates, i0, i1, int(execution.lag), rebalance_dates)
+    value, cash, pre_value, traded, cost, pos = _run_kernel(np.ascontiguousarray(target[:, :, active]), prep, True,
+                                                            force)
+    pos = pos[:, 0, :]
+    held = pos * np.where(pos != 0, prep["close"], 0.0) / value
+    prev = np.vstack([np.zeros((1, pos.shape[1])), pos[:-1]])
+    flows = _flows(value, pre_value, traded, cost, prep["initial_cash"])
+    v_anchor, returns, turnover, cost_b = (a[:, 0] for a in flows)
+    cost_r = np.zeros_like(cost_b)
+    cost_r[1:] = cost_b[1:] / v_anchor[:-1]
+    idx = dates[i0:i1 + 1]
+
+    def frame(a):
+        return pd.DataFrame(a, index=idx, columns=act_codes).reindex(columns=weights.columns, fill_value=0.0)
+
+    def series(a, name):
+        return pd.Series(a, index=idx, name=name)
+
+    return BacktestResult(
+        returns=series(returns, "returns"), value=series(v_anchor, "value"), weights_held=frame(held),
+        turnover=series(turnover, "turnover"), costs=series(cost_b, "costs"),
+        cost_returns=series(cost_r, "cost_returns"),
+        trades_count=int((pos != prev).sum()), positions=frame(pos), cash=series(cash[:, 0], "cash"),
+        base_date=idx[0], initial_cash=prep["initial_cash"])
+
+
+def run_backtest_many(weights3d: np.ndarray, panel: Panel, start=None, end=None,
+                      execution: ExecutionConfig = ExecutionConfig(), costs: CostConfig = CostConfig(),
+                      rules: MarketRulesConfig = MarketRulesConfig(), boards: pd.Series | None = None,
+                      rebalance_dates=None) -> dict:
+    """Backtest P weight paths at once (sweeps): one mask/price preparation, one kernel call.
+
+    ``weights3d``: (T_all, P, N) float array aligned to ``panel.dates`` x (portfolio) x ``panel.codes``, same
+    meaning and timing as :func:`run_backtest` weights. Returns a dict of (T, P) float64 arrays ``returns``,
+    ``value``, ``turnover``, ``costs`` (currency) whose rows are ``backtest_dates(panel.dates, start, end)``, with the
+    base-row conventions of :func:`run_backtest` (cost returns = ``costs[1:] / value[:-1]``, not materialised).
+    Weight values are checked on the rows that get traded only (the full array is not copied).
+    Memory: about 5 x T x P x 8 bytes on top of the input; chunk P for very large sweeps.
+    """
+    _check_config(execution, costs, rules)
+    dates = panel.dates
+    w = np.asarray(weights3d, dtype=float)
+    if w.ndim != 3 or w.shape[0] != len(dates) or w.shape[2] != len(panel.codes):
+        raise DataError(f"weights3d: expected shape (dates={len(dates)}, P, codes={len(panel.codes)}) aligned to panel "
+                        f"'{panel.name}', got {w.shape}")
+    i0, i1 = _period(dates, start, end, f"{panel.source}: panel '{panel.name}'")
+    target = _targets(w, dates, i0, i1, int(execution.lag))
+    prep = _prepare(panel, i0, i1, execution, costs, rules, boards)
+    force = _force(dates, i0, i1, int(execution.lag), rebalance_dates)
+    value, _, pre_value, traded, cost, _ = _run_kernel(target, prep, False, force)
+    del target
+    v, r, t, c = _flows(value, pre_value, traded, cost, prep["initial_cash"])
+    return {"returns": r, "value": v, "turnover": t, "costs": c}
