@@ -11,7 +11,7 @@ close of ``t`` only; the backtester executes it at ``t + lag``. Proven per signa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import pandas as pd
 
@@ -22,11 +22,14 @@ class SignalResult:
 
     ``indicators``: date-indexed frame of the signal's intermediate series, for reports (may be empty).
     ``tables``: named frames for report-style output (e.g. the last 20 days table, monthly signal tables).
+    ``rebalance_dates``: decision dates on which the backtester re-applies the target even if it did not change
+    (scheduled rebalancing, e.g. back to equal weight at every month end). ``None``: trade only on changes.
     """
 
     weights: pd.DataFrame
     indicators: pd.DataFrame = field(default_factory=pd.DataFrame)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    rebalance_dates: Optional[pd.DatetimeIndex] = None
 
 
 @dataclass(frozen=True)

@@ -214,7 +214,7 @@ def compute(ds: Dataset, params: dict) -> SignalResult:
                                   [*FLAG_KEYS, "crowd", "lt", "mt", "st", "sell"]
                                   + ([] if rm is None else ["rot_mean_rank", "rot_slope_rank", "rot_flag", "rot_buy", "rot_sell"]))
     tables["crowding"] = crowding_table_for(ds, cm, -1)
-    return SignalResult(weights=w, indicators=ind, tables=tables)
+    return SignalResult(weights=w, indicators=ind, tables=tables, rebalance_dates=pd.DatetimeIndex(kept.index))
 
 
 def monthly_tables(ds: Dataset, params: dict, asof) -> dict[str, pd.DataFrame]:

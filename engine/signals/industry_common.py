@@ -200,7 +200,7 @@ def equal_weight(ds: Dataset, params: dict) -> SignalResult:
     close = ds.panel("sw_l1")["close"]
     ends = close.index[month_end_positions(close.index)]
     rows = equal_weight_rows(close.loc[ends].notna())
-    return SignalResult(weights=monthly_to_daily(rows, close.index))
+    return SignalResult(weights=monthly_to_daily(rows, close.index), rebalance_dates=pd.DatetimeIndex(ends))
 
 
 SPEC_EQUAL_WEIGHT = SignalSpec(

@@ -222,7 +222,8 @@ def compute(ds: Dataset, params: dict) -> SignalResult:
     p = {**DEFAULTS, **params}
     mon = rotation_monthly(ds, p)
     dates = ds.panel("sw_l1").dates
-    w = monthly_to_daily(rotation_weights(mon, p["empty"]), dates)
+    rows = rotation_weights(mon, p["empty"])
+    w = monthly_to_daily(rows, dates)
     ind = stack_indicators(mon, ("mean", "slope", "mean_rank", "slope_rank", "flag", "st", "mt", "buy", "sell"))
     tables = {"rotation": rotation_table_for(ds, mon, -1)}
     if p["crowding_table"] and "stocks" in ds.panels and "membership" in ds.tables:
@@ -230,7 +231,7 @@ def compute(ds: Dataset, params: dict) -> SignalResult:
 
         cm = crowding.crowding_monthly(ds, {})
         tables["crowding"] = crowding.crowding_table_for(ds, cm, -1)
-    return SignalResult(weights=w, indicators=ind, tables=tables)
+    return SignalResult(weights=w, indicators=ind, tables=tables, rebalance_dates=pd.DatetimeIndex(rows.index))
 
 
 def rotation_table_for(ds: Dataset, mon: dict[str, pd.DataFrame], i: int) -> pd.DataFrame:
