@@ -31,7 +31,7 @@ SECTIONS = {
     "metrics": S.MetricsConfig,
     "output": S.OutputConfig,
 }
-TOP_LEVEL = {"name", "description", "sweep", *SECTIONS}
+TOP_LEVEL = {"name", "description", "sweep", "extra_benchmarks", *SECTIONS}
 
 CHOICES = {
     ("data", "source"): ("embedded", "synthetic", "dataset", "csv", "parquet", "akshare"),
@@ -188,15 +188,17 @@ def _parse_date(value, ctx: _Ctx, path: tuple):
         ctx.fail(path, f"expected a date YYYY-MM-DD, got {value!r}")
 
 
-def _validate_signal(sig: S.SignalConfig, ctx: _Ctx) -> S.SignalConfig:
+def _validate_signal(sig: S.SignalConfig, ctx: _Ctx, path: tuple = ("signal",)) -> S.SignalConfig:
     from engine.signals import REGISTRY
 
     if sig.name not in REGISTRY:
-        ctx.fail(("signal", "name"), f"unknown signal '{sig.name}'{_suggest(sig.name, REGISTRY)}")
+        ctx.fail(path + ("name",), f"unknown signal '{sig.name}'{_suggest(sig.name, REGISTRY)}")
     spec = REGISTRY[sig.name]
     params = dict(spec.defaults)
+    if not isinstance(sig.params or {}, dict):
+        ctx.fail(path + ("params",), "expected a mapping of parameter: value")
     for key, value in (sig.params or {}).items():
-        p = ("signal", "params", key)
+        p = path + ("params", key)
         if key not in spec.defaults:
             ctx.fail(p, f"unknown parameter of signal '{sig.name}'{_suggest(key, spec.defaults)}")
         default = spec.defaults[key]
@@ -307,11 +309,23 @@ def config_from_dict(raw: Any, source: str = "<memory>", overrides=None, lines=N
     if sections["costs"].min_commission > 0 and sections["execution"].initial_cash < sections["costs"].min_commission * 10:
         ctx.fail(("execution", "initial_cash"), "too small for the minimum commission; raise initial_cash or set costs.min_commission: 0")
     sections["signal"] = _validate_signal(sections["signal"], ctx)
+    extra = []
+    for i, item in enumerate(raw.get("extra_benchmarks") or []):
+        path = ("extra_benchmarks", i)
+        if not isinstance(item, dict) or "name" not in item or "signal" not in item:
+            ctx.fail(path, "each extra benchmark needs 'name' and 'signal' (and optional 'params'), "
+                           "e.g. {name: SW L1 equal weight, signal: equal_weight}")
+        bad = set(item) - {"name", "signal", "params"}
+        if bad:
+            ctx.fail(path + (sorted(bad)[0],), f"unknown key{_suggest(sorted(bad)[0], ('name', 'signal', 'params'))}")
+        sig = _validate_signal(S.SignalConfig(name=str(item["signal"]), params=item.get("params") or {}), ctx, path)
+        extra.append({"name": str(item["name"]), "signal": sig.name, "params": sig.params})
     sweep = raw.get("sweep") or {}
     if not isinstance(sweep, dict):
         ctx.fail(("sweep",), "expected a mapping of parameter -> list of values")
     return S.StrategyConfig(
-        name=name.strip(), description=str(raw.get("description") or ""), sweep=sweep, source_file=source, **sections
+        name=name.strip(), description=str(raw.get("description") or ""), sweep=sweep, source_file=source,
+        extra_benchmarks=tuple(extra), **sections
     )
 
 

@@ -104,4 +104,7 @@ class StrategyConfig:
     metrics: MetricsConfig = _field(default_factory=MetricsConfig)
     output: OutputConfig = _field(default_factory=OutputConfig)
     sweep: dict = _field(default_factory=dict)
+    # more benchmarks, each a signal run through the same backtester and costs, e.g.
+    # [{name: SW L1 equal weight, signal: equal_weight}] -> reported next to the CSI 300
+    extra_benchmarks: tuple = ()
     source_file: str = "<memory>"

@@ -102,13 +102,30 @@ def run_strategy(cfg: StrategyConfig, ds: Dataset) -> RunOutput:
                               benchmark_note=f"{cfg.benchmark.name} ({cfg.benchmark.code}) {note}".strip())
     yearly = yearly_table(bt.returns, bench)
     timings["metrics_s"] = time.perf_counter() - t2
+    extra = {}
+    if cfg.extra_benchmarks:
+        metrics["extra_benchmarks"] = {}
+    for eb in cfg.extra_benchmarks:
+        espec = REGISTRY[eb["signal"]]
+        ds.require(espec.requires)
+        esig = espec.compute(ds, dict(eb["params"]))
+        ebt = run_backtest(esig.weights, ds.panel(espec.universe), start, end, cfg.execution, cfg.costs,
+                           cfg.market_rules, boards=_boards(ds, espec.universe), rebalance_dates=esig.rebalance_dates)
+        if not ebt.returns.index.equals(bt.returns.index):
+            raise DataError(f"extra benchmark '{eb['name']}': its panel '{espec.universe}' has other trading days than "
+                            f"the strategy's panel '{spec.universe}' in the period; align the data calendars")
+        em = compute_metrics(bt.returns, ebt.returns, cfg.metrics, turnover=bt.turnover, cost_returns=bt.cost_returns,
+                             benchmark_note=f"{eb['name']} (signal {eb['signal']}, same execution and costs)")
+        metrics["extra_benchmarks"][eb["name"]] = {"benchmark": em["benchmark"], "excess": em["excess"],
+                                                   "signal": eb["signal"]}
+        extra[eb["name"]] = ebt.returns.rename(eb["name"])
     metrics["data"] = {
         "synthetic": bool(ds.synthetic),
         "source": cfg.data.source,
         "note": ("SYNTHETIC inputs: signal computed on the simulated market; not evidence about real markets"
                  if ds.synthetic else "real data"),
     }
-    return RunOutput(cfg, ds, sig, bt, bench, metrics, yearly, timings=timings)
+    return RunOutput(cfg, ds, sig, bt, bench, metrics, yearly, extra_benchmarks=extra, timings=timings)
 
 
 def config_dir(cfg: StrategyConfig) -> Path | None:

@@ -69,6 +69,24 @@ def _pct(x) -> str:
     return "n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x * 100:.2f}%"
 
 
+def format_extra_benchmarks(metrics: dict) -> str:
+    """A compact block per extra benchmark: its own figures and the strategy's excess over it."""
+    out = []
+    for name, m in (metrics.get("extra_benchmarks") or {}).items():
+        b, e = m["benchmark"], m["excess"]
+        out += [f"Strategy vs {name} (signal {m['signal']}, same execution and costs)",
+                f"  {name}: annual return {_pct(b['annual_return'])}, total {_pct(b['total_return'])}, "
+                f"max drawdown {_pct(b['max_drawdown'])}, Sharpe {_num(b['sharpe'])}",
+                f"  annual excess geometric {_pct(e['annual_excess_geometric'])}, arithmetic "
+                f"{_pct(e['annual_excess_arithmetic'])}; tracking error {_pct(e['tracking_error'])}; "
+                f"information ratio {_num(e['information_ratio'])}; monthly win rate {_pct(e['monthly_win_rate'])}"]
+    return "\n".join(out)
+
+
+def _num(x) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
 def summary_markdown(run, table_text: str) -> str:
     cfg, m = run.cfg, run.metrics
     lines = [f"# {cfg.name}: strategy vs {cfg.benchmark.name}", ""]
@@ -134,6 +152,9 @@ def _chart(run, path: Path) -> None:
     fig, (a1, a2) = plt.subplots(2, 1, figsize=(10, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     a1.plot(eq_s.index, eq_s.values, label=run.cfg.name)
     a1.plot(eq_b.index, eq_b.values, label=run.cfg.benchmark.name)
+    for name, r in run.extra_benchmarks.items():
+        e = (1 + r).cumprod()
+        a1.plot(e.index, e.values, label=name)
     a1.set_yscale("log")
     a1.legend()
     title = f"{run.cfg.name} vs {run.cfg.benchmark.name}"
@@ -157,6 +178,8 @@ def write_results(run, run_dir: Path, table_text: str, chart: bool = True) -> Pa
     eq = pd.DataFrame({"strategy": (1 + bt.returns).cumprod(), "benchmark": (1 + run.benchmark_returns).cumprod(),
                        "strategy_return": bt.returns, "benchmark_return": run.benchmark_returns,
                        "turnover": bt.turnover, "cost_return": bt.cost_returns})
+    for name, r in run.extra_benchmarks.items():
+        eq[name] = (1 + r).cumprod()
     eq.index.name = "date"
     eq.to_csv(run_dir / "equity.csv", float_format="%.15g")
     w = run.signal.weights.loc[bt.returns.index[0]:bt.returns.index[-1]]

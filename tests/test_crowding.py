@@ -16,7 +16,7 @@ from tests import naive_industry as naive
 from tests.lookahead import assert_no_lookahead
 
 DATA = Path(__file__).parent / "data"
-FAST = {"pct_min_periods": 60, "pct_long": 250, "pct_short": 120}
+FAST = {"pct_min_periods": 60, "pct_long": 250, "pct_short": 120, "flag_when": "any_day"}
 
 
 @pytest.fixture(scope="module")

@@ -60,9 +60,13 @@ def _main(args) -> int:
         if len(res.indicators):
             tail = res.indicators.join(res.weights.add_prefix("weight_"), how="right").tail(20)
         tables = {"last_days": tail}
+    text = spec.format_tables(tables) if spec.format_tables and res.tables else None
+    if text:
+        print("\n" + text)
     for name, tab in tables.items():
-        print(f"\n{name}:")
-        print(tab.to_string())
+        if not text:
+            print(f"\n{name}:")
+            print(tab.to_string())
         if args.csv:
             d = Path(args.csv)
             d.mkdir(parents=True, exist_ok=True)

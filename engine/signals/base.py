@@ -42,3 +42,10 @@ class SignalSpec:
     description: str = ""
     choices: dict = field(default_factory=dict)   # param -> allowed values, for enumerated options
     positive: tuple[str, ...] = ()      # params that must be > 0 (windows, lags)
+    format_tables: Optional[Callable[[dict], str]] = None   # report-style text of SignalResult.tables
+
+
+def format_tables_by_month(tables: dict, fmt: Callable[[dict, Any], str]) -> str:
+    """Helper for monthly signals: call ``fmt(tables, month_end)`` with the month stored in the tables' attrs."""
+    month = next((t.attrs.get("month_end") for t in tables.values() if hasattr(t, "attrs")), None)
+    return fmt(tables, month)

@@ -30,7 +30,7 @@ from engine.data.panel import Dataset
 from engine.errors import ConfigError, DataError
 from engine.kernels.industry import industry_avg_corr, industry_concentration
 from engine.signals import turnover_rotation as tr_mod
-from engine.signals.base import SignalResult, SignalSpec
+from engine.signals.base import SignalResult, SignalSpec, format_tables_by_month
 from engine.signals.industry_common import (equal_weight_rows, format_table, industry_names, membership_matrix,
                                             month_bounds, month_end_positions, monthly_to_daily, reference_close,
                                             rolling_pct, trend_state)
@@ -42,7 +42,7 @@ CROWD_DEFAULTS = {
     "bias_window": 20, "pct_long": 750, "pct_short": 250, "pct_min_periods": 250, "hot_pct": 0.95,
     "cold_pct": 0.05, "stampede": True, "rho_window": 20, "rho_min_valid": 15, "correlation": True,
     "share_variant": "market", "market_amount": "auto", "share_window": 20, "top_frac": 0.1,
-    "flag_when": "any_day", "lt_window": 250, "crowd_mt_window": 60, "crowd_st_window": 20, "crowd_trend": "return",
+    "flag_when": "month_end", "lt_window": 250, "crowd_mt_window": 60, "crowd_st_window": 20, "crowd_trend": "return",
     "crowd_relative": "none", "base": "equal_weight", "dropped": "renormalise",
 }
 CROWD_CHOICES = {
@@ -176,7 +176,9 @@ def crowding_footer(table: pd.DataFrame, month_label: str) -> list[str]:
 def crowding_table_for(ds: Dataset, mon: dict[str, pd.DataFrame], i: int) -> pd.DataFrame:
     """The 图3 table (with 拥挤度卖出信号) of the i-th month of :func:`crowding_monthly` output."""
     names = industry_names(ds, mon["crowd"].columns)
-    return crowding_table(names, *(mon[k].iloc[i] for k in ("bias", "rho", "share", "sell")))
+    t = crowding_table(names, *(mon[k].iloc[i] for k in ("bias", "rho", "share", "sell")))
+    t.attrs["month_end"] = mon["crowd"].index[i]
+    return t
 
 
 def compute(ds: Dataset, params: dict) -> SignalResult:
@@ -253,10 +255,12 @@ SPEC = SignalSpec(
     "crowding", compute, {**CROWD_DEFAULTS, **tr_mod.DEFAULTS}, "sw_l1",
     ("panel:sw_l1.close", "panel:sw_l1.amount"),
     "财信 拥挤度的风险提示: drop industries with a crowding sell from a base industry portfolio (equal weight).",
-    choices={**CROWD_CHOICES, **tr_mod.CHOICES}, positive=CROWD_POSITIVE + tr_mod.POSITIVE)
+    choices={**CROWD_CHOICES, **tr_mod.CHOICES}, positive=CROWD_POSITIVE + tr_mod.POSITIVE,
+    format_tables=lambda tables: format_tables_by_month(tables, format_monthly_tables))
 
 SPEC_ROTATION_CROWDING = SignalSpec(
     "rotation_crowding", compute, {**CROWD_DEFAULTS, **tr_mod.DEFAULTS, "base": "turnover_rotation"}, "sw_l1",
     ("panel:sw_l1.close", "panel:sw_l1.amount"),
     "Turnover-rotation buy list minus the industries with a crowding sell, equal weight, monthly.",
-    choices={**CROWD_CHOICES, **tr_mod.CHOICES}, positive=CROWD_POSITIVE + tr_mod.POSITIVE)
+    choices={**CROWD_CHOICES, **tr_mod.CHOICES}, positive=CROWD_POSITIVE + tr_mod.POSITIVE,
+    format_tables=lambda tables: format_tables_by_month(tables, format_monthly_tables))

@@ -29,7 +29,7 @@ import pandas as pd
 from engine.data.panel import Dataset
 from engine.errors import DataError
 from engine.kernels.industry import group_ols_slope
-from engine.signals.base import SignalResult, SignalSpec
+from engine.signals.base import SignalResult, SignalSpec, format_tables_by_month
 from engine.signals.industry_common import (equal_weight_rows, industry_names, month_bounds, month_end_positions,
                                             monthly_to_daily, rank_ascending, reference_close, trend_state)
 
@@ -238,10 +238,18 @@ def rotation_table_for(ds: Dataset, mon: dict[str, pd.DataFrame], i: int) -> pd.
     """The 图2 table of the i-th month of :func:`rotation_monthly` output."""
     row = {k: v.iloc[i] for k, v in mon.items()}
     names = industry_names(ds, mon["slope"].columns)
-    return rotation_table(names, row["mean_rank"], row["slope_rank"], row["flag"], row["buy"], row["sell"])
+    t = rotation_table(names, row["mean_rank"], row["slope_rank"], row["flag"], row["buy"], row["sell"])
+    t.attrs["month_end"] = mon["slope"].index[i]
+    return t
 
 
 SPEC = SignalSpec(
     "turnover_rotation", compute, DEFAULTS, "sw_l1", ("panel:sw_l1.close",),
     "财信 换手率的量能提示: monthly SW L1 turnover slope flag + short/medium trend filter; hold the buy list.",
-    choices=CHOICES, positive=POSITIVE)
+    choices=CHOICES, positive=POSITIVE, format_tables=lambda tables: _format(tables))
+
+
+def _format(tables):
+    from engine.signals.crowding import format_monthly_tables  # lazy: crowding imports this module
+
+    return format_tables_by_month(tables, format_monthly_tables)
