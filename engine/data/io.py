@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine.data.panel import FLAG_FIELDS, Dataset, Panel
+from engine.data.panel import FLAG_FIELDS, Dataset, LazyPanels, Panel
 from engine.errors import DataError
 
 _EXTS = (".parquet", ".csv")
@@ -65,28 +65,38 @@ def read_dataset(root: str | Path, panels: list[str] | None = None) -> Dataset:
     if not root.is_dir():
         raise DataError(f"{root}: dataset directory does not exist; create it as described in docs/data.md")
     meta_path = root / "dataset.json"
-    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
-    ds = Dataset(meta=meta, source=str(root))
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8-sig")) if meta_path.exists() else {}
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{meta_path}: not valid JSON ({exc.msg} at line {exc.lineno}); fix or delete the file") from None
+    lazy = {}
     pdir = root / "panels"
     if pdir.is_dir():
         for sub in sorted(p for p in pdir.iterdir() if p.is_dir()):
             if panels is not None and sub.name not in panels:
                 continue
-            fields = {}
-            for fname, path in _files(sub).items():
-                df = _read_frame(path, dated=True)
-                if fname in FLAG_FIELDS:
-                    df = df.fillna(False).astype(bool)
-                else:
-                    df = df.apply(pd.to_numeric, errors="coerce").astype(float)
-                fields[fname] = df
-            if fields:
-                ds.panels[sub.name] = Panel(sub.name, fields, source=str(sub))
+            if _files(sub):
+                lazy[sub.name] = (lambda sub=sub: _read_panel(sub))
+    ds = Dataset(panels=LazyPanels(lazy), meta=meta, source=str(root))
     for name, path in _files(root / "series").items():
         ds.series[name] = _read_frame(path, dated=True)
     for name, path in _files(root / "tables").items():
         ds.tables[name] = _read_frame(path, dated=False)
     return ds
+
+
+def _read_panel(sub: Path) -> Panel:
+    fields = {}
+    for fname, path in _files(sub).items():
+        df = _read_frame(path, dated=True)
+        if fname in FLAG_FIELDS:
+            df = df.fillna(False).astype(bool)
+        elif all(pd.api.types.is_numeric_dtype(t) for t in df.dtypes):
+            df = df.astype(float)
+        else:
+            df = df.apply(pd.to_numeric, errors="coerce").astype(float)
+        fields[fname] = df
+    return Panel(sub.name, fields, source=str(sub))
 
 
 def write_dataset(ds: Dataset, root: str | Path, fmt: str = "parquet") -> Path:

@@ -77,6 +77,59 @@ class Panel:
         return self
 
 
+class LazyPanels(dict):
+    """A dict of panels that reads each panel from disk (and validates it) on first access.
+
+    A strategy touches only the panels it needs: the sentiment model never reads the 1,000-stock panel of the
+    synthetic market. Iterating ``values()``/``items()`` loads everything; ``loaded()`` does not.
+    """
+
+    def __init__(self, loaders: dict | None = None):
+        super().__init__()
+        self._loaders = dict(loaders or {})
+
+    def __missing__(self, key):
+        if key in self._loaders:
+            panel = self._loaders.pop(key)()
+            validate_panel(panel)
+            dict.__setitem__(self, key, panel)
+            return panel
+        raise KeyError(key)
+
+    def __contains__(self, key) -> bool:
+        return dict.__contains__(self, key) or key in self._loaders
+
+    def __iter__(self):
+        return iter(list(dict.keys(self)) + [k for k in self._loaders if not dict.__contains__(self, k)])
+
+    def __len__(self) -> int:
+        return len(list(iter(self)))
+
+    def keys(self):
+        return list(iter(self))
+
+    def _load_all(self) -> None:
+        for k in list(self._loaders):
+            self[k]
+
+    def values(self):
+        self._load_all()
+        return dict.values(self)
+
+    def items(self):
+        self._load_all()
+        return dict.items(self)
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def loaded(self) -> dict:
+        return dict(dict.items(self))
+
+    def __repr__(self) -> str:
+        return f"LazyPanels(loaded={list(dict.keys(self))}, on_disk={list(self._loaders)})"
+
+
 @dataclass
 class Dataset:
     panels: dict[str, Panel] = field(default_factory=dict)
@@ -137,7 +190,9 @@ class Dataset:
                 raise ValueError(f"bad requirement {need!r}")
 
     def validate(self) -> "Dataset":
-        for p in self.panels.values():
+        """Validate every panel in memory (lazy panels are validated when they are first read)."""
+        panels = self.panels.loaded().values() if isinstance(self.panels, LazyPanels) else self.panels.values()
+        for p in panels:
             validate_panel(p)
         for name, s in self.series.items():
             validate_index(s.index, f"{self.source}: series '{name}'")

@@ -3,14 +3,19 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engine.data.panel import Dataset, Panel
+from engine.data.panel import Dataset, LazyPanels, Panel
 from engine.errors import DataError
 
 
 def truncate(ds: Dataset, asof) -> Dataset:
     t = pd.Timestamp(asof)
-    panels = {n: Panel(p.name, {f: df.loc[:t] for f, df in p.fields.items()}, p.source) for n, p in ds.panels.items()}
-    if panels and all(len(p.dates) == 0 for p in panels.values()):
+
+    def cut(p: Panel) -> Panel:
+        return Panel(p.name, {f: df.loc[:t] for f, df in p.fields.items()}, p.source)
+
+    # keep lazily stored panels lazy: cut each one when (and if) the signal reads it
+    panels = LazyPanels({n: (lambda n=n: cut(ds.panels[n])) for n in ds.panels.keys()})
+    if "index" in panels and len(panels["index"].dates) == 0:
         raise DataError(f"--asof {t:%Y-%m-%d} is before the first date of the data")
     series = {n: s.loc[:t] for n, s in ds.series.items()}
     return Dataset(panels=panels, series=series, tables=dict(ds.tables), meta=dict(ds.meta), source=ds.source)
