@@ -271,7 +271,7 @@ def test_magnitudes_and_sentiment_indicators_vary_realistically():
     ann = (basis * 365 / days.clip(lower=5))
     assert basis.abs().median() < 0.01 and basis.abs().quantile(0.99) < 0.025
     assert ann.quantile(0.05) > -0.2 and ann.quantile(0.95) < 0.2 and ann.std() > 0.03
-    assert (fut["expiry"] >= fut.index.to_series()).all() and fut["expiry"].dt.dayofweek.isin(range(5)).all()
+    assert (fut["expiry"] >= fut.index.to_series()).all() and fut["expiry"].dt.day_of_week.isin(range(5)).all()
     opt = ds.get_series("options_50etf")
     pcr = opt["put_amount"] / opt["call_amount"]
     assert opt.index[0] == pd.Timestamp("2015-02-09") and pcr.quantile(0.05) > 0.5 and pcr.quantile(0.95) < 1.5

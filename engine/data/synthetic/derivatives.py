@@ -73,7 +73,7 @@ def expiry_table(dates: pd.DatetimeIndex) -> pd.DatetimeIndex:
     out = []
     for p in months:
         first = p.start_time
-        fri = first + pd.Timedelta(days=(4 - first.dayofweek) % 7 + 14)
+        fri = first + pd.Timedelta(days=(4 - first.day_of_week) % 7 + 14)
         if fri <= dates[-1]:
             fri = dates[dates.searchsorted(fri)]
         out.append(fri)
