@@ -326,4 +326,19 @@ SPEC = SignalSpec(
     description="财信 三维情绪 timing of the CSI 300 (0/50/100%): temperature-gated trend of 情绪温度 and 情绪预期.",
     choices=dict(CHOICES),
     positive=POSITIVE,
+    format_tables=lambda tables: format_last_days(tables),
 )
+
+
+def format_last_days(tables: dict) -> str:
+    """图1 + 表1 as text: indicators to 4 decimals, weights in percent, with the timing of the weight column."""
+    tab = tables.get("last_days")
+    if tab is None or len(tab) == 0:
+        return ""
+    out = tab.copy()
+    wcol = out.columns[-1]
+    ind = out.drop(columns=[wcol]).map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
+    ind[wcol] = out[wcol].map(lambda v: "" if pd.isna(v) else f"{v:.0%}")
+    ind.index = [f"{d:%Y-%m-%d}" for d in ind.index]
+    return ("图1 + 表1: 近20交易日情绪指标与目标权重 (weight decided at the close of the row's date and traded at\n"
+            "t+lag; the report's 表1 lists it under the next trading day, its guidance date)\n" + ind.to_string())
