@@ -142,14 +142,34 @@ def test_executors_identical(tmp_path, monkeypatch):
     assert len(tasks) == 8
     out = {}
     for ex in ("serial", "processes", "dask"):
-        if ex == "dask":
-            pytest.importorskip("dask.distributed")
         monkeypatch.setenv("JINGONG_CACHE_DIR", str(tmp_path / ex))
-        tables, stats = run_tasks(tasks, ex, workers=2)
+        if ex == "dask":       # a scheduler address, as for a remote cluster (here a LocalCluster)
+            distributed = pytest.importorskip("dask.distributed")
+            with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                          dashboard_address=None) as cluster:
+                tables, stats = run_tasks(tasks, ex, scheduler=cluster.scheduler_address)
+            assert stats["workers"] == 2
+        else:
+            tables, stats = run_tasks(tasks, ex, workers=2)
         assert stats["computed"] == 8 and stats["executor"] == ex
         out[ex] = assemble(p, tables)[0]
     pd.testing.assert_frame_equal(out["serial"], out["processes"], check_exact=True)
     pd.testing.assert_frame_equal(out["serial"], out["dask"], check_exact=True)
+
+
+def test_progress_bar_line():
+    import io
+
+    from engine.sweep_pool import Progress
+
+    buf = io.StringIO()
+    bar = Progress(100, enabled=True, stream=buf, width=10)
+    bar.update(40, cached=True)
+    bar.update(10)
+    line = bar.line(elapsed=2.0)
+    assert line.startswith("sweep [#####     ] 50/100 combos") and "5 combos/s" in line and "ETA 00:00:10" in line
+    assert buf.getvalue().startswith("\rsweep [")
+    assert Progress(5, stream=io.StringIO()).enabled is False          # not a terminal: silent
 
 
 def test_cli_errors_are_one_line():

@@ -1,0 +1,270 @@
+"""Benchmarks of the sweep engine against vectorbt on the real CSI 300 (4,857 days), one process per library side.
+
+W1   one MA(10)/MA(60) timing backtest over all days: signal + backtest (ours: the ma_timing signal +
+     ``run_backtest``; vectorbt: pandas rolling means + ``Portfolio.from_orders`` + ``.value()``).
+W3   1,000 ma_timing combinations (short 5..24 x long 30..79) over the same days, signals included: ours =
+     batched MAs (engine.kernels.ma) + one ``run_backtest_many`` call; vectorbt = ``vbt.MA.run`` for every window +
+     crossovers + ``from_orders`` + ``.value()`` on 1,000 columns. Also timed: our full sweep compute (metrics of
+     every column, CSCV block sums, chunk cache writes) through the sweep executor.
+W4   10,000 combinations (short 1..100 x long 101..200), ours only: ``python -m engine.run <yaml> --sweep`` end to
+     end in a child process (serial executor, reported peak RSS; and the default executor's wall time).
+CLI  ``python -m engine.run strategies/ma_timing.yaml`` end to end: cold (empty NUMBA_CACHE_DIR) and warm.
+
+Costs for the vectorbt comparisons: commission 0.025% + transfer 0.001% (vectorbt ``fees=0.00026``), no minimum,
+no stamp duty, lag 1 at the close, no limits, fractional shares: both must agree, checked to 1e-9 on values.
+Targets (issue): W3 >= 100x vectorbt's combinations/s; W4 < 500 MB peak; cold CLI < 15 s, warm < 3 s.
+
+Usage: python bench/bench_sweep.py [--repeat N] [--skip-w4] [--skip-cli] [--vbt-cold]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+CODE = "000300.SH"
+FEES = dict(commission=0.00025, min_commission=0.0, stamp_duty="none", transfer_fee=0.00001, slippage_bps=0.0)
+
+
+def _machine() -> str:
+    model = "?"
+    try:
+        model = next(x.split(":", 1)[1].strip() for x in Path("/proc/cpuinfo").read_text().splitlines()
+                     if x.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    load = os.getloadavg()
+    return (f"nproc={os.cpu_count()}, CPU={model}, python {sys.version.split()[0]}, "
+            f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+
+
+def _best(fn, repeat):
+    times, out = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), out
+
+
+def _configs():
+    from engine.config_schema import CostConfig, ExecutionConfig, MarketRulesConfig
+
+    return (ExecutionConfig(lag=1, price="close", initial_cash=1e7), CostConfig(**FEES),
+            MarketRulesConfig(limits="off", lot_size=0))
+
+
+def bench_ours(repeat: int) -> dict:
+    import numpy as np
+
+    from engine.backtest import run_backtest, run_backtest_many
+    from engine.data.embedded import load_embedded
+    from engine.signals.basic import ma_timing
+    from engine.signals.batch import batch_weights
+
+    ds = load_embedded()
+    panel = ds.panel("index")
+    ex, costs, rules = _configs()
+    p1 = {"panel": "index", "code": CODE, "short": 10, "long": 60}
+
+    def w1():
+        return run_backtest(ma_timing(ds, p1).weights, panel, None, None, ex, costs, rules)
+
+    pairs = [(s, lo) for s in range(5, 25) for lo in range(30, 80)]
+    params = [{"panel": "index", "code": CODE, "short": s, "long": lo} for s, lo in pairs]
+
+    def w3():
+        w, _, _ = batch_weights(ds, "ma_timing", params, panel)
+        return run_backtest_many(w, panel, None, None, ex, costs, rules)
+
+    t = time.perf_counter()
+    w1()
+    w3()
+    first = time.perf_counter() - t
+    t_w1, r1 = _best(w1, repeat)
+    t_w3, r3 = _best(w3, repeat)
+    t_sig, _ = _best(lambda: batch_weights(ds, "ma_timing", params, panel), repeat)
+    full = _full_sweep(repeat)
+    return {"first": first, "w1": t_w1, "w3": t_w3, "w3_signals": t_sig, "w3_full": full, "pairs": pairs,
+            "v1": r1.value.to_numpy(), "v3": r3["value"], "T": len(panel.dates), "np": np}
+
+
+def _full_sweep(repeat: int) -> float:
+    """The sweep executor on the W3 grid (metrics, CSCV sums, cache writes included), fresh cache each time."""
+    import engine.sweep_exec as se
+    from engine.sweep import load_raw, make_tasks, resolve_periods
+    from engine.sweep_grid import parse_sweep, plan
+    from engine.sweep_pool import run_tasks
+
+    sets = ["data.start=null", "data.end=null", "costs.commission=0.00025", "costs.min_commission=0",
+            "costs.transfer_fee=0.00001", "costs.slippage_bps=0",
+            "sweep={signal.params.short: {start: 5, stop: 24, step: 1}, "
+            "signal.params.long: {start: 30, stop: 79, step: 1}}"]
+    raw, source, lines = load_raw(ROOT / "strategies" / "ma_timing.yaml", sets)
+    p = plan(raw, source, parse_sweep(raw["sweep"]), lines)
+    tasks = make_tasks(p, resolve_periods(p, None), None)
+    best = float("inf")
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as d:
+            se.cache_root = lambda d=d: Path(d)
+            t = time.perf_counter()
+            run_tasks(tasks, "serial")
+            best = min(best, time.perf_counter() - t)
+    return best
+
+
+def bench_vbt(pairs, repeat: int) -> dict:
+    import numpy as np
+    import pandas as pd
+
+    t = time.perf_counter()
+    import vectorbt as vbt
+    t_import = time.perf_counter() - t
+    from engine.data.embedded import csi300_panel
+
+    close = csi300_panel()["close"][CODE]
+
+    def from_weights(weights: pd.DataFrame):
+        size = weights.shift(1)
+        size = size.where(size.ne(size.shift(1)))        # an order only where the lagged target changes
+        pf = vbt.Portfolio.from_orders(close, size=size, size_type="targetpercent", direction="longonly",
+                                       fees=0.00026, init_cash=1e7, freq="D")
+        return pf.value()
+
+    def w1():
+        w = (close.rolling(10).mean() > close.rolling(60).mean()).astype(float)
+        return from_weights(w.to_frame("w"))
+
+    windows = sorted({w for p in pairs for w in p})
+
+    def w3():
+        ma = vbt.MA.run(close, window=windows).ma                  # one column per window
+        ma.columns = windows
+        s = ma[[p[0] for p in pairs]].to_numpy()
+        lo = ma[[p[1] for p in pairs]].to_numpy()
+        w = pd.DataFrame((s > lo).astype(float), index=close.index)
+        return from_weights(w)
+
+    t = time.perf_counter()
+    w1()
+    first = time.perf_counter() - t
+    t_w1, v1 = _best(w1, repeat)
+    t = time.perf_counter()
+    w3()
+    w3_first = time.perf_counter() - t
+    t_w3, v3 = _best(w3, max(1, min(repeat, 3)))
+    return {"import": t_import, "first": first, "w3_first": w3_first, "w1": t_w1, "w3": t_w3,
+            "v1": v1.to_numpy().ravel(),
+            "v3": v3.to_numpy(), "np": np}
+
+
+def bench_w4() -> dict:
+    """10,000 combinations end to end in child processes: serial (peak RSS) and the default executor (time)."""
+    out = {}
+    sets = ["data.start=null", "data.end=null",
+            "sweep={signal.params.short: {start: 1, stop: 100, step: 1}, "
+            "signal.params.long: {start: 101, stop: 200, step: 1}}"]
+    # Peak RSS = VmHWM of the child's own memory image: ru_maxrss would also count the parent's image it was
+    # forked from (Linux keeps that high-water mark across exec), i.e. vectorbt's W3 memory.
+    code = ("import resource, runpy, sys, time; t = time.perf_counter(); sys.argv = sys.argv[1:];\n"
+            "try:\n runpy.run_module('engine.run', run_name='__main__')\nexcept SystemExit as e:\n rc = e.code\n"
+            "hwm = next(int(x.split()[1]) for x in open('/proc/self/status') if x.startswith('VmHWM'))\n"
+            "print('BENCH', time.perf_counter() - t, hwm, "
+            "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)")
+    for executor in ("serial", "auto"):
+        with tempfile.TemporaryDirectory() as d:
+            args = [sys.executable, "-c", code, "engine.run", "strategies/ma_timing.yaml", "--sweep", "--executor",
+                    executor, "--out", str(Path(d) / "out"), "--no-chart", *[a for s in sets for a in ("--set", s)]]
+            env = {**os.environ, "JINGONG_CACHE_DIR": str(Path(d) / "cache"), "MPLBACKEND": "Agg"}
+            r = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, env=env, timeout=1800)
+            line = next((x for x in r.stderr.splitlines() if x.startswith("BENCH")), None)
+            if r.returncode != 0 or line is None:
+                raise SystemExit(f"W4 ({executor}) failed:\n{r.stderr[-2000:]}")
+            _, secs, rss, rss_children = line.split()
+            head = next(x for x in r.stdout.splitlines() if x.startswith("chunks:"))
+            out[executor] = (float(secs), int(rss) / 1024, int(rss_children) / 1024, head)
+    return out
+
+
+def bench_cli() -> dict:
+    out = {}
+    with tempfile.TemporaryDirectory() as d:
+        env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(d) / "numba"), "MPLBACKEND": "Agg"}
+        for label in ("cold", "warm"):
+            t = time.perf_counter()
+            r = subprocess.run([sys.executable, "-m", "engine.run", "strategies/ma_timing.yaml", "--out",
+                                str(Path(d) / label)], cwd=ROOT, capture_output=True, text=True, env=env)
+            out[label] = time.perf_counter() - t
+            if r.returncode:
+                raise SystemExit(f"engine.run ({label}) failed:\n{r.stderr[-2000:]}")
+    return out
+
+
+def bench_vbt_cold() -> float:
+    """vectorbt's first W1 call + first W3 call in a fresh process with an empty numba cache (import excluded)."""
+    src = (f"import sys, time; sys.path.insert(0, {str(ROOT / 'bench')!r}); sys.path.insert(0, {str(ROOT)!r})\n"
+           "import vectorbt, bench_sweep as b\n"
+           "pairs = [(s, l) for s in range(5, 25) for l in range(30, 80)]\n"
+           "r = b.bench_vbt(pairs, 1); print('COLD', r['first'] + r['w3_first'])")
+    with tempfile.TemporaryDirectory() as d:
+        r = subprocess.run([sys.executable, "-c", src], cwd=ROOT, capture_output=True, text=True,
+                           env={**os.environ, "NUMBA_CACHE_DIR": d})
+        line = next((x for x in r.stdout.splitlines() if x.startswith("COLD")), None)
+        if line is None:
+            raise SystemExit(f"vectorbt cold run failed:\n{r.stderr[-2000:]}")
+        return float(line.split()[1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--skip-w4", action="store_true")
+    ap.add_argument("--skip-cli", action="store_true")
+    ap.add_argument("--vbt-cold", action="store_true", help="also time vectorbt's W3 on an empty numba cache")
+    args = ap.parse_args()
+    print(f"machine: {_machine()}")
+    ours = bench_ours(args.repeat)
+    vbt = bench_vbt(ours["pairs"], args.repeat)
+    np = ours["np"]
+    n = len(ours["pairs"])
+    err1 = float(np.max(np.abs(ours["v1"][1:] / vbt["v1"][1:] - 1)))
+    err3 = float(np.max(np.abs(ours["v3"][1:] / vbt["v3"][1:] - 1)))
+    ms = lambda s: f"{s * 1e3:8.1f} ms"  # noqa: E731
+    print(f"work: T={ours['T']} days; W3 = {n} combinations; ours first calls (compile or cache load) "
+          f"{ours['first']:.2f} s; vectorbt import {vbt['import']:.2f} s, first call {vbt['first']:.2f} s")
+    print(f"W1   ours {ms(ours['w1'])} | vectorbt {ms(vbt['w1'])} | ratio vbt/ours {vbt['w1'] / ours['w1']:6.1f}x"
+          f" | max rel value diff {err1:.1e}")
+    rate_o, rate_v = n / ours["w3"], n / vbt["w3"]
+    print(f"W3   ours signals+backtests {ms(ours['w3'])} ({ms(ours['w3_signals'])} signals) = {rate_o:,.0f} combos/s"
+          f" | vectorbt {ms(vbt['w3'])} = {rate_v:,.0f} combos/s | ratio {rate_o / rate_v:6.1f}x (target >= 100x)"
+          f" | max rel value diff {err3:.1e}")
+    print(f"W3   ours full sweep compute (+ metrics of every column, CSCV sums, cache writes) {ms(ours['w3_full'])}"
+          f" = {n / ours['w3_full']:,.0f} combos/s | ratio vs vectorbt's from_orders alone "
+          f"{(n / ours['w3_full']) / rate_v:6.1f}x")
+    ok = err1 < 1e-9 and err3 < 1e-9
+    print("values agree to 1e-9:", "yes" if ok else "NO")
+    if args.vbt_cold:
+        print(f"vectorbt first W1 + first W3 call on an empty numba cache (fresh process, import excluded): "
+              f"{bench_vbt_cold():.1f} s")
+    if not args.skip_w4:
+        w4 = bench_w4()
+        s, a = w4["serial"], w4["auto"]
+        print(f"W4   10,000 combos, python -m engine.run --sweep end to end: serial {s[0]:.2f} s, peak RSS "
+              f"{s[1]:.0f} MB (target < 500 MB) | default executor {a[0]:.2f} s, peak RSS parent {a[1]:.0f} MB, "
+              f"[{a[3]}]")
+    if not args.skip_cli:
+        c = bench_cli()
+        print(f"CLI  python -m engine.run strategies/ma_timing.yaml: cold (empty numba cache) {c['cold']:.2f} s "
+              f"(target < 15 s), warm {c['warm']:.2f} s (target < 3 s)")
+    print(f"machine after: load average {os.getloadavg()[0]:.2f}")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

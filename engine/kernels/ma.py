@@ -1,0 +1,98 @@
+"""Batched moving-average timing kernels (numba): every window's trailing mean once, then the weights of all
+(short, long) combinations of a sweep at once. ndarrays and scalars in, ndarrays out.
+
+``rolling_means(values, windows)`` reproduces pandas' ``Series.rolling(n, min_periods=n).mean()`` **bit for bit**
+(the same Kahan-compensated add/remove updates as pandas' rolling mean, including its guards: a window whose
+values are all equal returns that value, an all-positive window never returns a negative mean), so a sweep's
+weights equal those of :func:`engine.signals.basic.ma_timing` exactly, not just to rounding: a crossover decided
+by the last bit of a mean cannot flip between a sweep row and a single run. The O(T) update per window makes all
+windows together cost ``O(T * n_windows)`` regardless of window length.
+
+``cross_weights(means, short_idx, long_idx, out, cols, code)`` writes the crossovers into the (T, P, N)
+target-weight array that :func:`engine.backtest.run_backtest_many` takes: ``1.0`` where ``MA_short > MA_long`` at
+close t, else ``0.0`` (NaN means during the warm-up compare False, i.e. cash), exactly
+``(ma_s > ma_l).astype(float)``.
+
+No look-ahead: row t of every output uses input rows <= t only. The slow twin is pandas' rolling mean itself
+(``tests/test_sweep_ma.py`` compares on random data with NaN gaps and constant runs).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from engine.kernels._jit import njit
+
+
+@njit
+def rolling_means(values, windows):
+    """Trailing means of ``values`` (T,) float64 for each window length in ``windows`` (W,) int64 (each >= 1).
+
+    Returns (T, W) float64: ``out[t, j]`` = mean of ``values[t - windows[j] + 1 .. t]`` when all ``windows[j]``
+    values of that window are present (pandas ``min_periods = window``), else NaN. Warm-up: ``windows[j] - 1`` rows
+    of NaN. NaN inputs are skipped in the running sums exactly like pandas does.
+    """
+    T = values.shape[0]
+    W = windows.shape[0]
+    out = np.empty((T, W))
+    for j in range(W):
+        win = windows[j]
+        nobs = 0
+        sum_x = 0.0
+        neg_ct = 0
+        comp_add = 0.0
+        comp_rem = 0.0
+        n_same = 0
+        prev = values[0] if T > 0 else np.nan
+        for i in range(T):
+            if i >= win:              # remove values[i - win] (pandas: start[i-1] .. start[i])
+                val = values[i - win]
+                if not np.isnan(val):
+                    nobs -= 1
+                    y = -val - comp_rem
+                    t = sum_x + y
+                    comp_rem = t - sum_x - y
+                    sum_x = t
+                    if val < 0:
+                        neg_ct -= 1
+            val = values[i]           # add values[i]
+            if not np.isnan(val):
+                nobs += 1
+                y = val - comp_add
+                t = sum_x + y
+                comp_add = t - sum_x - y
+                sum_x = t
+                if val < 0:
+                    neg_ct += 1
+                if val == prev:
+                    n_same += 1
+                else:
+                    n_same = 1
+                prev = val
+            if nobs >= win and nobs > 0:
+                r = sum_x / nobs
+                if n_same >= nobs:
+                    r = prev
+                elif neg_ct == 0 and r < 0:
+                    r = 0.0
+                elif neg_ct == nobs and r > 0:
+                    r = 0.0
+                out[i, j] = r
+            else:
+                out[i, j] = np.nan
+    return out
+
+
+@njit
+def cross_weights(means, short_idx, long_idx, out, cols, code):
+    """Fill ``out[:, cols[p], code]`` (out: (T, P_all, N) float64) with ``1.0`` where
+    ``means[t, short_idx[p]] > means[t, long_idx[p]]``, else ``0.0``; other entries are left as they are.
+
+    ``means`` (T, W) from :func:`rolling_means`; ``short_idx`` / ``long_idx`` / ``cols`` (P,) int64. A NaN on
+    either side compares False (0.0, cash), as ``(ma_s > ma_l).astype(float)`` does.
+    """
+    T = means.shape[0]
+    P = short_idx.shape[0]
+    for i in range(T):
+        for p in range(P):
+            out[i, cols[p], code] = 1.0 if means[i, short_idx[p]] > means[i, long_idx[p]] else 0.0
+    return out

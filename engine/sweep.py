@@ -1,0 +1,249 @@
+"""Parameter sweeps: ``python -m engine.run strategies/x.yaml --sweep [--executor ...] [--out DIR]``.
+
+Flow: the YAML's ``sweep:`` section (:mod:`engine.sweep_grid`) -> validated combinations -> chunks
+(:mod:`engine.sweep_exec`: shared signals, one backtest kernel call per column batch, vectorised metrics,
+resumable cache) run by an executor (:mod:`engine.sweep_pool`) -> one table (parameter columns, then metric
+columns) -> ranking, deflated Sharpe ratio and PBO (:mod:`engine.sweep_stats`) -> the run directory
+(:mod:`engine.sweep_report`). Each row's metrics equal a single ``python -m engine.run x.yaml --set key=value
+...`` of that combination (same backtester, same formulas; tests check 1e-12 relative).
+
+Evaluation periods: the config's own period (columns without prefix) and, with ``sweep.split``, either
+``is_*`` / ``oos_*`` (fixed in-sample / out-of-sample dates) or ``wf<k>_is_*`` / ``wf<k>_oos_*`` (walk-forward:
+the period's trading days cut into folds + 1 equal segments; fold k trains on segments 1..k (``anchored: true``,
+default) or on segment k alone, and tests on segment k + 1). Every period is its own backtest from cash, exactly
+what ``--set data.start=... --set data.end=...`` gives; the signal still sees all history before it.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from engine.errors import ConfigError
+from engine.sweep_exec import ChunkTask, columns_per_batch, data_fingerprint, data_key, get_dataset, with_key
+from engine.sweep_grid import LOWER_IS_BETTER, Plan, parse_sweep, plan
+
+MAX_AUTO_CHUNK = 2000
+
+
+def load_raw(path: str | Path, overrides: list[str] | None) -> tuple[dict, str, dict]:
+    """The YAML as a dict with ``--set`` overrides applied, its source name and its line map."""
+    from engine.config import _line_map, _Loader, apply_overrides
+
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: config file not found; pass a strategy YAML such as strategies/ma_timing.yaml")
+    text = path.read_text(encoding="utf-8")
+    try:
+        raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a YAML mapping with at least 'name' and 'signal'")
+    return apply_overrides(raw, overrides or []), str(path), _line_map(text)
+
+
+def resolve_periods(p: Plan, config_dir: str | None) -> list[tuple[str, str | None, str | None]]:
+    """[(label, start, end)]: ('', None, None) = each config's own period, then the split's periods (ISO dates).
+
+    Checks the split's dates against the data and the base config's period (one-line ConfigError)."""
+    from engine.pipeline import resolve_period
+    from engine.signals import REGISTRY
+
+    split = p.spec.split
+    periods = [("", None, None)]
+    if not split:
+        return periods
+    base = p.configs[0]
+    ds = get_dataset(base, config_dir)
+    dates = ds.panel(REGISTRY[base.signal.name].universe).dates
+    start, end = resolve_period(p.base, dates)
+    inside = dates[(dates >= start) & (dates <= end)]
+    if "walk_forward" in split:
+        wf = split["walk_forward"]
+        wf = {"folds": wf} if isinstance(wf, int) else wf
+        folds, anchored = wf["folds"], wf.get("anchored", True)
+        segs = np.array_split(np.arange(len(inside)), folds + 1)
+        if min(len(s) for s in segs) < 2:
+            raise ConfigError(f"sweep.split.walk_forward.folds: {folds} folds leave segments of fewer than 2 "
+                              f"trading days in {len(inside)} days; use fewer folds")
+        iso = lambda i: f"{inside[i]:%Y-%m-%d}"  # noqa: E731
+        for k in range(1, folds + 1):
+            lo = segs[0][0] if anchored else segs[k - 1][0]
+            periods.append((f"wf{k}_is", iso(lo), iso(segs[k - 1][-1])))
+            periods.append((f"wf{k}_oos", iso(segs[k][0]), iso(segs[k][-1])))
+        return periods
+    for name, label in (("in_sample", "is"), ("out_of_sample", "oos")):
+        a, b = (pd.Timestamp(str(x)) for x in split[name])
+        if b < a:
+            raise ConfigError(f"sweep.split.{name}: end {b:%Y-%m-%d} is before start {a:%Y-%m-%d}")
+        if a <= dates[0] or b > dates[-1]:
+            raise ConfigError(f"sweep.split.{name}: {a:%Y-%m-%d}..{b:%Y-%m-%d} must lie inside the data "
+                              f"({dates[0]:%Y-%m-%d}..{dates[-1]:%Y-%m-%d}, the first day being the base day)")
+        if ((dates >= a) & (dates <= b)).sum() < 2:
+            raise ConfigError(f"sweep.split.{name}: {a:%Y-%m-%d}..{b:%Y-%m-%d} holds fewer than 2 trading days")
+        periods.append((label, f"{a:%Y-%m-%d}", f"{b:%Y-%m-%d}"))
+    return periods
+
+
+def make_tasks(p: Plan, periods, config_dir: str | None, chunk_size: int | None = None) -> list[ChunkTask]:
+    """Chunks of the plan's combinations, in order, each with its cache key.
+
+    Default chunk size (``sweep.chunk_size`` overrides): as many combinations as one backtest batch holds within
+    :data:`engine.sweep_exec.MEMORY_BUDGET` (at most 2,000); for signals without a batched path (one ``compute``
+    per parameter set, the expensive part) also at most n / (4 x cores), so the process pool has work to share."""
+    from engine.signals import REGISTRY
+
+    fingerprints, seen = {}, set()
+    for c in p.configs:
+        if id(c.data) in seen:
+            continue
+        seen.add(id(c.data))
+        k = data_key(c)
+        if k not in fingerprints:
+            fingerprints[k] = data_fingerprint(get_dataset(c, config_dir))
+    size = chunk_size or p.spec.chunk_size
+    if not size:      # bounded memory; signals computed one parameter set at a time: enough chunks for all cores
+        from engine.signals.batch import BATCHED
+
+        name = p.configs[0].signal.name
+        panel = get_dataset(p.configs[0], config_dir).panel(REGISTRY[name].universe)
+        size = min(MAX_AUTO_CHUNK, columns_per_batch(len(panel.dates), len(panel.codes)))
+        if name not in BATCHED:
+            size = min(size, max(1, -(-len(p.configs) // (4 * (os.cpu_count() or 1)))))
+    from engine.config import to_dict
+
+    base = {k: v for k, v in to_dict(p.base).items() if k != "sweep"}    # sweep options do not change a row
+    tasks = []
+    for i, a in enumerate(range(0, len(p.configs), size)):
+        rows = list(range(a, min(a + size, len(p.configs))))
+        t = ChunkTask(index=i, rows=rows, configs=[p.configs[r] for r in rows], periods=list(periods),
+                      cscv_blocks=p.spec.cscv_blocks, config_dir=config_dir)
+        tasks.append(with_key(t, fingerprints, base, p.spec.keys, [p.rows[r] for r in rows]))
+    return tasks
+
+
+def assemble(p: Plan, tables: dict) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[tuple, str]]]:
+    """(results, cscv_sums, skipped): one row per valid combination, parameter columns (dotted keys) then
+    metric columns; the CSCV block sums of the same rows; every skipped combination with its reason."""
+    full = pd.concat([tables[i] for i in sorted(tables)], ignore_index=True).sort_values("_row")
+    full = full.reset_index(drop=True)
+    params = pd.DataFrame(p.rows, columns=list(p.spec.keys)).iloc[full["_row"].to_numpy()].reset_index(drop=True)
+    bad = full["_problem"].notna().to_numpy()
+    skipped = list(p.skipped) + [(p.rows[r], str(m)) for r, m in zip(full["_row"][bad], full["_problem"][bad])]
+    metric_cols = [c for c in full.columns if not c.startswith("_")]
+    cscv_cols = [c for c in full.columns if c.startswith("_cscv_")]
+    res = pd.concat([params, full[metric_cols]], axis=1)[~bad].reset_index(drop=True)
+    cscv = full.loc[~bad, cscv_cols].reset_index(drop=True)
+    return res, cscv, skipped
+
+
+def rank(res: pd.DataFrame, metric: str, prefix: str = "") -> pd.DataFrame:
+    """Rows sorted best first by ``prefix + metric`` (descending; ascending for lower-is-better metrics), NaN
+    last, ties in combination order."""
+    col = prefix + metric
+    return res.sort_values(col, ascending=metric in LOWER_IS_BETTER, na_position="last", kind="stable")
+
+
+def selection_stats(p: Plan, res: pd.DataFrame, cscv: pd.DataFrame, periods) -> dict:
+    """DSR of the top combination on the ranking period (in-sample if split into is/oos, else the full period)
+    and the CSCV PBO over the full period's returns (only when every combination covers the same days)."""
+    from engine.sweep_stats import deflated_sharpe, pbo_cscv
+
+    out: dict = {}
+    pre = "is_" if any(lbl == "is" for lbl, _, _ in periods) else ""
+    ppy = p.configs[0].metrics.periods_per_year
+    if len(res):
+        top = rank(res, p.spec.rank_by, pre).iloc[0]
+        sr_trials = res[pre + "sharpe"].to_numpy() / np.sqrt(ppy)
+        d = deflated_sharpe(top[pre + "sharpe"] / np.sqrt(ppy), sr_trials, int(top[pre + "n_days"]) if
+                            np.isfinite(top[pre + "n_days"]) else 0, top[pre + "skew"], top[pre + "kurtosis"])
+        d.update({"period": "in-sample" if pre else "full", "sharpe_annual": float(top[pre + "sharpe"]),
+                  "sr0_annual": d["sr0"] * float(np.sqrt(ppy))})
+        out["dsr"] = d
+    S = p.spec.cscv_blocks
+    need = [f"_cscv_{x}{k}" for k in range(S) for x in "nsq"]
+    counts = cscv[[c for c in need if c.startswith("_cscv_n")]] if all(c in cscv for c in need) else None
+    same_rows = counts is not None and counts.notna().all().all() and (counts.nunique() == 1).all()
+    if len(res) >= 2 and same_rows:            # every combination on the same days (data.start/end not swept)
+        n = counts.iloc[0].to_numpy()
+        s = cscv[[f"_cscv_s{k}" for k in range(S)]].to_numpy().T
+        q = cscv[[f"_cscv_q{k}" for k in range(S)]].to_numpy().T
+        r = pbo_cscv(n, s, q)
+        out["pbo"] = {k: v for k, v in r.items() if k != "logits"}
+        out["pbo"]["logit_median"] = float(np.median(r["logits"]))
+    return out
+
+
+def walk_forward_table(p: Plan, res: pd.DataFrame, periods) -> pd.DataFrame | None:
+    """One row per walk-forward fold: its IS/OOS dates, the combination ranked first in-sample, its IS and OOS
+    ``rank_by`` values, the median OOS value over all combinations, and ``oos_percentile`` = the share of
+    combinations whose OOS value is no better than the selected one's (1 = best out of sample, about 0.5 = a
+    median pick). None without walk-forward folds."""
+    folds = [(lbl[:-3], a, b) for lbl, a, b in periods if lbl.startswith("wf") and lbl.endswith("_is")]
+    if not folds or not len(res):
+        return None
+    m = p.spec.rank_by
+    rows = []
+    for fold, a, b in folds:
+        oos = next((x, y) for lbl, x, y in periods if lbl == f"{fold}_oos")
+        i = rank(res, m, f"{fold}_is_").index[0]
+        col = res[f"{fold}_oos_{m}"]
+        val = res.at[i, f"{fold}_oos_{m}"]
+        no_better = (col >= val) if m in LOWER_IS_BETTER else (col <= val)
+        rows.append({"fold": fold, "in_sample": f"{a}..{b}", "out_of_sample": f"{oos[0]}..{oos[1]}",
+                     **{k: res.at[i, k] for k in p.spec.keys}, f"is_{m}": res.at[i, f"{fold}_is_{m}"],
+                     f"oos_{m}": val, f"median_oos_{m}": float(col.median()),
+                     "oos_percentile": float(no_better.sum() / col.notna().sum())})
+    return pd.DataFrame(rows)
+
+
+def run_sweep(config: str, overrides: list[str] | None = None, out: str | None = None, executor: str = "auto",
+              scheduler: str | None = None, workers: int | None = None, chart: bool = True,
+              progress: bool | None = None) -> int:
+    """The ``--sweep`` command: run, write the results directory, print the top table; last stdout line is
+    ``results: <path>``. Raises JingongError (ConfigError/DataError) with a one-line message on bad input."""
+    from engine.pipeline import config_dir as _config_dir
+    from engine.sweep_pool import Progress, run_tasks
+    from engine.sweep_report import print_summary, write_sweep
+
+    t0 = time.perf_counter()
+    raw, source, lines = load_raw(config, overrides)
+    spec = parse_sweep(raw.get("sweep") or {})
+    p = plan(raw, source, spec, lines)
+    cdir = _config_dir(p.base)
+    cdir = str(cdir) if cdir else None
+    periods = resolve_periods(p, cdir)
+    from engine.report import make_run_dir
+
+    run_dir = make_run_dir(p.base, out)       # before the work: a bad --out fails fast (an empty dir is reusable)
+    t_plan = time.perf_counter()
+    tasks = make_tasks(p, periods, cdir)
+    bar = Progress(len(p.configs), enabled=progress)
+    tables, stats = run_tasks(tasks, executor, workers, scheduler, bar)
+    bar.close()
+    t_run = time.perf_counter()
+    res, cscv, skipped = assemble(p, tables)
+    if not len(res):
+        from engine.errors import DataError
+
+        raise DataError(f"sweep: every combination failed; first problem: {skipped[0][1]}")
+    sel = selection_stats(p, res, cscv, periods)
+    wf = walk_forward_table(p, res, periods)
+    if wf is not None:
+        sel["walk_forward"] = wf.to_dict(orient="records")
+    ds = get_dataset(p.configs[0], cdir)
+    info = {"n_grid": spec.grid_size, "n_combinations": len(p.rows) + len(p.skipped), "n_valid": len(res),
+            "n_skipped": len(skipped), "chunks": len(tasks), **stats, "periods": periods,
+            "timings_s": {"plan": t_plan - t0, "run": t_run - t_plan, "stats": time.perf_counter() - t_run}}
+    write_sweep(p, res, skipped, sel, info, ds, run_dir, chart=chart)
+    print_summary(p, res, skipped, sel, info, ds)
+    print(f"results: {run_dir}")
+    return 0
+
+
+__all__ = ["run_sweep", "rank", "assemble", "make_tasks", "resolve_periods", "selection_stats", "walk_forward_table"]

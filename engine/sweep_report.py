@@ -1,0 +1,203 @@
+"""The results directory of a sweep: sweep.parquet, sweep.csv, summary.md (top-N table, DSR, PBO), heatmaps,
+config.yaml and meta.json, in a new run directory (made by :func:`engine.report.make_run_dir`: never overwritten)."""
+from __future__ import annotations
+
+import datetime as _dt
+import itertools
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from engine.config import config_hash, to_yaml
+from engine.report import SYNTH_BANNER, _git_commit, _pkg_versions
+from engine.sweep_grid import LOWER_IS_BETTER, column_names
+
+TOP_COLUMNS = ("sharpe", "annual_return", "max_drawdown", "annual_excess", "information_ratio", "annual_turnover")
+MAX_HEATMAPS = 10
+_PCT = {"annual_return", "max_drawdown", "annual_excess", "total_return", "annual_volatility", "tracking_error",
+        "annual_excess_geometric", "annual_excess_arithmetic", "alpha", "annual_cost_drag", "total_cost_drag"}
+
+
+def _top(p, res: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    from engine.sweep import rank
+
+    periods = sorted({c.split("_", 1)[0] for c in res.columns if c.startswith(("is_", "oos_"))})
+    pre = "is_" if "is" in periods else ""
+    top = rank(res, p.spec.rank_by, pre).head(p.spec.top_n)
+    metrics = [p.spec.rank_by] + [m for m in TOP_COLUMNS if m != p.spec.rank_by]
+    cols = list(p.spec.keys) + [pre + m for m in metrics]
+    if pre:
+        cols += ["oos_" + m for m in metrics[:3]] + [m for m in metrics[:2]]
+    t = top[cols].copy()
+    t.columns = column_names(tuple(p.spec.keys)) + cols[len(p.spec.keys):]
+    t.index = range(1, len(t) + 1)
+    t.index.name = "rank"
+    how = "ascending" if p.spec.rank_by in LOWER_IS_BETTER else "descending"
+    return t, f"ranked by {'in-sample ' if pre else ''}{p.spec.rank_by} ({how})"
+
+
+def _fmt_table(t: pd.DataFrame) -> str:
+    def f(col, v):
+        if isinstance(v, (float, np.floating)):
+            if not np.isfinite(v):
+                return "n/a"
+            base = col.split("_", 1)[1] if col.startswith(("is_", "oos_")) else col
+            return f"{v * 100:.2f}%" if base in _PCT else f"{v:.3f}" if abs(v) < 1e4 else f"{v:.4g}"
+        return str(v)
+
+    cols = [str(t.index.name)] + [str(c) for c in t.columns]
+    rows = [[str(i)] + [f(c, v) for c, v in zip(t.columns, r)] for i, r in zip(t.index, t.itertuples(index=False))]
+    w = [max(len(c), *(len(r[j]) for r in rows)) if rows else len(c) for j, c in enumerate(cols)]
+    line = lambda vals: "| " + " | ".join(v.rjust(w[j]) for j, v in enumerate(vals)) + " |"  # noqa: E731
+    return "\n".join([line(cols), "|" + "|".join("-" * (x + 2) for x in w) + "|"] + [line(r) for r in rows])
+
+
+def _selection_lines(sel: dict) -> list[str]:
+    out = []
+    d = sel.get("dsr")
+    if d:
+        v = "n/a" if not np.isfinite(d["dsr"]) else f"{d['dsr']:.3f}"
+        out.append(f"Deflated Sharpe ratio of the top combination ({d['period']} period): {v}  "
+                   f"[Sharpe {d['sharpe_annual']:.3f} vs expected max of {d['n_trials']} unskilled trials "
+                   f"{d['sr0_annual']:.3f}, annualised; Bailey & Lopez de Prado 2014]")
+    pb = sel.get("pbo")
+    if pb:
+        out.append(f"Probability of backtest overfitting (CSCV, S={pb['blocks']} blocks, {pb['n_splits']} splits, "
+                   f"{pb['n_trials']} trials): {pb['pbo']:.3f}  [median logit {pb['logit_median']:.3f}; selected "
+                   f"combination loses out-of-sample in {pb['oos_loss_share'] * 100:.1f}% of splits]")
+    else:
+        out.append("Probability of backtest overfitting: n/a (needs >= 2 valid combinations on the same days and "
+                   ">= S days)")
+    return out
+
+
+def _header(p, skipped, info, ds) -> list[str]:
+    mode = "grid" if p.spec.mode == "grid" else f"random, {p.spec.samples} samples of {info['n_grid']}"
+    lines = [f"Sweep of {p.base.name}: {info['n_valid']} combinations run"
+             + (f", {info['n_skipped']} skipped" if info["n_skipped"] else "")
+             + f" ({mode}); swept: {', '.join(p.spec.keys)}"]
+    if skipped:
+        reasons = pd.Series([r for _, r in skipped]).value_counts()
+        lines.append("skipped: " + "; ".join(f"{n} x {r}" for r, n in reasons.head(3).items()))
+    lines.append(f"chunks: {info['chunks']} (resumed {info['resumed']} from cache, computed {info['computed']}; "
+                 f"executor {info['executor']}, workers {info['workers']})")
+    if ds.synthetic:
+        lines.insert(0, SYNTH_BANNER)
+    return lines
+
+
+def _wf_table(p, sel) -> pd.DataFrame | None:
+    if not sel.get("walk_forward"):
+        return None
+    t = pd.DataFrame(sel["walk_forward"])
+    t = t.rename(columns=dict(zip(p.spec.keys, column_names(tuple(p.spec.keys))))).set_index("fold")
+    return t
+
+
+def print_summary(p, res, skipped, sel, info, ds) -> None:
+    """Print the header, the top-N table, the walk-forward folds and the selection statistics to stdout."""
+    for line in _header(p, skipped, info, ds):
+        print(line)
+    if len(res):
+        t, how = _top(p, res)
+        print(f"\nTop {len(t)} {how}:")
+        print(_fmt_table(t))
+    wf = _wf_table(p, sel)
+    if wf is not None:
+        print(f"\nWalk-forward (selected in-sample by {p.spec.rank_by}, evaluated on the next segment):")
+        print(_fmt_table(wf))
+    print()
+    for line in _selection_lines(sel):
+        print(line)
+
+
+def _heatmaps(p, res: pd.DataFrame, run_dir: Path, synthetic: bool) -> list[str]:
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = [k for k, v in zip(p.spec.keys, p.spec.values) if len(v) > 1]
+    names = dict(zip(p.spec.keys, column_names(tuple(p.spec.keys))))
+    metric = p.spec.rank_by
+    col = ("is_" + metric) if ("is_" + metric) in res else metric
+    agg = "min" if metric in LOWER_IS_BETTER else "max"
+    files = []
+    for a, b in list(itertools.combinations(keys, 2))[:MAX_HEATMAPS]:
+        piv = res.pivot_table(index=a, columns=b, values=col, aggfunc=agg)
+        fig, ax = plt.subplots(figsize=(1.2 + 0.45 * piv.shape[1] + 2, 1.2 + 0.35 * piv.shape[0] + 1))
+        vals = piv.to_numpy(dtype=float)
+        im = ax.imshow(vals, aspect="auto", cmap="RdYlGn" if agg == "max" else "RdYlGn_r")
+        if vals.size <= 225:
+            for (r, c), v in np.ndenumerate(vals):
+                if np.isfinite(v):
+                    ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=6)
+        ax.set_xticks(range(piv.shape[1]), [str(x) for x in piv.columns], rotation=90, fontsize=7)
+        ax.set_yticks(range(piv.shape[0]), [str(x) for x in piv.index], fontsize=7)
+        ax.set_xlabel(names[b])
+        ax.set_ylabel(names[a])
+        other = len(keys) > 2
+        ax.set_title(f"{col}{f' ({agg} over other parameters)' if other else ''}"
+                     + ("  [SYNTHETIC]" if synthetic else ""), fontsize=9)
+        fig.colorbar(im, ax=ax)
+        fig.tight_layout()
+        fname = f"heatmap_{names[a]}__{names[b]}.png".replace("/", "_")
+        fig.savefig(run_dir / fname, dpi=80)
+        plt.close(fig)
+        files.append(fname)
+    return files
+
+
+def write_sweep(p, res, skipped, sel, info, ds, run_dir: Path, chart: bool = True) -> Path:
+    """Write every file into the (new, empty) run directory ``run_dir``; returns it."""
+    res.to_parquet(run_dir / "sweep.parquet", index=False)
+    res.to_csv(run_dir / "sweep.csv", index=False, float_format="%.17g")
+    if skipped:
+        pd.DataFrame([dict(zip(p.spec.keys, row), reason=r) for row, r in skipped]).to_csv(
+            run_dir / "sweep_skipped.csv", index=False)
+    maps = _heatmaps(p, res, run_dir, bool(ds.synthetic)) if chart and len(res) else []
+    (run_dir / "config.yaml").write_text(f"# resolved config of {p.base.source_file} (all defaults filled in)\n"
+                                         + to_yaml(p.base), encoding="utf-8")
+    lines = [f"# Sweep: {p.base.name}", ""]
+    if ds.synthetic:
+        lines += [f"> **{SYNTH_BANNER}**", ""]
+    lines += [x + "  " for x in _header(p, skipped, info, ds)[1 if ds.synthetic else 0:]] + [""]
+    lines += [f"Periods: full = the config's data.start..data.end"
+              + "".join(f"; {lbl or 'full'} = {a}..{b}" for lbl, a, b in info["periods"][1:]), ""]
+    if len(res):
+        t, how = _top(p, res)
+        lines += [f"## Top {len(t)} ({how})", "", _fmt_table(t), ""]
+    wf = _wf_table(p, sel)
+    if wf is not None:
+        lines += [f"## Walk-forward (selected in-sample by {p.spec.rank_by}, evaluated on the next segment)", "",
+                  _fmt_table(wf), ""]
+    lines += ["## Selection bias", ""] + [f"- {x}" for x in _selection_lines(sel)] + [""]
+    lines += ["Files: `sweep.parquet` / `sweep.csv` (one row per combination: parameter columns, then metric "
+              "columns; `is_`/`oos_`/`wf<k>_` prefixes for split periods)"
+              + (", `sweep_skipped.csv`" if skipped else "") + "."]
+    lines += [f"![{m}]({m})" for m in maps]
+    (run_dir / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    meta = {
+        "created": _dt.datetime.now().isoformat(timespec="seconds"), "config_file": p.base.source_file,
+        "config_hash": config_hash(p.base), "git_commit": _git_commit(),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]), "packages": _pkg_versions(),
+        "data": {k: v for k, v in ds.meta.items() if k in ("name", "synthetic", "provenance", "checksums")},
+        "sweep": {k: v for k, v in info.items() if k != "timings_s"},
+        "selection": sel, "heatmaps": maps,
+        "timings_s": {k: round(v, 4) for k, v in info["timings_s"].items()},
+    }
+    (run_dir / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=_json_default),
+                                       encoding="utf-8")
+    return run_dir
+
+
+def _json_default(o):
+    if isinstance(o, (np.floating, np.integer)):
+        v = o.item()
+        return None if isinstance(v, float) and not np.isfinite(v) else v
+    return str(o)
