@@ -29,7 +29,7 @@ import pandas as pd
 from engine.config_schema import A_SHARE_STAMP_DUTY, CostConfig, ExecutionConfig, MarketRulesConfig
 from engine.data.panel import Panel, _fmt_codes, _fmt_dates
 from engine.errors import ConfigError, DataError
-from engine.kernels.portfolio import simulate
+from engine.kernels.portfolio import simulate_into
 
 LIMIT_TOLERANCE = 0.0001   # |move| >= pct - 0.0001 counts as at the limit (board rule)
 
@@ -293,10 +293,15 @@ def _force(dates: pd.DatetimeIndex, i0: int, i1: int, lag: int, rebalance_dates)
 def _run_kernel(target, prep, record, force=None):
     if force is None:
         force = np.zeros(target.shape[0], dtype=np.bool_)
-    return simulate(target, prep["exec_price"], prep["close"], prep["can_buy"], prep["can_sell"], prep["trade_bar0"],
-                    prep["commission"], prep["min_commission"], prep["stamp_buy"], prep["stamp_sell"],
-                    prep["transfer"], prep["slippage"], prep["lot"], prep["initial_cash"], prep["threshold"], force,
-                    record)
+    T, P, N = target.shape
+    # outputs allocated by numpy (transparent huge pages for large arrays), filled by the kernel
+    outs = (np.empty((T, P)), np.empty((T, P)) if record else np.zeros((1, 1)), np.empty((T, P)), np.empty((T, P)),
+            np.empty((T, P)), np.empty((T, P, N)) if record else np.zeros((1, 1, 1)))
+    simulate_into(target, prep["exec_price"], prep["close"], prep["can_buy"], prep["can_sell"], prep["trade_bar0"],
+                  prep["commission"], prep["min_commission"], prep["stamp_buy"], prep["stamp_sell"],
+                  prep["transfer"], prep["slippage"], prep["lot"], prep["initial_cash"], prep["threshold"], force,
+                  record, *outs)
+    return outs
 
 
 def run_backtest(weights: pd.DataFrame, panel: Panel, start=None, end=None,

@@ -119,6 +119,21 @@ def simulate(target, exec_price, close, can_buy, can_sell, trade_bar0, commissio
     else:
         cash_out = np.zeros((1, 1))
         positions = np.zeros((1, 1, 1))
+    simulate_into(target, exec_price, close, can_buy, can_sell, trade_bar0, commission, min_commission, stamp_buy,
+                  stamp_sell, transfer, slippage, lot, initial_cash, threshold, force, record,
+                  value, cash_out, pre_value, traded_out, costs_out, positions)
+    return value, cash_out, pre_value, traded_out, costs_out, positions
+
+
+@njit
+def simulate_into(target, exec_price, close, can_buy, can_sell, trade_bar0, commission, min_commission, stamp_buy,
+                  stamp_sell, transfer, slippage, lot, initial_cash, threshold, force, record,
+                  value, cash_out, pre_value, traded_out, costs_out, positions):
+    """:func:`simulate` writing into caller-allocated outputs ((T, P) arrays; cash (T, P) and positions (T, P, N)
+    only read when ``record``, else any (1, 1) / (1, 1, 1) arrays). Lets the caller allocate with numpy, whose
+    large arrays get transparent huge pages: page faults on fresh (T, P) outputs were most of a 1,000-column
+    run's time on the 2-core VM."""
+    T, P, N = target.shape
     # per-portfolio state: shares held, target in force, target of the last rebalance, cash,
     # flags[p] = (has a target, has rebalanced once, an order is pending because it was blocked)
     pos = np.zeros((P, N))
