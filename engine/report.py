@@ -160,7 +160,7 @@ def _chart(run, path: Path) -> None:
     for eq, lab in ((eq_s, run.cfg.name), (eq_b, run.cfg.benchmark.name)):
         a2.plot(eq.index, (eq / eq.cummax() - 1).values, label=lab)
     a2.set_ylabel("drawdown")
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.94, bottom=0.06, hspace=0.08)  # fixed: tight_layout costs 0.3 s
     fig.savefig(path, dpi=90)
 
 
