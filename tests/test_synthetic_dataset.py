@@ -242,3 +242,25 @@ def test_cache_miss_then_hit_equals_generate(tmp_path, monkeypatch):
             pd.testing.assert_frame_equal(b.panel(name)[f], df)
     pd.testing.assert_frame_equal(a.get_series("flows"), want.get_series("flows").loc["2025-06-02":])
     assert b.meta["generator"]["start"] == "2025-01-02" and b.synthetic
+
+
+def test_cache_prunes_least_recently_used_entries(tmp_path, monkeypatch):
+    """Only our own entries beyond JINGONG_CACHE_KEEP are removed, oldest first; anything else is left alone."""
+    import os
+    import time
+
+    from engine.data.synthetic.cache import _prune
+
+    root = tmp_path / "synthetic"
+    root.mkdir()
+    names = [f"{i:024x}" for i in range(5)]
+    for i, n in enumerate(names):
+        (root / n).mkdir()
+        (root / n / "dataset.json").write_text("{}")
+        os.utime(root / n / "dataset.json", (time.time() - 100 + i, time.time() - 100 + i))
+    (root / "my_notes").mkdir()                      # not an entry: never touched
+    (root / ("f" * 24)).mkdir()                       # no dataset.json: never touched
+    monkeypatch.setenv("JINGONG_CACHE_KEEP", "2")
+    _prune(root, keep_also=root / names[0])
+    left = sorted(p.name for p in root.iterdir())
+    assert left == sorted([names[0], names[3], names[4], "my_notes", "f" * 24])

@@ -57,6 +57,28 @@ def cache_root() -> Path:
     return (Path(base) if base else Path.home() / ".cache" / "jingong") / "synthetic"
 
 
+KEEP_ENTRIES = 4   # synthetic datasets kept in the cache (least recently used ones are removed); env JINGONG_CACHE_KEEP
+
+
+def _prune(root: Path, keep_also: Path) -> None:
+    """Remove the least recently used cache entries beyond ``JINGONG_CACHE_KEEP`` (default 4). Only directories
+    that look like our entries (24 hex digits holding a dataset.json) are ever removed; ``keep_also`` never is.
+    Without this, every change of the generator's code (part of the key) would leave a 200 MB entry behind."""
+    try:
+        keep = max(1, int(os.environ.get("JINGONG_CACHE_KEEP", KEEP_ENTRIES)))
+    except ValueError:
+        keep = KEEP_ENTRIES
+    entries = []
+    for d in root.iterdir() if root.is_dir() else ():
+        meta = d / "dataset.json"
+        if d.is_dir() and len(d.name) == 24 and all(c in "0123456789abcdef" for c in d.name) and meta.exists():
+            entries.append((meta.stat().st_mtime, d))
+    entries.sort(reverse=True)
+    for _, d in entries[keep:]:
+        if d != keep_also:
+            shutil.rmtree(d, ignore_errors=True)
+
+
 def cache_key(params: dict) -> str:
     from engine.data.synthetic import GENERATOR_VERSION
 
@@ -85,6 +107,7 @@ def load_synthetic(seed=42, size="default", effects=None, start=None, end=None):
     if (target / "dataset.json").exists():
         try:
             ds = read_dataset(target)
+            os.utime(target / "dataset.json")   # last use, for pruning
         except DataError:
             shutil.rmtree(target, ignore_errors=True)
             ds = None
@@ -103,6 +126,7 @@ def load_synthetic(seed=42, size="default", effects=None, start=None, end=None):
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
         ds = fresh  # equal to read_dataset(target) (tests/test_synthetic_dataset.py round trip)
+        _prune(target.parent, target)
     if (want["start"], want["end"]) != (b_start, b_end):
         ds = cut_window(ds, pd.Timestamp(want["start"]), pd.Timestamp(want["end"]))
         ds.meta = {**ds.meta, "generator": {**ds.meta["generator"], "start": want["start"], "end": want["end"]}}
