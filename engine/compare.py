@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime as _dt
 import hashlib
 import json
 import os
@@ -162,21 +161,12 @@ def _chart(rets: dict, path: Path, title: str, benchmarks=()) -> None:
 
 def _run_dir(runs, out: str | None) -> Path:
     from engine.config import config_hash
-    from engine.report import make_run_dir
+    from engine.report import make_run_dir, new_run_dir
 
     if out:
         return make_run_dir(runs[0].cfg, out)
     h = hashlib.sha256("|".join(config_hash(r.cfg) for r in runs).encode()).hexdigest()[:10]
-    base = Path(runs[0].cfg.output.dir) / "compare"
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    for i in range(1000):
-        d = base / (f"{stamp}-{h}" + (f"-{i + 1}" if i else ""))
-        try:
-            d.mkdir(parents=True, exist_ok=False)
-            return d
-        except FileExistsError:
-            continue
-    raise ConfigError(f"{base}: could not create a new run directory")  # pragma: no cover
+    return new_run_dir(Path(runs[0].cfg.output.dir) / "compare", h)
 
 
 def main(argv=None) -> int:

@@ -32,9 +32,12 @@ def make_run_dir(cfg, out: str | None) -> Path:
             raise ConfigError(f"--out {d}: already exists and is not empty; results are never overwritten, choose a new directory")
         d.mkdir(parents=True, exist_ok=True)
         return d
-    base = Path(cfg.output.dir) / cfg.name
+    return new_run_dir(Path(cfg.output.dir) / cfg.name, config_hash(cfg))
+
+
+def new_run_dir(base: Path, h: str) -> Path:
+    """Create and return a fresh ``base/<YYYYmmdd-HHMMSS>-<h>[-k]`` directory (never an existing one)."""
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    h = config_hash(cfg)
     for i in range(1000):
         d = base / (f"{stamp}-{h}" + (f"-{i + 1}" if i else ""))
         try:

@@ -167,7 +167,7 @@ def write_sweep(p, res, skipped, sel, info, ds, run_dir: Path, chart: bool = Tru
     if ds.synthetic:
         lines += [f"> **{SYNTH_BANNER}**", ""]
     lines += [x + "  " for x in _header(p, skipped, info, ds)[1 if ds.synthetic else 0:]] + [""]
-    lines += [f"Periods: full = the config's data.start..data.end"
+    lines += ["Periods: full = the config's data.start..data.end"
               + "".join(f"; {lbl or 'full'} = {a}..{b}" for lbl, a, b in info["periods"][1:]), ""]
     if len(res):
         t, how = _top(p, res)

@@ -6,7 +6,7 @@ import pytest
 
 from engine.config_schema import DataConfig
 from engine.data.embedded import CSI300_CSV, load_csi300, load_embedded, verify_checksum
-from engine.data.importers import import_long, import_wide
+from engine.data.importers import import_long
 from engine.data.io import read_dataset, write_dataset
 from engine.data.panel import Dataset, Panel, validate_panel
 from engine.data.sources import load_dataset
