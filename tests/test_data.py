@@ -102,3 +102,21 @@ def test_import_wide_directory_and_same_dataset_path(tmp_path):
 def test_read_dataset_missing_dir(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         read_dataset(tmp_path / "nope")
+
+
+def test_dataset_fields_are_read_lazily_and_validated_on_access(tmp_path):
+    """A field nobody reads is never opened (a broken file there does not matter); a field that is read is checked
+    against the others and a misaligned one fails with its name."""
+    d = tmp_path / "ds" / "panels" / "sw_l1"
+    d.mkdir(parents=True)
+    (d / "close.csv").write_text("date,801010.SI,801030.SI\n2023-11-29,1.0,2.0\n2023-11-30,1.1,2.2\n")
+    (d / "amount.csv").write_text("date,801010.SI,801030.SI\n2023-11-29,5.0,6.0\n2023-11-30,5.5,6.6\n")
+    (d / "turnover.csv").write_text("date,801010.SI,801999.SI\n2023-11-29,1.5,2.5\n2023-11-30,1.6,2.6\n")
+    (d / "volume.parquet").write_bytes(b"not a parquet file")
+    ds = read_dataset(tmp_path / "ds").validate()
+    p = ds.panel("sw_l1")
+    assert p["amount"].loc["2023-11-30", "801030.SI"] == 6.6 and list(p.codes) == ["801010.SI", "801030.SI"]
+    with pytest.raises(DataError, match="field 'turnover': codes are not aligned.*extra: 801999.SI"):
+        p["turnover"]
+    with pytest.raises(DataError, match="volume.parquet: cannot be read"):
+        p["volume"]

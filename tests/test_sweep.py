@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -23,11 +24,17 @@ SWEEP_SETS = ["sweep.signal.params.short=[5, 10, 60]", "sweep.signal.params.long
 def cli(*args, env=None):
     e = {**os.environ, "MPLBACKEND": "Agg", **(env or {})}
     return subprocess.Popen([sys.executable, "-m", "engine.run", *map(str, args)], cwd=ROOT, env=e,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
-def finish(proc):
-    out, err = proc.communicate(timeout=600)
+def finish(proc, timeout=600):
+    """Wait for the CLI; on a timeout kill its whole process group (pool workers too) and fail, never hang."""
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise AssertionError(f"engine.run did not finish within {timeout} s: {proc.args}") from None
     return proc.returncode, out, err
 
 
@@ -107,9 +114,12 @@ def test_outputs_and_summary(swept):
 
 
 def test_kill_and_resume(tmp_path):
-    """SIGKILL after 2 of 6 chunks; the rerun loads those 2 and computes 4; the result equals a clean run."""
+    """SIGKILL after 2 of 6 chunks; the rerun loads those 2 and computes 4; the result equals a clean run.
+
+    Serial executor: a SIGKILLed parent cannot shut its process pool down, and pool workers that inherited its
+    stdout would keep the test's pipe open (seen on a cold numba cache, where `auto` moves to the pool)."""
     env = {"JINGONG_CACHE_DIR": str(tmp_path / "cache")}
-    args = [MA, "--sweep", "--set", "sweep.chunk_size=2", "--no-chart"]
+    args = [MA, "--sweep", "--executor", "serial", "--set", "sweep.chunk_size=2", "--no-chart"]
     clean = cli(*args, "--out", tmp_path / "clean", env={"JINGONG_CACHE_DIR": str(tmp_path / "cache2")})
     rc, _, _ = finish(cli(*args, "--out", tmp_path / "killed", env={**env, "JINGONG_SWEEP_KILL_AFTER": "2"}))
     assert rc == -9

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine.data.panel import FLAG_FIELDS, Dataset, LazyPanels, Panel
+from engine.data.panel import FLAG_FIELDS, Dataset, LazyFields, LazyPanels, Panel
 from engine.errors import DataError
 
 _EXTS = (".parquet", ".csv")
@@ -85,18 +85,19 @@ def read_dataset(root: str | Path, panels: list[str] | None = None) -> Dataset:
     return ds
 
 
+def _read_field(path: Path, fname: str) -> pd.DataFrame:
+    df = _read_frame(path, dated=True)
+    if fname in FLAG_FIELDS:
+        return df.fillna(False).astype(bool)
+    if all(pd.api.types.is_numeric_dtype(t) for t in df.dtypes):
+        return df.astype(float)
+    return df.apply(pd.to_numeric, errors="coerce").astype(float)
+
+
 def _read_panel(sub: Path) -> Panel:
-    fields = {}
-    for fname, path in _files(sub).items():
-        df = _read_frame(path, dated=True)
-        if fname in FLAG_FIELDS:
-            df = df.fillna(False).astype(bool)
-        elif all(pd.api.types.is_numeric_dtype(t) for t in df.dtypes):
-            df = df.astype(float)
-        else:
-            df = df.apply(pd.to_numeric, errors="coerce").astype(float)
-        fields[fname] = df
-    return Panel(sub.name, fields, source=str(sub))
+    """A panel whose fields are read (and validated) on first access."""
+    loaders = {fname: (lambda path=path, fname=fname: _read_field(path, fname)) for fname, path in _files(sub).items()}
+    return Panel(sub.name, LazyFields(loaders, where=f"{sub}: panel '{sub.name}'"), source=str(sub))
 
 
 def write_dataset(ds: Dataset, root: str | Path, fmt: str = "parquet") -> Path:

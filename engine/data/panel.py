@@ -48,11 +48,11 @@ class Panel:
 
     @property
     def dates(self) -> pd.DatetimeIndex:
-        return next(iter(self.fields.values())).index
+        return self.fields[next(iter(self.fields))].index
 
     @property
     def codes(self) -> pd.Index:
-        return next(iter(self.fields.values())).columns
+        return self.fields[next(iter(self.fields))].columns
 
     def __getitem__(self, field_name: str) -> pd.DataFrame:
         try:
@@ -77,23 +77,23 @@ class Panel:
         return self
 
 
-class LazyPanels(dict):
-    """A dict of panels that reads each panel from disk (and validates it) on first access.
-
-    A strategy touches only the panels it needs: the sentiment model never reads the 1,000-stock panel of the
-    synthetic market. Iterating ``values()``/``items()`` loads everything; ``loaded()`` does not.
-    """
+class _LazyDict(dict):
+    """A dict whose values are produced by loaders on first access (then checked by ``_check``)."""
 
     def __init__(self, loaders: dict | None = None):
         super().__init__()
         self._loaders = dict(loaders or {})
 
+    def _check(self, key, value) -> None:  # pragma: no cover - overridden
+        pass
+
     def __missing__(self, key):
         if key in self._loaders:
-            panel = self._loaders.pop(key)()
-            validate_panel(panel)
-            dict.__setitem__(self, key, panel)
-            return panel
+            value = self._loaders[key]()
+            self._check(key, value)
+            del self._loaders[key]
+            dict.__setitem__(self, key, value)
+            return value
         raise KeyError(key)
 
     def __contains__(self, key) -> bool:
@@ -127,7 +127,29 @@ class LazyPanels(dict):
         return dict(dict.items(self))
 
     def __repr__(self) -> str:
-        return f"LazyPanels(loaded={list(dict.keys(self))}, on_disk={list(self._loaders)})"
+        return f"{type(self).__name__}(loaded={list(dict.keys(self))}, on_disk={list(self._loaders)})"
+
+
+class LazyPanels(_LazyDict):
+    """Panels read from disk (and validated) on first access: a strategy touches only the panels it needs (the
+    sentiment model never reads the 1,000-stock panel of the synthetic market). ``values()``/``items()`` load
+    everything; ``loaded()`` does not."""
+
+    def _check(self, key, panel) -> None:
+        validate_panel(panel)
+
+
+class LazyFields(_LazyDict):
+    """Fields of one panel read on first access, each validated against the first field read (same dates, same
+    codes) and on its own (prices > 0, no all-empty code). The crowding signal reads 2 of the 18 stock fields."""
+
+    def __init__(self, loaders: dict | None = None, where: str = "<panel>"):
+        super().__init__(loaders)
+        self._where = where
+
+    def _check(self, key, df) -> None:
+        loaded = dict.values(self)
+        check_field(self._where, key, df, next(iter(loaded)) if loaded else None)
 
 
 @dataclass
@@ -220,43 +242,49 @@ def validate_panel(panel: Panel, required: Iterable[str] = ()) -> None:
             raise DataError(
                 f"{where} is missing field '{f}' that the chosen signal needs (it has: {', '.join(sorted(panel.fields))})"
             )
+    fields = panel.fields.loaded() if isinstance(panel.fields, LazyFields) else panel.fields
     ref = None
-    for fname, df in panel.fields.items():
-        fw = f"{where} field '{fname}'"
-        validate_index(df.index, fw)
+    for fname, df in fields.items():
+        check_field(where, fname, df, ref)
         if ref is None:
             ref = df
-        else:
-            if not df.index.equals(ref.index):
-                extra = df.index.difference(ref.index)
-                miss = ref.index.difference(df.index)
-                raise DataError(
-                    f"{fw}: dates are not aligned with the other fields "
-                    f"(extra: {_fmt_dates(extra) or 'none'}; missing: {_fmt_dates(miss) or 'none'})"
-                )
-            if not df.columns.equals(ref.columns):
-                extra = df.columns.difference(ref.columns)
-                miss = ref.columns.difference(df.columns)
-                raise DataError(
-                    f"{fw}: codes are not aligned with the other fields "
-                    f"(extra: {_fmt_codes(extra) or 'none'}; missing: {_fmt_codes(miss) or 'none'})"
-                )
-        if df.columns.duplicated().any():
-            raise DataError(f"{fw}: duplicate codes {_fmt_codes(df.columns[df.columns.duplicated()].unique())}")
-        if fname in FLAG_FIELDS:
-            continue
-        vals = df.to_numpy(dtype=float, na_value=np.nan) if len(df.columns) else np.empty((len(df), 0))
-        allnan = np.isnan(vals).all(axis=0) if len(vals) else np.zeros(vals.shape[1], bool)
-        if allnan.any():
+
+
+def check_field(where: str, fname: str, df: pd.DataFrame, ref: pd.DataFrame | None) -> None:
+    """Validate one field of a panel against a reference field of the same panel (``None`` for the first)."""
+    fw = f"{where} field '{fname}'"
+    validate_index(df.index, fw)
+    if ref is not None:
+        if not df.index.equals(ref.index):
+            extra = df.index.difference(ref.index)
+            miss = ref.index.difference(df.index)
             raise DataError(
-                f"{fw}: all values are missing for codes {_fmt_codes(df.columns[allnan])}; drop those codes or fix the export"
+                f"{fw}: dates are not aligned with the other fields "
+                f"(extra: {_fmt_dates(extra) or 'none'}; missing: {_fmt_dates(miss) or 'none'})"
             )
-        if fname in PRICE_FIELDS:
-            with np.errstate(invalid="ignore"):
-                bad = vals <= 0
-            if bad.any():
-                r, c = np.nonzero(bad)
-                raise DataError(
-                    f"{fw}: {int(bad.sum())} non-positive prices, e.g. {df.columns[c[0]]} on "
-                    f"{df.index[r[0]]:%Y-%m-%d} = {vals[r[0], c[0]]}; prices must be > 0 (missing days should be empty)"
-                )
+        if not df.columns.equals(ref.columns):
+            extra = df.columns.difference(ref.columns)
+            miss = ref.columns.difference(df.columns)
+            raise DataError(
+                f"{fw}: codes are not aligned with the other fields "
+                f"(extra: {_fmt_codes(extra) or 'none'}; missing: {_fmt_codes(miss) or 'none'})"
+            )
+    if df.columns.duplicated().any():
+        raise DataError(f"{fw}: duplicate codes {_fmt_codes(df.columns[df.columns.duplicated()].unique())}")
+    if fname in FLAG_FIELDS:
+        return
+    vals = df.to_numpy(dtype=float, na_value=np.nan) if len(df.columns) else np.empty((len(df), 0))
+    allnan = np.isnan(vals).all(axis=0) if len(vals) else np.zeros(vals.shape[1], bool)
+    if allnan.any():
+        raise DataError(
+            f"{fw}: all values are missing for codes {_fmt_codes(df.columns[allnan])}; drop those codes or fix the export"
+        )
+    if fname in PRICE_FIELDS:
+        with np.errstate(invalid="ignore"):
+            bad = vals <= 0
+        if bad.any():
+            r, c = np.nonzero(bad)
+            raise DataError(
+                f"{fw}: {int(bad.sum())} non-positive prices, e.g. {df.columns[c[0]]} on "
+                f"{df.index[r[0]]:%Y-%m-%d} = {vals[r[0], c[0]]}; prices must be > 0 (missing days should be empty)"
+            )

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engine.data.panel import Dataset, LazyPanels, Panel
+from engine.data.panel import Dataset, LazyFields, LazyPanels, Panel
 from engine.errors import DataError
 
 
@@ -11,7 +11,8 @@ def truncate(ds: Dataset, asof) -> Dataset:
     t = pd.Timestamp(asof)
 
     def cut(p: Panel) -> Panel:
-        return Panel(p.name, {f: df.loc[:t] for f, df in p.fields.items()}, p.source)
+        loaders = {f: (lambda f=f: p.fields[f].loc[:t]) for f in p.fields}
+        return Panel(p.name, LazyFields(loaders, where=f"{p.source}: panel '{p.name}'"), p.source)
 
     # keep lazily stored panels lazy: cut each one when (and if) the signal reads it
     panels = LazyPanels({n: (lambda n=n: cut(ds.panels[n])) for n in ds.panels.keys()})
