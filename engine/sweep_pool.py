@@ -129,6 +129,33 @@ def run_tasks(tasks, executor: str = "auto", workers: int | None = None, schedul
 _PRELOAD = ["engine.sweep_exec", "engine.signals.batch", "engine.backtest", "engine.metrics_vec", "engine.pipeline"]
 
 
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs. A killed process stays a zombie until its own parent reaps it (a caller blocked
+    reading our stdout never does), so a zombie counts as gone."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return True
+
+
+def _exit_with_parent(pid: int, period: float = 0.5) -> None:
+    """Pool-worker initializer: exit when the sweep process is gone. A parent killed with SIGKILL cannot shut its
+    pool down; idle workers would otherwise wait for tasks forever, holding memory and the parent's stdout."""
+    import threading
+
+    def watch():
+        while _alive(pid):
+            time.sleep(period)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+
+
 def _run_processes(todo, workers, done) -> None:
     import multiprocessing as mp
 
@@ -137,7 +164,8 @@ def _run_processes(todo, workers, done) -> None:
         ctx.set_forkserver_preload(_PRELOAD)
     else:
         ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx, initializer=_exit_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         futs = {pool.submit(compute_chunk, t): t for t in todo}
         for f in as_completed(futs):
             done(futs[f], f.result())

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -216,3 +217,21 @@ def test_generic_signal_with_rebalance_dates_equals_single_runs(tmp_path, monkey
         assert run.signal.rebalance_dates is not None and len(run.signal.rebalance_dates) > 40
         for k, v in metrics_json_view(run.metrics).items():
             assert (np.isnan(v) and np.isnan(row[k])) or row[k] == pytest.approx(v, rel=1e-12), (sets, k)
+
+
+def test_pool_workers_exit_when_the_sweep_is_killed(tmp_path):
+    """kill -9 of a sweep running on the process pool: its workers notice (the parent is gone or a zombie) and
+    exit, so no orphan keeps memory or the caller's pipe; the caller gets EOF quickly."""
+    args = [MA, "--sweep", "--executor", "processes", "--workers", "2", "--set", "sweep.chunk_size=2", "--no-chart"]
+    proc = cli(*args, "--out", tmp_path / "killed",
+               env={"JINGONG_CACHE_DIR": str(tmp_path / "cache"), "JINGONG_SWEEP_KILL_AFTER": "1"})
+    rc, _, _ = finish(proc, timeout=120)
+    assert rc == -9
+    for _ in range(80):                      # every process of its session (forkserver, workers) is gone
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.25)
+    else:
+        raise AssertionError("pool processes outlived the killed sweep")
