@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine.errors import ConfigError, JingongError
+from engine.errors import ConfigError, run_cli
 
 ROWS = (  # (label, section, key, kind)
     ("Total return", "s", "total_return", "pct"), ("Annual return", "s", "annual_return", "pct"),
@@ -171,14 +171,7 @@ def _run_dir(runs, out: str | None) -> Path:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return _main(args)
-    except JingongError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_cli(_main, args)
 
 
 def _main(args) -> int:

@@ -15,3 +15,18 @@ class ConfigError(JingongError):
 
 class DataError(JingongError):
     pass
+
+
+def run_cli(fn, args) -> int:
+    """The one error policy of every command line: a user-fixable problem prints ``error: <one line>`` on stderr and
+    exits with status 2 (no traceback); Ctrl-C exits with 130. Anything else is a bug and keeps its traceback."""
+    import sys
+
+    try:
+        return fn(args)
+    except JingongError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

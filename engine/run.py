@@ -12,7 +12,7 @@ import argparse
 import sys
 import time
 
-from engine.errors import JingongError
+from engine.errors import run_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,14 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return _run(args)
-    except JingongError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_cli(_run, args)
 
 
 def _run(args) -> int:

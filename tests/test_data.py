@@ -33,8 +33,14 @@ def _panel(**over):
     return Panel("p", fields, source="test.csv")
 
 
-def test_validator_accepts_good_panel():
-    validate_panel(_panel(), required=["close"])
+def test_validator_accepts_good_panel_with_gaps_and_leaves_it_unchanged():
+    """Missing days (NaN) are allowed: a stock not yet listed or suspended; validation never edits the data."""
+    p = _panel()
+    p.fields["close"].iloc[:2, 0] = np.nan
+    before = {k: v.copy() for k, v in p.fields.items()}
+    assert validate_panel(p, required=["close"]) is None
+    for k, v in p.fields.items():
+        pd.testing.assert_frame_equal(v, before[k])
 
 
 @pytest.mark.parametrize("make, pattern", [

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from engine.errors import ConfigError, JingongError
+from engine.errors import ConfigError, run_cli
 
 
 def _effects(items: list[str]) -> dict:
@@ -61,11 +61,7 @@ def main(argv=None) -> int:
     p.add_argument("--effect", action="append", default=[], metavar="NAME=STRENGTH",
                    help="plant an effect, e.g. turnover_reversal=0.5 (docs/data.md); repeatable")
     args = parser.parse_args(argv)
-    try:
-        return _synth(args)
-    except JingongError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run_cli(_synth, args)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine.errors import ConfigError, JingongError
+from engine.errors import ConfigError, run_cli
 
 
 def main(argv=None) -> int:
@@ -21,11 +21,7 @@ def main(argv=None) -> int:
     ap.add_argument("--csv", default=None, metavar="DIR", help="also write each table as DIR/<table>_<asof>.csv")
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     args = ap.parse_args(argv)
-    try:
-        return _main(args)
-    except JingongError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run_cli(_main, args)
 
 
 def _main(args) -> int:
