@@ -269,17 +269,22 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------------- public
-def load_config(path: str | Path, overrides: list[str] | None = None) -> S.StrategyConfig:
+def read_yaml(path: str | Path) -> tuple[Any, str]:
+    """``(parsed YAML, text)`` of a strategy file; a missing file or bad YAML is a one-line ConfigError."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: config file not found; pass a strategy YAML such as strategies/sentiment.yaml")
     text = path.read_text(encoding="utf-8")
     try:
-        raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_Loader), text  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> S.StrategyConfig:
+    raw, text = read_yaml(path)
     return config_from_dict(raw, source=str(path), overrides=overrides, lines=_line_map(text))
 
 

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from engine.errors import ConfigError
 from engine.sweep_exec import ChunkTask, columns_per_batch, data_fingerprint, data_key, get_dataset, with_key
@@ -32,16 +31,9 @@ MAX_AUTO_CHUNK = 2000
 
 def load_raw(path: str | Path, overrides: list[str] | None) -> tuple[dict, str, dict]:
     """The YAML as a dict with ``--set`` overrides applied, its source name and its line map."""
-    from engine.config import _line_map, _Loader, apply_overrides
+    from engine.config import _line_map, apply_overrides, read_yaml
 
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"{path}: config file not found; pass a strategy YAML such as strategies/ma_timing.yaml")
-    text = path.read_text(encoding="utf-8")
-    try:
-        raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    raw, text = read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a YAML mapping with at least 'name' and 'signal'")
     return apply_overrides(raw, overrides or []), str(path), _line_map(text)

@@ -32,8 +32,8 @@ from engine.kernels.industry import industry_avg_corr, industry_concentration
 from engine.signals import turnover_rotation as tr_mod
 from engine.signals.base import SignalResult, SignalSpec, format_tables_by_month
 from engine.signals.industry_common import (equal_weight_rows, format_table, industry_names, membership_matrix,
-                                            month_bounds, month_end_positions, monthly_to_daily, reference_close,
-                                            rolling_pct, trend_state)
+                                            monthly_to_daily, reference_close,
+                                            rolling_pct, sw_l1_months, trend_state)
 
 CROWD_COLUMNS = ["行业", "拥挤度组合信号", "行业收盘价乖离率", "行业内部关联度", "行业成交集中度"]
 FLAG_KEYS = ("bias", "rho", "share")
@@ -121,12 +121,7 @@ def crowding_monthly(ds: Dataset, params: dict) -> dict[str, pd.DataFrame]:
     for key in ("hot_pct", "cold_pct", "top_frac"):
         if not 0.0 < float(p[key]) <= 1.0:
             raise ConfigError(f"signal.params.{key} must be in (0, 1], got {p[key]}")
-    close = ds.panel("sw_l1")["close"]
-    dates = close.index
-    ends = month_end_positions(dates)
-    if len(ends) == 0:
-        raise DataError(f"{ds.source}: panel 'sw_l1' has no complete month ({dates[0]:%Y-%m-%d}..{dates[-1]:%Y-%m-%d})")
-    bounds = month_bounds(dates, ends)
+    close, dates, ends, bounds = sw_l1_months(ds)
     daily = crowding_daily(ds, p)
     mp = int(p["pct_min_periods"])
     pb = rolling_pct(daily["bias"], p["pct_long"], mp)

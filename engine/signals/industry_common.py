@@ -67,6 +67,17 @@ def month_end_positions(dates: pd.DatetimeIndex) -> np.ndarray:
     return last.astype(np.int64)
 
 
+def sw_l1_months(ds):
+    """``(close, dates, ends, bounds)`` of panel ``sw_l1``: its closes, trading days, the positions of complete
+    months' last trading days and each month's [first, last] positions. DataError if no month is complete."""
+    close = ds.panel("sw_l1")["close"]
+    dates = close.index
+    ends = month_end_positions(dates)
+    if len(ends) == 0:
+        raise DataError(f"{ds.source}: panel 'sw_l1' has no complete month ({dates[0]:%Y-%m-%d}..{dates[-1]:%Y-%m-%d})")
+    return close, dates, ends, month_bounds(dates, ends)
+
+
 def month_bounds(dates: pd.DatetimeIndex, ends: np.ndarray) -> np.ndarray:
     """Row bounds (G+1,) of the months that end at ``ends``: month g spans rows ``bounds[g] .. bounds[g+1]-1``.
     The first month starts at the first row of its calendar month (or row 0)."""

@@ -30,8 +30,9 @@ from engine.data.panel import Dataset
 from engine.errors import DataError
 from engine.kernels.industry import group_ols_slope
 from engine.signals.base import SignalResult, SignalSpec, format_tables_by_month
-from engine.signals.industry_common import (equal_weight_rows, industry_names, month_bounds, month_end_positions,
-                                            monthly_to_daily, rank_ascending, reference_close, trend_state)
+from engine.signals.industry_common import (equal_weight_rows, industry_names,
+                                            monthly_to_daily, rank_ascending, reference_close, sw_l1_months,
+                                            trend_state)
 
 FLAG_TEXT, BUY_TEXT, SELL_TEXT = "中期趋势反转可能", "买入信号", "卖出信号"
 ROTATION_COLUMNS = ["行业", "换手率均值排名", "换手率斜率排名", "提示"]
@@ -163,12 +164,7 @@ def rotation_monthly(ds: Dataset, params: dict) -> dict[str, pd.DataFrame]:
     """Every monthly quantity, each a frame (month-end date x sw_l1 code): ``mean``, ``slope``, ``mean_rank``,
     ``slope_rank``, ``flag``, ``st``, ``mt``, ``buy``, ``sell``, ``valid`` (slope rank and both trends known)."""
     p = {**DEFAULTS, **params}
-    close = ds.panel("sw_l1")["close"]
-    dates = close.index
-    ends = month_end_positions(dates)
-    if len(ends) == 0:
-        raise DataError(f"{ds.source}: panel 'sw_l1' has no complete month ({dates[0]:%Y-%m-%d}..{dates[-1]:%Y-%m-%d})")
-    bounds = month_bounds(dates, ends)
+    close, dates, ends, bounds = sw_l1_months(ds)
     tr = turnover_rate(ds, p["turnover_source"]).reindex(columns=close.columns)
     y = np.ascontiguousarray(_normalised(tr, p, bounds).to_numpy(dtype=float, na_value=np.nan))
     mdates = dates[ends]
