@@ -29,7 +29,8 @@ import pandas as pd
 from engine.config_schema import A_SHARE_STAMP_DUTY, CostConfig, ExecutionConfig, MarketRulesConfig
 from engine.data.panel import Panel, _fmt_codes, _fmt_dates
 from engine.errors import ConfigError, DataError
-from engine.kernels.portfolio import simulate_into
+from engine.kernels.portfolio import dense_events, simulate_events
+from engine.weightpaths import as_paths, clean_targets, lagged_targets
 
 LIMIT_TOLERANCE = 0.0001   # |move| >= pct - 0.0001 counts as at the limit (board rule)
 
@@ -221,59 +222,6 @@ def _prepare(panel: Panel, i0: int, i1: int, execution, costs, rules, boards) ->
                 initial_cash=float(execution.initial_cash), threshold=float(execution.rebalance_threshold))
 
 
-def _clean(target: np.ndarray, where) -> np.ndarray:
-    """In place on (T, P, N): NaN -> 0 in rows that are not all NaN; reject inf, negative weights and row sums
-    above 1 (``where(mask (T, P))`` names the rows); -1e-12 < w < 0 rounding noise -> 0."""
-    inf = np.isinf(target).any(axis=-1)
-    if inf.any():
-        raise DataError(f"weights: infinite values decided on {where(inf)}; weights must be finite or empty")
-    nan = np.isnan(target)
-    nan &= ~nan.all(axis=-1, keepdims=True)
-    target[nan] = 0.0
-    neg = (target < -1e-12).any(axis=-1)
-    if neg.any():
-        raise DataError(f"weights: negative weights decided on {where(neg)}; short positions are not supported")
-    over = target.sum(axis=-1) > 1.0 + 1e-9
-    if over.any():
-        raise DataError(f"weights: weights sum above 1 on {where(over)}; leverage is not supported (rest is cash)")
-    np.maximum(target, 0.0, out=target)      # NaN stays NaN
-    return target
-
-
-def _targets(w_all: np.ndarray, dates: pd.DatetimeIndex, i0: int, i1: int, lag: int) -> np.ndarray:
-    """Kernel targets (T, P, N) for bars i0..i1 from weights (T_all, P, N) aligned to ``dates``: one fresh array.
-
-    Bar j trades the weights decided at row j - lag (NaN = no target before the data); cleaned by :func:`_clean`."""
-    T = i1 - i0 + 1
-    target = np.full((T,) + w_all.shape[1:], np.nan)
-    first = i0 - lag
-    lo = max(0, -first)
-    target[lo:] = w_all[first + lo:first + T]
-
-    def where(mask):   # mask (T, P) over target rows -> decision dates (and sweep columns)
-        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-        return _fmt_dates(dates[first + rows]) + (f" (columns {cols[:5].tolist()})" if mask.shape[1] > 1 else "")
-
-    return _clean(target, where)
-
-
-def _flows(value, pre_value, traded, costs, initial_cash):
-    """In place on the kernel's (T, P) outputs: anchor value row 0 at initial cash, book base-day trades on row 1.
-
-    Returns ``(value, returns, turnover, costs)``; ``returns`` reuses ``pre_value``'s memory, ``turnover``
-    reuses ``traded``'s (fresh full-size arrays are the dominant cost of a large sweep)."""
-    turnover = np.divide(traded, pre_value, out=traded, where=pre_value > 0)
-    for a in (turnover, costs):
-        a[1] += a[0]
-        a[0] = 0.0
-    value[0] = initial_cash
-    returns = pre_value
-    np.divide(value[1:], value[:-1], out=returns[1:])
-    returns[1:] -= 1.0
-    returns[0] = 0.0
-    return value, returns, turnover, costs
-
-
 def _force(dates: pd.DatetimeIndex, i0: int, i1: int, lag: int, rebalance_dates) -> np.ndarray:
     """(T,) bool: bar j is a forced rebalance when the weights it executes (decided at row j - lag) were decided
     on one of ``rebalance_dates`` (e.g. month ends: re-apply equal weights even if the list did not change)."""
@@ -290,18 +238,24 @@ def _force(dates: pd.DatetimeIndex, i0: int, i1: int, lag: int, rebalance_dates)
     return force
 
 
-def _run_kernel(target, prep, record, force=None):
-    if force is None:
-        force = np.zeros(target.shape[0], dtype=np.bool_)
-    T, P, N = target.shape
-    # outputs allocated by numpy (transparent huge pages for large arrays), filled by the kernel
-    outs = (np.empty((T, P)), np.empty((T, P)) if record else np.zeros((1, 1)), np.empty((T, P)), np.empty((T, P)),
-            np.empty((T, P)), np.empty((T, P, N)) if record else np.zeros((1, 1, 1)))
-    simulate_into(target, prep["exec_price"], prep["close"], prep["can_buy"], prep["can_sell"], prep["trade_bar0"],
-                  prep["commission"], prep["min_commission"], prep["stamp_buy"], prep["stamp_sell"],
-                  prep["transfer"], prep["slippage"], prep["lot"], prep["initial_cash"], prep["threshold"], force,
-                  record, *outs)
-    return outs
+def _run_kernel(events, prep, force, P, record=False, want=("returns", "value", "turnover", "costs")):
+    """Run :func:`engine.kernels.portfolio.simulate_events` in anchored mode; returns the (P, T) outputs by name
+    (``value`` always; ``returns``, ``turnover``/``costs`` as asked in ``want``; ``cash``, ``positions`` and ``raw0``
+    when ``record``). Outputs are allocated here with numpy (transparent huge pages for large arrays)."""
+    T, N = prep["close"].shape
+    dummy = np.zeros((1, 1))
+    flows = "turnover" in want or "costs" in want
+    out = {"value": np.empty((P, T)), "returns": np.empty((P, T)) if "returns" in want else dummy,
+           "turnover": np.empty((P, T)) if flows else dummy, "costs": np.empty((P, T)) if flows else dummy,
+           "cash": np.empty((P, T)) if record else dummy,
+           "positions": np.empty((P, T, N)) if record else np.zeros((1, 1, 1)), "raw0": np.empty(P)}
+    ptr, bars, ew = events
+    simulate_events(ptr, bars, ew, prep["exec_price"], prep["close"], prep["can_buy"], prep["can_sell"],
+                    prep["trade_bar0"], prep["commission"], prep["min_commission"], prep["stamp_buy"],
+                    prep["stamp_sell"], prep["transfer"], prep["slippage"], prep["lot"], prep["initial_cash"],
+                    prep["threshold"], force, True, "returns" in want, flows, record, out["value"], out["returns"],
+                    out["turnover"], out["costs"], dummy, dummy, out["cash"], out["positions"], out["raw0"])
+    return out
 
 
 def run_backtest(weights: pd.DataFrame, panel: Panel, start=None, end=None,
@@ -337,9 +291,9 @@ def run_backtest(weights: pd.DataFrame, panel: Panel, start=None, end=None,
         w = weights.reindex(index=dates).to_numpy(dtype=float, na_value=np.nan)
     except (TypeError, ValueError):
         raise DataError("weights: values must be numbers (fractions of portfolio value, 0.5 = 50%)") from None
-    _clean(w[:, None, :].copy(), lambda m: _fmt_dates(dates[m[:, 0]]))    # every row, also those never traded
+    clean_targets(w[:, None, :].copy(), lambda m: _fmt_dates(dates[m[:, 0]]))   # every row, also never traded
     i0, i1 = _period(dates, start, end, f"{panel.source}: panel '{panel.name}'")
-    target = _targets(w[:, None, :], dates, i0, i1, int(execution.lag))
+    target = lagged_targets(w[:, None, :], dates, i0, i1, int(execution.lag))
     active = (np.nan_to_num(target[:, 0, :]) != 0).any(axis=0)
     if not active.any():
         active[:1] = True
@@ -347,13 +301,14 @@ def run_backtest(weights: pd.DataFrame, panel: Panel, start=None, end=None,
     sub = Panel(panel.name, {k: v[act_codes] for k, v in panel.fields.items()}, panel.source)
     prep = _prepare(sub, i0, i1, execution, costs, rules, boards)
     force = _force(dates, i0, i1, int(execution.lag), rebalance_dates)
-    value, cash, pre_value, traded, cost, pos = _run_kernel(np.ascontiguousarray(target[:, :, active]), prep, True,
-                                                            force)
-    pos = pos[:, 0, :]
-    held = pos * np.where(pos != 0, prep["close"], 0.0) / value
+    events = dense_events(np.ascontiguousarray(target[:, :, active]), prep["trade_bar0"])
+    out = _run_kernel(events, prep, force, 1, record=True)
+    v_anchor, returns, turnover, cost_b = (out[k][0] for k in ("value", "returns", "turnover", "costs"))
+    pos = out["positions"][0]
+    v_close = v_anchor.copy()
+    v_close[0] = out["raw0"][0]                  # the value at the base day's close, after any base-day trade
+    held = pos * np.where(pos != 0, prep["close"], 0.0) / v_close[:, None]
     prev = np.vstack([np.zeros((1, pos.shape[1])), pos[:-1]])
-    flows = _flows(value, pre_value, traded, cost, prep["initial_cash"])
-    v_anchor, returns, turnover, cost_b = (a[:, 0] for a in flows)
     cost_r = np.zeros_like(cost_b)
     cost_r[1:] = cost_b[1:] / v_anchor[:-1]
     idx = dates[i0:i1 + 1]
@@ -368,34 +323,39 @@ def run_backtest(weights: pd.DataFrame, panel: Panel, start=None, end=None,
         returns=series(returns, "returns"), value=series(v_anchor, "value"), weights_held=frame(held),
         turnover=series(turnover, "turnover"), costs=series(cost_b, "costs"),
         cost_returns=series(cost_r, "cost_returns"),
-        trades_count=int((pos != prev).sum()), positions=frame(pos), cash=series(cash[:, 0], "cash"),
+        trades_count=int((pos != prev).sum()), positions=frame(pos), cash=series(out["cash"][0], "cash"),
         base_date=idx[0], initial_cash=prep["initial_cash"])
 
 
-def run_backtest_many(weights3d: np.ndarray, panel: Panel, start=None, end=None,
+def run_backtest_many(weights3d, panel: Panel, start=None, end=None,
                       execution: ExecutionConfig = ExecutionConfig(), costs: CostConfig = CostConfig(),
                       rules: MarketRulesConfig = MarketRulesConfig(), boards: pd.Series | None = None,
-                      rebalance_dates=None) -> dict:
+                      rebalance_dates=None, outputs=("returns", "value", "turnover", "costs")) -> dict:
     """Backtest P weight paths at once (sweeps): one mask/price preparation, one kernel call.
 
     ``weights3d``: (T_all, P, N) float array aligned to ``panel.dates`` x (portfolio) x ``panel.codes``, same
-    meaning and timing as :func:`run_backtest` weights. Returns a dict of (T, P) float64 arrays ``returns``,
-    ``value``, ``turnover``, ``costs`` (currency) whose rows are ``backtest_dates(panel.dates, start, end)``, with the
-    base-row conventions of :func:`run_backtest` (cost returns = ``costs[1:] / value[:-1]``, not materialised).
-    Weight values are checked on the rows that get traded only (the full array is not copied).
-    Memory: about 5 x T x P x 8 bytes on top of the input; chunk P for very large sweeps.
+    meaning and timing as :func:`run_backtest` weights, or a weight-paths object (:mod:`engine.weightpaths`, e.g.
+    the compact ``CrossPaths`` of an ``ma_timing`` sweep). Returns a dict of (T, P) float64 arrays, by default
+    ``returns``, ``value``, ``turnover``, ``costs`` (currency) (``outputs`` may ask for fewer; ``value`` always
+    comes), whose rows are ``backtest_dates(panel.dates, start, end)``, with the base-row conventions of
+    :func:`run_backtest` (cost returns = ``costs[1:] / value[:-1]``, not materialised). The arrays are transposed
+    views of the kernel's (P, T) rows (Fortran order: each column contiguous). Weight values are checked on the
+    rows that get traded only (the full array is not copied).
+    Memory: one (T, P) array per output, plus for a dense input one cleaned (T, P, N) copy of the traded rows.
     """
     _check_config(execution, costs, rules)
+    unknown = set(outputs) - {"returns", "value", "turnover", "costs"}
+    if unknown:
+        raise ValueError(f"run_backtest_many: unknown outputs {sorted(unknown)}")
     dates = panel.dates
-    w = np.asarray(weights3d, dtype=float)
-    if w.ndim != 3 or w.shape[0] != len(dates) or w.shape[2] != len(panel.codes):
+    paths = as_paths(weights3d)
+    shape = tuple(paths.shape)
+    if len(shape) != 3 or shape[0] != len(dates) or shape[2] != len(panel.codes):
         raise DataError(f"weights3d: expected shape (dates={len(dates)}, P, codes={len(panel.codes)}) aligned to panel "
-                        f"'{panel.name}', got {w.shape}")
+                        f"'{panel.name}', got {shape}")
     i0, i1 = _period(dates, start, end, f"{panel.source}: panel '{panel.name}'")
-    target = _targets(w, dates, i0, i1, int(execution.lag))
     prep = _prepare(panel, i0, i1, execution, costs, rules, boards)
+    events = paths.events(dates, i0, i1, int(execution.lag), prep["trade_bar0"])
     force = _force(dates, i0, i1, int(execution.lag), rebalance_dates)
-    value, _, pre_value, traded, cost, _ = _run_kernel(target, prep, False, force)
-    del target
-    v, r, t, c = _flows(value, pre_value, traded, cost, prep["initial_cash"])
-    return {"returns": r, "value": v, "turnover": t, "costs": c}
+    out = _run_kernel(events, prep, force, shape[1], want=tuple(outputs))
+    return {k: out[k].T for k in ("returns", "value", "turnover", "costs") if k == "value" or k in outputs}

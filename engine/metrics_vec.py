@@ -47,6 +47,11 @@ def _month_end(dates: pd.DatetimeIndex) -> np.ndarray:
     return np.append(key[1:] != key[:-1], True)
 
 
+def _rows(a) -> np.ndarray:
+    """(T, P) -> its (P, T) transpose, C-contiguous: free for run_backtest_many's outputs (views of (P, T) rows)."""
+    return np.ascontiguousarray(np.asarray(a, dtype=float).T)
+
+
 def vector_metrics(returns: np.ndarray, bench: np.ndarray, dates, config: MetricsConfig,
                    turnover: np.ndarray | None = None, costs: np.ndarray | None = None,
                    value: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -58,25 +63,27 @@ def vector_metrics(returns: np.ndarray, bench: np.ndarray, dates, config: Metric
     (cost returns = ``costs[1:] / value[:-1]``), all as returned by :func:`engine.backtest.run_backtest_many`.
     Output: ``{column: (P,) float64}`` for every name in :data:`METRIC_NAMES`; NaN where undefined (and for every
     metric of a column whose returns are not finite). No warm-up; n = T - 1 >= 1 days. Cost: three passes of a
-    numba kernel over (T, P) (:func:`engine.kernels.colstats.column_sums`), then O(P) numpy.
+    numba kernel over each column (:func:`engine.kernels.colstats.column_sums`; no copy of run_backtest_many's
+    column-contiguous outputs), then O(P) numpy.
     """
     check_config(config)
-    R = np.ascontiguousarray(np.asarray(returns, dtype=float))
+    R = np.asarray(returns, dtype=float)
     b = np.ascontiguousarray(np.asarray(bench, dtype=float))
-    T, P = R.shape
-    if T < 2 or b.shape != (T,):
+    if R.ndim != 2 or R.shape[0] < 2 or b.shape != (R.shape[0],):
         raise DataError(f"returns: expected (T >= 2, P) base-row returns and a (T,) benchmark, got {R.shape}, "
                         f"{b.shape}")
+    T, P = R.shape
     n = T - 1
     ppy = config.periods_per_year
     rf_d = (1.0 + float(config.risk_free)) ** (1.0 / ppy) - 1.0
     dummy = np.zeros((1, 1))
     use_to = turnover is not None
     use_c = costs is not None and value is not None
-    to = np.ascontiguousarray(turnover, dtype=float) if use_to else dummy
-    c = np.ascontiguousarray(costs, dtype=float) if use_c else dummy
-    v = np.ascontiguousarray(value, dtype=float) if use_c else dummy
-    S = dict(zip(SUMS, column_sums(R, b, c, v, _month_end(pd.DatetimeIndex(dates)), rf_d, use_c)))
+    Rt = _rows(R)
+    to = _rows(turnover) if use_to else dummy
+    c = _rows(costs) if use_c else dummy
+    v = _rows(value) if use_c else dummy
+    S = dict(zip(SUMS, column_sums(Rt, b, c, v, _month_end(pd.DatetimeIndex(dates)), rf_d, use_c)))
     nan = np.full(P, np.nan)
     out: dict[str, np.ndarray] = {}
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -89,15 +96,15 @@ def vector_metrics(returns: np.ndarray, bench: np.ndarray, dates, config: Metric
             std = np.where(S["adj_const"] > 0, 0.0, np.sqrt(S["ss_adj"] / (n - 1)))
             out["sharpe"] = S["sum_adj"] / n / std * np.sqrt(ppy)
             out["sortino"] = S["sum_adj"] / n * ppy / (np.sqrt(S["sum_down2"] / n) * np.sqrt(ppy))
-            act_mean = pairwise_cols(0, R, b, to, dummy[0], 1, n) / n         # numpy's 1-D np.std / mean order
-            ss_act = pairwise_cols(1, R, b, to, act_mean, 1, n)
+            act_mean = pairwise_cols(0, Rt, b, to, dummy[0], 1, n) / n         # numpy's 1-D np.std / mean order
+            ss_act = pairwise_cols(1, Rt, b, to, act_mean, 1, n)
             te = np.where(S["act_const"] > 0, 0.0, np.sqrt(ss_act / (n - 1)) * math.sqrt(ppy))
             beta = S["beta"]
             alpha = np.power(S["alpha_sum"] / n + 1, ppy) - 1
         else:
             out["annual_volatility"], out["sharpe"], out["sortino"] = nan.copy(), nan.copy(), nan.copy()
             te, beta, alpha = nan.copy(), nan.copy(), nan.copy()
-            act_mean = pairwise_cols(0, R, b, to, dummy[0], 1, n) / n
+            act_mean = pairwise_cols(0, Rt, b, to, dummy[0], 1, n) / n
         mdd = S["mdd"]
         out["max_drawdown"] = mdd
         calmar = np.where(mdd < 0, ann / np.abs(mdd), np.nan)
@@ -118,7 +125,7 @@ def vector_metrics(returns: np.ndarray, bench: np.ndarray, dates, config: Metric
         out["beta"], out["alpha"] = beta, alpha
         out["daily_win_rate"] = S["win_days"] / n
         out["monthly_win_rate"] = S["win_months"] / int(_month_end(pd.DatetimeIndex(dates))[1:].sum())
-        out["annual_turnover"] = pairwise_cols(2, R, b, to, act_mean, 1, n) / n * ppy if use_to else nan.copy()
+        out["annual_turnover"] = pairwise_cols(2, Rt, b, to, act_mean, 1, n) / n * ppy if use_to else nan.copy()
         if use_c:
             ok = growth > 0
             ratio = S["gross"] / growth

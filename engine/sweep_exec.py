@@ -222,7 +222,7 @@ def compute_chunk(task: ChunkTask) -> pd.DataFrame:
                         groups.setdefault((_bt_group_key(task.configs[i]), rk), []).append(i)
             for g in groups.values():                # one backtest call per group (and period)
                 sel = [pos[pkey[i]] for i in g]
-                wg = w if sel == list(range(w.shape[1])) else w[:, sel, :]
+                wg = w if sel == list(range(w.shape[1])) else w.take(sel)
                 _run_periods(task, ds, spec, panel, task.configs[g[0]], wg, np.array(g), put, problems, S,
                              {"rebalance_dates": rebal[sel[0]]})
             del w
@@ -244,7 +244,7 @@ def _run_periods(task, ds, spec, panel, cfg0, w, idx, put, problems, S, bt_kwarg
     from engine.pipeline import _boards, benchmark_returns
 
     boards = _boards(ds, spec.universe)
-    active = np.flatnonzero(np.nan_to_num(w).any(axis=(0, 1)))     # codes ever held: as run_backtest does
+    active = w.codes_used()                                          # codes ever held: as run_backtest does
     if len(active) == 0:
         active = np.array([0])
     if len(active) < len(panel.codes):
@@ -252,7 +252,7 @@ def _run_periods(task, ds, spec, panel, cfg0, w, idx, put, problems, S, bt_kwarg
 
         codes = panel.codes[active]
         panel = Panel(panel.name, {k: v[codes] for k, v in panel.fields.items()}, panel.source)
-        w = np.ascontiguousarray(w[:, :, active])
+        w = w.restrict(active)
     try:
         for label, p_start, p_end in task.periods:          # one period at a time: bounded memory
             start, end = _period_bounds(cfg0, label, p_start, p_end, panel.dates)
@@ -272,7 +272,7 @@ def _run_periods(task, ds, spec, panel, cfg0, w, idx, put, problems, S, bt_kwarg
             problems[idx[0]] = str(exc)
             return
         for j in range(w.shape[1]):              # find the offending column(s); the others still run
-            _run_periods(task, ds, spec, panel, cfg0, w[:, j:j + 1], idx[j:j + 1], put, problems, S, bt_kwargs)
+            _run_periods(task, ds, spec, panel, cfg0, w.take([j]), idx[j:j + 1], put, problems, S, bt_kwargs)
 
 
 def _cscv_sums(returns: np.ndarray, mcfg, S: int, idx, put) -> None:

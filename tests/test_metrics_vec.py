@@ -114,11 +114,12 @@ def test_pairwise_cols_is_numpy_sum_order(n):
     rng = np.random.default_rng(n)
     R = rng.normal(0, 1, (n + 1, 3)) * 10.0 ** rng.uniform(-3, 3, (n + 1, 3))
     b = rng.normal(0, 1, n + 1)
-    got = pairwise_cols(0, R, b, R, np.zeros(3), 1, n)
+    Rt = np.ascontiguousarray(R.T)                       # the kernel's (P, T) layout
+    got = pairwise_cols(0, Rt, b, Rt, np.zeros(3), 1, n)
     for p in range(3):
         assert got[p] == np.sum(R[1:, p] - b[1:])
     mean = got / n
-    sq = pairwise_cols(1, R, b, R, mean, 1, n)
+    sq = pairwise_cols(1, Rt, b, Rt, mean, 1, n)
     for p in range(3):
         x = (R[1:, p] - b[1:]) - mean[p]
         assert sq[p] == np.sum(x * x)

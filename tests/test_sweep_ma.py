@@ -54,6 +54,7 @@ def test_batch_equals_single_signal_and_flags_invalid():
     combos = [(5, 20), (10, 60), (20, 20), (30, 10), (2, 250), (5, 20)]
     params = [{**DEFAULT, "short": s, "long": lo} for s, lo in combos]
     w, problems, _ = batch_weights(ds, "ma_timing", params, panel)
+    w = w.dense()
     assert w.shape == (len(panel.dates), len(combos), 1)
     for p, (s, lo) in enumerate(combos):
         if s >= lo:
@@ -70,6 +71,7 @@ def test_batch_generic_fallback_equals_compute():
     panel = ds.panel("index")
     w, problems, _ = batch_weights(ds, "hold", [{"panel": "index", "code": "000300.SH"}] * 2 +
                                 [{"panel": "index", "code": "NOPE"}], panel)
+    w = w.dense()
     assert problems[:2] == [None, None] and "NOPE" in problems[2]
     assert (w[:, :2, 0] == 1.0).all() and np.isnan(w[:, 2, :]).all()
 
@@ -82,6 +84,7 @@ def test_batch_other_calendar_is_reindexed_like_run_backtest():
     ds2 = Dataset(panels={"index": idx, "idx2": short_cal}, meta=ds.meta)
     prm = {"panel": "idx2", "code": "000300.SH", "short": 3, "long": 10}
     w, problems, _ = batch_weights(ds2, "ma_timing", [prm], idx)
+    w = w.dense()
     assert problems == [None]
     ref = ma_timing(ds2, prm).weights.reindex(index=idx.dates)
     np.testing.assert_array_equal(w[:, 0, 0], ref.iloc[:, 0].to_numpy())
@@ -92,10 +95,10 @@ def test_batch_no_lookahead():
     ds = load_embedded()
     panel = ds.panel("index")
     params = [{**DEFAULT, "short": s, "long": lo} for s, lo in ((3, 7), (10, 60))]
-    base, _, _ = batch_weights(ds, "ma_timing", params, panel)
+    base = batch_weights(ds, "ma_timing", params, panel)[0].dense()
     for cut in ("2012-06-29", "2020-03-16"):
         t = pd.Timestamp(cut)
-        pert, _, _ = batch_weights(perturb_after(ds, t, seed=3), "ma_timing", params, panel)
+        pert = batch_weights(perturb_after(ds, t, seed=3), "ma_timing", params, panel)[0].dense()
         upto = panel.dates <= t
         np.testing.assert_array_equal(base[upto], pert[upto])
         assert not np.array_equal(base[~upto], pert[~upto])

@@ -2,17 +2,18 @@
 
 ``column_sums(returns, bench, costs, value, month_end, rf_d, use_costs)``
 
-Inputs (base-row arrays as :func:`engine.backtest.run_backtest_many` returns them; row 0 = base day, excluded):
-``returns`` (T, P), ``bench`` (T,), ``costs`` (T, P) currency, ``value`` (T, P) (cost return at row t =
-``costs[t] / value[t - 1]``), ``month_end`` (T,) bool (row t is the last period row of its calendar month),
+Inputs (base-row arrays as :func:`engine.backtest.run_backtest_many` returns them, **transposed**: one contiguous
+row per portfolio, which is the kernel's own (P, T) layout; bar 0 = base day, excluded): ``returns`` (P, T),
+``bench`` (T,), ``costs`` (P, T) currency, ``value`` (P, T) (cost return at bar t = ``costs[:, t] / value[:, t - 1]``), ``month_end`` (T,) bool (row t is the last period row of its calendar month),
 ``rf_d`` (per-period risk-free rate), ``use_costs`` (False: costs/value are dummies, ``gross`` stays 1).
 
 Output: (K, P) float64, rows named by :data:`SUMS`. Every sum runs strictly in row order, which is the order
 bottleneck (used by empyrical) adds in, so the statistics built from them equal empyrical's to the last bit;
-two-pass deviations use the sequential mean. Rows are the outer loop and columns the inner one (contiguous
-access). ``bad`` = 1 for a column with a non-finite return (its other sums are meaningless).
+two-pass deviations use the sequential mean. Portfolios are the outer loop and bars the inner one (contiguous
+access); the benchmark's own running quantities are computed once. ``bad`` = 1 for a column with a non-finite return (its other sums are meaningless).
 
-``pairwise_cols(kind, returns, bench, turnover, mean, lo, n)`` sums rows ``lo .. lo + n - 1`` of each column in
+``pairwise_cols(kind, returns, bench, turnover, mean, lo, n)`` (same (P, T) layout) sums bars ``lo .. lo + n - 1``
+of each portfolio in
 numpy's pairwise order (8 accumulators within blocks of <= 128 rows, halves split at multiples of 8), which is what
 ``np.mean`` / ``np.std`` of a 1-D array do: ``kind`` 0 sums ``returns - bench`` (active return), 1 sums
 ``((returns - bench) - mean)^2``, 2 sums ``turnover``. So tracking error, information ratio and turnover match
@@ -33,149 +34,183 @@ WIN_TOL = 1e-12   # as engine.metrics.WIN_TOL
 
 @njit
 def column_sums(returns, bench, costs, value, month_end, rf_d, use_costs):
-    """See the module docstring. Three passes over rows 1..T-1: sums, deviations around the means, alpha."""
-    T, P = returns.shape
+    """See the module docstring. Per portfolio, three passes over bars 1..T-1: sums, deviations around the means,
+    alpha. Returns (K, P) float64."""
+    P, T = returns.shape
     n = T - 1
     K = 19
     out = np.zeros((K, P))
-    growth = np.ones(P)
-    gross = np.ones(P)
-    cp = np.ones(P)
-    peak = np.full(P, 100.0)
-    mdd = np.zeros(P)
-    mprod = np.ones(P)
-    amax = np.full(P, -np.inf)
-    amin = np.full(P, np.inf)
-    xmax = np.full(P, -np.inf)
-    xmin = np.full(P, np.inf)
-    best = np.full(P, -np.inf)
-    worst = np.full(P, np.inf)
-    mb = 1.0
+    # the benchmark alone: compounded month-to-date return, first-bar-of-month flags, deviations from its mean
+    mb = np.ones(T)
+    first = np.zeros(T, dtype=np.bool_)
     sum_b = 0.0
     first_of_month = True
     for t in range(1, T):
         b = bench[t]
         sum_b += b
-        mb = b + 1.0 if first_of_month else mb * (1.0 + b)
-        for p in range(P):
-            r = returns[t, p]
-            if not np.isfinite(r):
-                out[18, p] = 1.0
-            g = 1.0 + r
-            out[2, p] += r
-            adj = r - rf_d
-            out[4, p] += adj
-            amax[p] = max(amax[p], adj)
-            amin[p] = min(amin[p], adj)
-            if adj < 0.0:
-                out[7, p] += adj * adj
-            if t == 1:
-                growth[p] = g
-                cp[p] = g
-            else:
-                growth[p] *= g
-                cp[p] *= g
-            if use_costs:
-                c = costs[t, p] / value[t - 1, p]
-                if t == 1:
-                    gross[p] = g + c
-                else:
-                    gross[p] *= g + c
-            e = cp[p] * 100.0
-            peak[p] = max(peak[p], e)
-            dd = (e - peak[p]) / peak[p]
-            mdd[p] = min(mdd[p], dd)
-            best[p] = max(best[p], r)
-            worst[p] = min(worst[p], r)
-            a = r - b
-            xmax[p] = max(xmax[p], a)
-            xmin[p] = min(xmin[p], a)
-            if a > WIN_TOL:
-                out[14, p] += 1.0
-            mprod[p] = g if first_of_month else mprod[p] * g
-            if month_end[t] and mprod[p] - mb > WIN_TOL:
-                out[15, p] += 1.0
+        first[t] = first_of_month
+        mb[t] = b + 1.0 if first_of_month else mb[t - 1] * (1.0 + b)
         first_of_month = month_end[t]
     mean_b = sum_b / n
     var_b = 0.0
-    cov = np.zeros(P)
+    rb = np.zeros(T)
     for t in range(1, T):
-        rb = bench[t] - mean_b
-        var_b += rb * rb
-        for p in range(P):
-            r = returns[t, p]
-            d = r - out[2, p] / n
-            out[3, p] += d * d
-            d2 = d * d
-            out[16, p] += d2 * d
-            out[17, p] += d2 * d2
-            da = (r - rf_d) - out[4, p] / n
-            out[5, p] += da * da
-            cov[p] += rb * r
+        rb[t] = bench[t] - mean_b
+        var_b += rb[t] * rb[t]
     var_b = var_b / n
-    beta = np.empty(P)
     for p in range(P):
-        beta[p] = (cov[p] / n) / var_b if var_b >= 1.0e-30 else np.nan
-    for t in range(1, T):
-        ab = bench[t] - rf_d
-        for p in range(P):
-            out[13, p] += (returns[t, p] - rf_d) - beta[p] * ab
-    for p in range(P):
-        out[0, p] = growth[p]
-        out[1, p] = gross[p]
-        out[6, p] = 1.0 if amax[p] == amin[p] else 0.0
-        out[8, p] = mdd[p]
-        out[9, p] = best[p]
-        out[10, p] = worst[p]
-        out[11, p] = 1.0 if xmax[p] == xmin[p] else 0.0
-        out[12, p] = beta[p]
+        r_p = returns[p]
+        growth = 1.0
+        gross = 1.0
+        cp = 1.0
+        peak = 100.0
+        mdd = 0.0
+        mprod = 1.0
+        amax = -np.inf
+        amin = np.inf
+        xmax = -np.inf
+        xmin = np.inf
+        best = -np.inf
+        worst = np.inf
+        bad = 0.0
+        sum_r = 0.0
+        sum_adj = 0.0
+        down2 = 0.0
+        win_d = 0.0
+        win_m = 0.0
+        for t in range(1, T):
+            r = r_p[t]
+            if not np.isfinite(r):
+                bad = 1.0
+            g = 1.0 + r
+            sum_r += r
+            adj = r - rf_d
+            sum_adj += adj
+            amax = max(amax, adj)
+            amin = min(amin, adj)
+            if adj < 0.0:
+                down2 += adj * adj
+            if t == 1:
+                growth = g
+                cp = g
+            else:
+                growth *= g
+                cp *= g
+            if use_costs:
+                c = costs[p, t] / value[p, t - 1]
+                if t == 1:
+                    gross = g + c
+                else:
+                    gross *= g + c
+            e = cp * 100.0
+            peak = max(peak, e)
+            dd = (e - peak) / peak
+            mdd = min(mdd, dd)
+            best = max(best, r)
+            worst = min(worst, r)
+            a = r - bench[t]
+            xmax = max(xmax, a)
+            xmin = min(xmin, a)
+            if a > WIN_TOL:
+                win_d += 1.0
+            mprod = g if first[t] else mprod * g
+            if month_end[t] and mprod - mb[t] > WIN_TOL:
+                win_m += 1.0
+        ss_r = 0.0
+        m3 = 0.0
+        m4 = 0.0
+        ss_adj = 0.0
+        cov = 0.0
+        for t in range(1, T):
+            r = r_p[t]
+            d = r - sum_r / n
+            ss_r += d * d
+            d2 = d * d
+            m3 += d2 * d
+            m4 += d2 * d2
+            da = (r - rf_d) - sum_adj / n
+            ss_adj += da * da
+            cov += rb[t] * r
+        beta = (cov / n) / var_b if var_b >= 1.0e-30 else np.nan
+        alpha_sum = 0.0
+        for t in range(1, T):
+            alpha_sum += (r_p[t] - rf_d) - beta * (bench[t] - rf_d)
+        out[0, p] = growth
+        out[1, p] = gross
+        out[2, p] = sum_r
+        out[3, p] = ss_r
+        out[4, p] = sum_adj
+        out[5, p] = ss_adj
+        out[6, p] = 1.0 if amax == amin else 0.0
+        out[7, p] = down2
+        out[8, p] = mdd
+        out[9, p] = best
+        out[10, p] = worst
+        out[11, p] = 1.0 if xmax == xmin else 0.0
+        out[12, p] = beta
+        out[13, p] = alpha_sum
+        out[14, p] = win_d
+        out[15, p] = win_m
+        out[16, p] = m3
+        out[17, p] = m4
+        out[18, p] = bad
     return out
 
 
 @njit
-def _elem(kind, returns, bench, turnover, mean, t, p):
+def _elem(kind, returns, bench, turnover, mean, p, t):
     if kind == 0:
-        return returns[t, p] - bench[t]
+        return returns[p, t] - bench[t]
     if kind == 1:
-        d = (returns[t, p] - bench[t]) - mean[p]
+        d = (returns[p, t] - bench[t]) - mean[p]
         return d * d
-    return turnover[t, p]
+    return turnover[p, t]
 
 
 @njit
-def _pw_leaf(kind, returns, bench, turnover, mean, lo, n):
-    P = returns.shape[1]
-    res = np.zeros(P)
+def _pw_sum(kind, returns, bench, turnover, mean, p, lo, n):
+    """numpy's pairwise sum (8 accumulators, blocks of <= 128) of bars lo..lo+n-1 of portfolio p."""
+    if n > PW_BLOCK:
+        n2 = n // 2
+        n2 -= n2 % 8
+        return _pw_sum(kind, returns, bench, turnover, mean, p, lo, n2) + \
+            _pw_sum(kind, returns, bench, turnover, mean, p, lo + n2, n - n2)
+    res = 0.0
     if n < 8:
         for i in range(n):
-            for p in range(P):
-                res[p] += _elem(kind, returns, bench, turnover, mean, lo + i, p)
+            res += _elem(kind, returns, bench, turnover, mean, p, lo + i)
         return res
-    r = np.empty((8, P))
-    for j in range(8):
-        for p in range(P):
-            r[j, p] = _elem(kind, returns, bench, turnover, mean, lo + j, p)
+    r0 = _elem(kind, returns, bench, turnover, mean, p, lo)
+    r1 = _elem(kind, returns, bench, turnover, mean, p, lo + 1)
+    r2 = _elem(kind, returns, bench, turnover, mean, p, lo + 2)
+    r3 = _elem(kind, returns, bench, turnover, mean, p, lo + 3)
+    r4 = _elem(kind, returns, bench, turnover, mean, p, lo + 4)
+    r5 = _elem(kind, returns, bench, turnover, mean, p, lo + 5)
+    r6 = _elem(kind, returns, bench, turnover, mean, p, lo + 6)
+    r7 = _elem(kind, returns, bench, turnover, mean, p, lo + 7)
     i = 8
     while i < n - (n % 8):
-        for j in range(8):
-            for p in range(P):
-                r[j, p] += _elem(kind, returns, bench, turnover, mean, lo + i + j, p)
+        r0 += _elem(kind, returns, bench, turnover, mean, p, lo + i)
+        r1 += _elem(kind, returns, bench, turnover, mean, p, lo + i + 1)
+        r2 += _elem(kind, returns, bench, turnover, mean, p, lo + i + 2)
+        r3 += _elem(kind, returns, bench, turnover, mean, p, lo + i + 3)
+        r4 += _elem(kind, returns, bench, turnover, mean, p, lo + i + 4)
+        r5 += _elem(kind, returns, bench, turnover, mean, p, lo + i + 5)
+        r6 += _elem(kind, returns, bench, turnover, mean, p, lo + i + 6)
+        r7 += _elem(kind, returns, bench, turnover, mean, p, lo + i + 7)
         i += 8
-    for p in range(P):
-        res[p] = ((r[0, p] + r[1, p]) + (r[2, p] + r[3, p])) + ((r[4, p] + r[5, p]) + (r[6, p] + r[7, p]))
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
     while i < n:
-        for p in range(P):
-            res[p] += _elem(kind, returns, bench, turnover, mean, lo + i, p)
+        res += _elem(kind, returns, bench, turnover, mean, p, lo + i)
         i += 1
     return res
 
 
 @njit
 def pairwise_cols(kind, returns, bench, turnover, mean, lo, n):
-    """Per-column sums of rows lo .. lo+n-1 in numpy's pairwise order (see the module docstring). (P,) float64."""
-    if n <= PW_BLOCK:
-        return _pw_leaf(kind, returns, bench, turnover, mean, lo, n)
-    n2 = n // 2
-    n2 -= n2 % 8
-    return pairwise_cols(kind, returns, bench, turnover, mean, lo, n2) + \
-        pairwise_cols(kind, returns, bench, turnover, mean, lo + n2, n - n2)
+    """Per-portfolio sums of bars lo .. lo+n-1 in numpy's pairwise order (module docstring). (P,) float64."""
+    P = returns.shape[0]
+    out = np.empty(P)
+    for p in range(P):
+        out[p] = _pw_sum(kind, returns, bench, turnover, mean, p, lo, n)
+    return out

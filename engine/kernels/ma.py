@@ -96,3 +96,54 @@ def cross_weights(means, short_idx, long_idx, out, cols, code):
         for p in range(P):
             out[i, cols[p], code] = 1.0 if means[i, short_idx[p]] > means[i, long_idx[p]] else 0.0
     return out
+
+
+@njit
+def _cross_column(means_t, s, lo, first, j0, T, bars, vals, e):
+    """Append the events of one (short, long) column from bar j0 on at index e; returns the new end."""
+    prev = means_t[s, first + j0] > means_t[lo, first + j0]
+    bars[e] = j0
+    vals[e] = 1.0 if prev else 0.0
+    e += 1
+    for j in range(j0 + 1, T):
+        now = means_t[s, first + j] > means_t[lo, first + j]
+        if now != prev:
+            bars[e] = j
+            vals[e] = 1.0 if now else 0.0
+            e += 1
+            prev = now
+    return e
+
+
+@njit
+def cross_events(means_t, short_idx, long_idx, valid, first, T, trade_bar0, code, n_codes):
+    """Crossover weights as portfolio-kernel events (``engine.kernels.portfolio`` module docstring), without the
+    dense (T, P, N) array: exactly ``dense_events`` of the targets :func:`cross_weights` + the backtester's lag give.
+
+    ``means_t`` (W, T_all): :func:`rolling_means` transposed (one contiguous row per window). Bar j (0..T-1) trades
+    the weight decided at row ``first + j`` (``first = i0 - lag``; a row < 0 is before the data: no target):
+    ``1.0`` on ``code`` (of ``n_codes``) where ``MA_short > MA_long`` there, else ``0.0``. An event is the first
+    decided row, then every change. Bar 0 is skipped unless ``trade_bar0``. A column with ``valid[p]``
+    False has no events (no target). Returns ``(ptr, bars, weights)``. One pass; the event buffers grow by
+    doubling (the column loop is a separate function: inlined next to the growth, it ran 8x slower)."""
+    P = short_idx.shape[0]
+    j0 = max(0 if trade_bar0 else 1, -first)
+    ptr = np.zeros(P + 1, dtype=np.int64)
+    cap = max(16, 8 * P)
+    bars = np.empty(cap, dtype=np.int64)
+    vals = np.empty(cap)
+    e = 0
+    for p in range(P):
+        if valid[p] and j0 < T:
+            if e + T - j0 > cap:                     # room for the worst case of this column
+                cap = max(2 * cap, e + T - j0)
+                nb = np.empty(cap, dtype=np.int64)
+                nv = np.empty(cap)
+                nb[:e] = bars[:e]
+                nv[:e] = vals[:e]
+                bars, vals = nb, nv
+            e = _cross_column(means_t, short_idx[p], long_idx[p], first, j0, T, bars, vals, e)
+        ptr[p + 1] = e
+    weights = np.zeros((e, n_codes))
+    weights[:, code] = vals[:e]
+    return ptr, bars[:e].copy(), weights

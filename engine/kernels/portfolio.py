@@ -1,39 +1,47 @@
 """Target-weight portfolio simulation kernel (numba). ndarrays and scalars in, ndarrays out.
 
-The slow twin that defines the semantics is ``tests/naive_portfolio.py``; the pandas wrapper that applies the
-execution lag, the tradability masks and the cost model is :mod:`engine.backtest`.
+The slow twin that defines the semantics is ``tests/naive_portfolio.py`` (dense targets, :func:`simulate` is checked
+against it); the pandas wrapper that applies the execution lag, the tradability masks and the cost model is
+:mod:`engine.backtest`.
 
-``simulate(target, exec_price, close, can_buy, can_sell, trade_bar0, commission, min_commission, stamp_buy,
-stamp_sell, transfer, slippage, lot, initial_cash, threshold, force, record)``
+Targets are given as **events**: the kernel only needs to know when each portfolio's target changes.
+``(ptr (P+1,) int64, bars (E,) int64, weights (E, N) float64)``: portfolio p's events are ``ptr[p]:ptr[p+1]``, in
+increasing bar order; event e sets the target in force from bar ``bars[e]`` on to ``weights[e]`` (>= 0, summing to
+<= 1; the rest is cash earning 0). :func:`dense_events` turns a dense (T, P, N) target array into events (an all-NaN
+row = no new target, a NaN inside a row = 0, a repeated row = no event); signal kernels may emit events directly
+(e.g. :func:`engine.kernels.ma.cross_events`), which spares a sweep the (T, P, N) array.
 
-Inputs (T bars, P independent portfolios = sweep columns, N assets; float64 unless stated):
+Market inputs (T bars, N assets; float64 unless stated):
 
-* ``target`` (T, P, N): row ``target[i, p]`` is the weight vector to execute at bar i (already lag-shifted by the
-  caller); weights are fractions of the pre-trade portfolio value, >= 0, summing to <= 1 (rest is cash, earning 0).
-  An all-NaN row = no new target (keep positions); a NaN inside a row counts as 0.
 * ``exec_price`` (T, N): fill price of bar i before slippage; NaN = the asset cannot trade at bar i.
 * ``close`` (T, N): valuation price at the close of bar i, forward filled (finite wherever a position can exist).
 * ``can_buy`` / ``can_sell`` (T, N) bool: tradability (limit-up blocks buys, limit-down sells, suspension both).
-* ``trade_bar0`` bool: False = no trade at bar 0 and bar 0's target row is ignored (open execution).
+* ``trade_bar0`` bool: False = no trade at bar 0 (open execution); an event at bar 0 is then ignored.
 * ``commission`` (rate), ``min_commission`` (currency per order), ``transfer`` (rate), ``slippage`` (fraction:
   buys fill at ``p * (1 + slippage)``, sells at ``p * (1 - slippage)``), ``stamp_buy`` / ``stamp_sell`` (T,) rates.
 * ``lot`` (float): 0 = fractional shares; > 0 = target shares rounded down to whole lots (a target of 0 sells all).
 * ``initial_cash`` > 0; ``threshold`` >= 0; ``force`` (T,) bool: rebalance to the target in force at bar i even if
-  it did not change (scheduled rebalances, e.g. back to equal weight each month); ``record`` bool (also output
-  cash and positions).
+  it did not change (scheduled rebalances, e.g. back to equal weight each month).
 
 A bar, per portfolio: V = cash + sum(pos * exec_price) (the previous close for an asset without exec price).
 Rebalance when this is the first target, when max_k |target_k - last traded target_k| > threshold, when
-``force[i]``, or when the last rebalance left an order blocked (pending). Desired shares = target_k * V / exec_price_k (lot-rounded).
-Sells first; then buys, all scaled by the largest s in [0, 1] that the cash can pay including costs (then
-re-rounded to lots) when cash is short. A blocked asset (no price, or the needed side not allowed) keeps its
+``force[i]``, or when the last rebalance left an order blocked (pending). Desired shares = target_k * V / exec_price_k
+(lot-rounded). Sells first; then buys, all scaled by the largest s in [0, 1] that the cash can pay including costs
+(then re-rounded to lots) when cash is short. A blocked asset (no price, or the needed side not allowed) keeps its
 position and keeps the portfolio pending. Costs per order with traded value X = shares * fill price > 0:
 ``max(commission * X, min_commission) + transfer * X + stamp * X``; slippage cost = shares * price * slippage.
 
-Outputs, each (T, P) float64: ``value`` (cash + positions at close), ``cash``, ``pre_value`` (V, the pre-trade
-value at execution), ``traded`` (sum of X), ``costs`` (commission + stamp + transfer + slippage cost); and
-``positions`` (T, P, N) shares. ``cash`` and ``positions`` only when ``record`` (else (1, 1) / (1, 1, 1) zero
-dummies: sweeps skip them, because writing fresh (T, P) arrays dominates the run time).
+Outputs of :func:`simulate_events` are **(P, T)** (one contiguous row per portfolio; the kernel runs portfolio by
+portfolio with its state in registers, which is what makes a 1,000-column sweep cheap), written only when asked:
+
+* raw mode (``anchor`` False): ``value`` (cash + positions at close), ``pre_value`` (V), ``traded`` (sum of X),
+  ``costs`` (commission + stamp + transfer + slippage cost);
+* anchored mode (``anchor`` True, the backtester's base-row convention, see :mod:`engine.backtest`):
+  ``value`` with row 0 = initial cash, ``returns`` (``value[i] / value[i-1] - 1``, row 0 = 0) when ``want_returns``,
+  ``turnover`` (traded / V, or traded when V <= 0) and ``costs`` with row 0 booked on row 1 when ``want_flows``;
+* ``cash`` (P, T) and ``positions`` (P, T, N) shares when ``record``; ``raw0`` (P,) the value at bar 0's close.
+
+Unused outputs may be any (1, 1) / (1, 1, 1) arrays.
 """
 from __future__ import annotations
 
@@ -97,157 +105,292 @@ def _fit(s, buy_x, n_buys, cash, rate, commission, min_commission):
     return s
 
 
-@njit
 def simulate(target, exec_price, close, can_buy, can_sell, trade_bar0, commission, min_commission, stamp_buy,
              stamp_sell, transfer, slippage, lot, initial_cash, threshold, force, record):
-    """Simulate P target-weight portfolios; see the module docstring for the contract.
+    """Dense-target reference API: ``target`` (T, P, N) (module docstring), raw outputs laid out (T, P).
 
-    Returns ``(value, cash, pre_value, traded, costs, positions)``: (T, P) float64 arrays and (T, P, N) positions;
-    cash and positions are (1, 1) / (1, 1, 1) dummies unless ``record``. Bars outer, portfolios inner
-    (contiguous memory access).
-    Serial on purpose: a prange over portfolio blocks was slower on the 2-core target machine (OpenMP launch
-    overhead of 2-30 ms per call, and the loop is bound by writing the (T, P) outputs), see bench/bench_backtest.py.
-    """
+    Returns ``(value, cash, pre_value, traded, costs, positions)``: (T, P) arrays and (T, P, N) positions (cash and
+    positions are (1, 1) / (1, 1, 1) dummies unless ``record``). Implemented as :func:`dense_events` +
+    :func:`simulate_events`, i.e. exactly the code the backtester runs; ``tests/naive_portfolio.py`` checks it."""
     T, P, N = target.shape
-    value = np.empty((T, P))
-    pre_value = np.empty((T, P))
-    traded_out = np.empty((T, P))
-    costs_out = np.empty((T, P))
+    ptr, bars, w = dense_events(target, trade_bar0)
+    value, pre_value, traded, costs = (np.empty((P, T)) for _ in range(4))
+    dummy = np.zeros((1, 1))
+    cash = np.zeros((P, T)) if record else dummy
+    positions = np.zeros((P, T, N)) if record else np.zeros((1, 1, 1))
+    simulate_events(ptr, bars, w, exec_price, close, can_buy, can_sell, trade_bar0, commission, min_commission,
+                    stamp_buy, stamp_sell, transfer, slippage, lot, initial_cash, threshold, force,
+                    False, False, False, record, value, dummy, dummy, costs, pre_value, traded, cash, positions,
+                    np.empty(P))
     if record:
-        cash_out = np.zeros((T, P))
-        positions = np.zeros((T, P, N))
-    else:
-        cash_out = np.zeros((1, 1))
-        positions = np.zeros((1, 1, 1))
-    simulate_into(target, exec_price, close, can_buy, can_sell, trade_bar0, commission, min_commission, stamp_buy,
-                  stamp_sell, transfer, slippage, lot, initial_cash, threshold, force, record,
-                  value, cash_out, pre_value, traded_out, costs_out, positions)
-    return value, cash_out, pre_value, traded_out, costs_out, positions
+        cash, positions = cash.T.copy(), positions.transpose(1, 0, 2).copy()
+    return value.T.copy(), cash, pre_value.T.copy(), traded.T.copy(), costs.T.copy(), positions
 
 
 @njit
-def simulate_into(target, exec_price, close, can_buy, can_sell, trade_bar0, commission, min_commission, stamp_buy,
-                  stamp_sell, transfer, slippage, lot, initial_cash, threshold, force, record,
-                  value, cash_out, pre_value, traded_out, costs_out, positions):
-    """:func:`simulate` writing into caller-allocated outputs ((T, P) arrays; cash (T, P) and positions (T, P, N)
-    only read when ``record``, else any (1, 1) / (1, 1, 1) arrays). Lets the caller allocate with numpy, whose
-    large arrays get transparent huge pages: page faults on fresh (T, P) outputs were most of a 1,000-column
-    run's time on the 2-core VM."""
+def _dense_column(target, p, start, cur, bars, weights, e, write):
+    """Scan column p of dense targets from bar ``start``; count (and if ``write`` store) its events from index e."""
+    T, _, N = target.shape
+    has = False
+    for k in range(N):
+        cur[k] = 0.0
+    for i in range(start, T):
+        all_nan = True
+        for k in range(N):
+            if not np.isnan(target[i, p, k]):
+                all_nan = False
+                break
+        if all_nan:
+            continue
+        diff = not has
+        for k in range(N):
+            w = target[i, p, k]
+            if np.isnan(w):
+                w = 0.0
+            if w != cur[k]:
+                diff = True
+            cur[k] = w
+        if diff:
+            has = True
+            if write:
+                bars[e] = i
+                for k in range(N):
+                    weights[e, k] = cur[k]
+            e += 1
+    return e
+
+
+@njit
+def dense_events(target, trade_bar0):
+    """Events ``(ptr, bars, weights)`` (module docstring) of dense (T, P, N) targets: per column its first row that
+    is not all NaN, then every later such row that differs from the target in force (NaN cells count as 0). Rows
+    of bar 0 are skipped unless ``trade_bar0``."""
     T, P, N = target.shape
-    # per-portfolio state: shares held, target in force, target of the last rebalance, cash,
-    # flags[p] = (has a target, has rebalanced once, an order is pending because it was blocked)
-    pos = np.zeros((P, N))
-    cur = np.zeros((P, N))
-    last = np.zeros((P, N))
-    cash = np.full(P, initial_cash)
-    flags = np.zeros((P, 3), dtype=np.bool_)
-    # per-rebalance scratch: sell quantities, and the buys (asset, shares, value at the fill price)
+    start = 0 if trade_bar0 else 1
+    ptr = np.zeros(P + 1, dtype=np.int64)
+    cur = np.zeros(N)
+    bars = np.zeros(1, dtype=np.int64)
+    weights = np.zeros((1, N))
+    for p in range(P):
+        ptr[p + 1] = _dense_column(target, p, start, cur, bars, weights, ptr[p], False)
+    bars = np.empty(ptr[P], dtype=np.int64)
+    weights = np.empty((ptr[P], N))
+    for p in range(P):
+        _dense_column(target, p, start, cur, bars, weights, ptr[p], True)
+    return ptr, bars, weights
+
+
+@njit
+def simulate_events(ptr, bars, ev_w, exec_price, close, can_buy, can_sell, trade_bar0, commission, min_commission,
+                    stamp_buy, stamp_sell, transfer, slippage, lot, initial_cash, threshold, force,
+                    anchor, want_returns, want_flows, record,
+                    value, returns, turnover, costs_out, pre_value, traded_out, cash_out, positions, raw0):
+    """Simulate P target-weight portfolios given as events; see the module docstring for inputs and outputs.
+
+    Portfolios outer, bars inner: each portfolio's state (cash, shares, target in force, last traded target) stays
+    hot and its outputs are one contiguous row. A bar is *active* when it may rebalance: its target changed, the
+    first target is not traded yet, an order is pending, or it is a forced rebalance. Between active bars nothing
+    but the valuation changes, so such a quiet stretch (up to the next event or forced bar) is written by a tight
+    loop. The deviation from the last traded target is checked only when the target changes: between changes it is
+    constant (or 0 after a rebalance). Serial on purpose: the 2-core target machine gains nothing from threads at
+    sweep sizes (bench/bench_backtest.py)."""
+    T, N = close.shape
+    P = ptr.shape[0] - 1
+    next_force = np.empty(T + 1, dtype=np.int64)     # next_force[i] = first j >= i with force[j], else T
+    next_force[T] = T
+    for i in range(T - 1, -1, -1):
+        next_force[i] = i if force[i] else next_force[i + 1]
+    pos = np.zeros(N)
+    cur = np.zeros(N)
+    last = np.zeros(N)
     sell_q = np.zeros(N)
     buy_k = np.zeros(N, dtype=np.int64)
     buy_q = np.zeros(N)
     buy_x = np.zeros(N)
-    for i in range(T):
-        may_trade = i > 0 or trade_bar0
-        for p in range(P):
-            if may_trade:
-                all_nan = True
-                for k in range(N):
-                    if not np.isnan(target[i, p, k]):
-                        all_nan = False
-                        break
-                if not all_nan:
-                    flags[p, 0] = True
+    held = np.zeros(N, dtype=np.int64)
+    for p in range(P):
+        for k in range(N):
+            pos[k] = 0.0
+            cur[k] = 0.0
+            last[k] = 0.0
+        c = initial_cash
+        has_target = False
+        rebalanced = False
+        pending = False
+        changed = False
+        e = ptr[p]
+        e_end = ptr[p + 1]
+        v_prev = initial_cash
+        flow0 = 0.0
+        cost0 = 0.0
+        i = 0
+        while i < T:
+            may_trade = i > 0 or trade_bar0
+            while e < e_end and bars[e] <= i:
+                if bars[e] == i and may_trade:
+                    has_target = True
+                    changed = True
                     for k in range(N):
-                        w = target[i, p, k]
-                        cur[p, k] = 0.0 if np.isnan(w) else w
-            c = cash[p]
-            V = c
-            for k in range(N):
-                if pos[p, k] != 0.0:
-                    px = exec_price[i, k]
-                    if np.isnan(px):
-                        px = close[i - 1, k]
-                    V += pos[p, k] * px
-            pre_value[i, p] = V
+                        cur[k] = ev_w[e, k]
+                e += 1
+            active = may_trade and has_target and (changed or (not rebalanced) or pending or force[i])
+            changed = False
             traded = 0.0
             cost = 0.0
-            if may_trade and flags[p, 0]:
-                do = (not flags[p, 1]) or flags[p, 2] or force[i]
-                if not do:
-                    dev = 0.0
-                    for k in range(N):
-                        dev = max(dev, abs(cur[p, k] - last[p, k]))
-                    do = dev > threshold
-                if do:
-                    blocked = False
-                    n_buys = 0
-                    for k in range(N):
-                        sell_q[k] = 0.0
+            stop = i + 1
+            if not active:
+                # quiet until the next event, or (once rebalanced) the next forced rebalance
+                stop = bars[e] if e < e_end else T
+                if has_target and next_force[i + 1] < stop:
+                    stop = next_force[i + 1]
+                stop = max(stop, i + 1)
+            V = c
+            if active or not anchor:
+                for k in range(N):
+                    if pos[k] != 0.0:
                         px = exec_price[i, k]
                         if np.isnan(px):
-                            if cur[p, k] != 0.0 or pos[p, k] != 0.0:
-                                blocked = True
-                            continue
-                        want = cur[p, k] * V / px
-                        if lot > 0:
-                            want = np.floor(want / lot) * lot
-                        delta = want - pos[p, k]
-                        if delta < 0:
-                            if can_sell[i, k]:
-                                sell_q[k] = -delta
-                            else:
-                                blocked = True
-                        elif delta > 0:
-                            if can_buy[i, k]:
-                                buy_k[n_buys] = k
-                                buy_q[n_buys] = delta
-                                buy_x[n_buys] = delta * px * (1.0 + slippage)
-                                n_buys += 1
-                            else:
-                                blocked = True
-                    for k in range(N):
-                        q = sell_q[k]
-                        if q > 0.0:
-                            px = exec_price[i, k]
-                            x = q * px * (1.0 - slippage)
-                            fee = max(commission * x, min_commission) + stamp_sell[i] * x + transfer * x
-                            c += x - fee
-                            pos[p, k] -= q
-                            traded += x
-                            cost += fee + q * px * slippage
-                    if n_buys > 0:
-                        rate = stamp_buy[i] + transfer
-                        s = _affordable_scale(buy_x, n_buys, c, rate, commission, min_commission)
-                        for j in range(n_buys):
-                            k = buy_k[j]
-                            q = buy_q[j]
-                            if s < 1.0:
-                                q = q * s
-                                if lot > 0:
-                                    q = np.floor(q / lot) * lot
-                            if q <= 0.0:
-                                continue
-                            px = exec_price[i, k]
-                            x = q * px * (1.0 + slippage)
-                            fee = max(commission * x, min_commission) + stamp_buy[i] * x + transfer * x
-                            c -= x + fee
-                            pos[p, k] += q
-                            traded += x
-                            cost += fee + q * px * slippage
-                    for k in range(N):
-                        last[p, k] = cur[p, k]
-                    flags[p, 1] = True
-                    flags[p, 2] = blocked
-            cash[p] = c
-            v = c
-            for k in range(N):
-                if pos[p, k] != 0.0:
-                    v += pos[p, k] * close[i, k]
-            value[i, p] = v
-            traded_out[i, p] = traded
-            costs_out[i, p] = cost
-            if record:
-                cash_out[i, p] = c
+                            px = close[i - 1, k]
+                        V += pos[k] * px
+            do = active and ((not rebalanced) or pending or force[i])
+            if active and not do:
+                dev = 0.0
                 for k in range(N):
-                    positions[i, p, k] = pos[p, k]
-    return value, cash_out, pre_value, traded_out, costs_out, positions
+                    dev = max(dev, abs(cur[k] - last[k]))
+                do = dev > threshold
+            if do:
+                blocked = False
+                n_buys = 0
+                for k in range(N):
+                    sell_q[k] = 0.0
+                    px = exec_price[i, k]
+                    if np.isnan(px):
+                        if cur[k] != 0.0 or pos[k] != 0.0:
+                            blocked = True
+                        continue
+                    want = cur[k] * V / px
+                    if lot > 0:
+                        want = np.floor(want / lot) * lot
+                    delta = want - pos[k]
+                    if delta < 0:
+                        if can_sell[i, k]:
+                            sell_q[k] = -delta
+                        else:
+                            blocked = True
+                    elif delta > 0:
+                        if can_buy[i, k]:
+                            buy_k[n_buys] = k
+                            buy_q[n_buys] = delta
+                            buy_x[n_buys] = delta * px * (1.0 + slippage)
+                            n_buys += 1
+                        else:
+                            blocked = True
+                for k in range(N):
+                    q = sell_q[k]
+                    if q > 0.0:
+                        px = exec_price[i, k]
+                        x = q * px * (1.0 - slippage)
+                        fee = max(commission * x, min_commission) + stamp_sell[i] * x + transfer * x
+                        c += x - fee
+                        pos[k] -= q
+                        traded += x
+                        cost += fee + q * px * slippage
+                if n_buys > 0:
+                    rate = stamp_buy[i] + transfer
+                    s = _affordable_scale(buy_x, n_buys, c, rate, commission, min_commission)
+                    for j in range(n_buys):
+                        k = buy_k[j]
+                        q = buy_q[j]
+                        if s < 1.0:
+                            q = q * s
+                            if lot > 0:
+                                q = np.floor(q / lot) * lot
+                        if q <= 0.0:
+                            continue
+                        px = exec_price[i, k]
+                        x = q * px * (1.0 + slippage)
+                        fee = max(commission * x, min_commission) + stamp_buy[i] * x + transfer * x
+                        c -= x + fee
+                        pos[k] += q
+                        traded += x
+                        cost += fee + q * px * slippage
+                for k in range(N):
+                    last[k] = cur[k]
+                rebalanced = True
+                pending = blocked
+            j_fast = stop                            # quiet bars >= 2 in the anchored mode: the lean loop below
+            if anchor and not record and stop > max(i + 1, 2):
+                j_fast = max(i + 1, 2)
+            for j in range(i, j_fast):               # bar i (and the start of a quiet stretch)
+                if j > i and not anchor:
+                    V = c
+                    for k in range(N):
+                        if pos[k] != 0.0:
+                            px = exec_price[j, k]
+                            if np.isnan(px):
+                                px = close[j - 1, k]
+                            V += pos[k] * px
+                v = c
+                for k in range(N):
+                    if pos[k] != 0.0:
+                        v += pos[k] * close[j, k]
+                if j == 0:
+                    raw0[p] = v
+                if record:
+                    cash_out[p, j] = c
+                    for k in range(N):
+                        positions[p, j, k] = pos[k]
+                if not anchor:
+                    value[p, j] = v
+                    pre_value[p, j] = V
+                    traded_out[p, j] = traded
+                    costs_out[p, j] = cost
+                    traded = 0.0
+                    cost = 0.0
+                    continue
+                to = traded / V if V > 0 else traded
+                if j == 0:
+                    value[p, 0] = initial_cash
+                    v_prev = initial_cash
+                    flow0 = to
+                    cost0 = cost
+                    if want_returns:
+                        returns[p, 0] = 0.0
+                    if want_flows:
+                        turnover[p, 0] = 0.0
+                        costs_out[p, 0] = 0.0
+                else:
+                    value[p, j] = v
+                    if want_returns:
+                        returns[p, j] = v / v_prev - 1.0
+                        v_prev = v
+                    if want_flows:
+                        if j == 1:
+                            to = to + flow0
+                            cost = cost + cost0
+                        turnover[p, j] = to
+                        costs_out[p, j] = cost
+                traded = 0.0
+                cost = 0.0
+            n_held = 0                               # the held assets, in k order (the valuation's sum order)
+            for k in range(N):
+                if pos[k] != 0.0:
+                    held[n_held] = k
+                    n_held += 1
+            k0 = held[0]
+            q0 = pos[k0]
+            for j in range(j_fast, stop):            # nothing trades: value the held positions
+                if n_held == 1:
+                    v = c + q0 * close[j, k0]
+                else:
+                    v = c
+                    for h in range(n_held):
+                        v += pos[held[h]] * close[j, held[h]]
+                value[p, j] = v
+                if want_returns:
+                    returns[p, j] = v / v_prev - 1.0
+                    v_prev = v
+                if want_flows:
+                    turnover[p, j] = 0.0
+                    costs_out[p, j] = 0.0
+            i = stop

@@ -1,8 +1,8 @@
-"""Batched signal computation for sweeps: the target weights of many parameter sets as one (T_all, P, N) array.
+"""Batched signal computation for sweeps: the target weights of many parameter sets as one weight-paths object.
 
-``batch_weights(ds, signal_name, params_list, panel)`` returns ``(weights3d, problems, rebalance)``:
+``batch_weights(ds, signal_name, params_list, panel)`` returns ``(paths, problems, rebalance)``:
 
-* ``weights3d`` (T_all, P, N) float64 aligned to ``panel.dates`` x (one column per params set) x ``panel.codes``,
+* ``paths``: a weight-paths object (:mod:`engine.weightpaths`) whose ``dense()`` is (T_all, P, N) float64 aligned to ``panel.dates`` x (one column per params set) x ``panel.codes``,
   with exactly the values ``REGISTRY[signal_name].compute(ds, params)`` gives after reindexing to the panel (a date
   the signal does not cover is an all-NaN row = keep positions; a code it does not mention is NaN = 0);
 * ``problems[p]``: None, or the one-line reason why params set p is invalid (its column is then all NaN and must
@@ -12,7 +12,8 @@
 
 Shared work is done once: ``ma_timing`` computes every distinct window's trailing mean once per (panel, code)
 with :func:`engine.kernels.ma.rolling_means` (bit-identical to pandas' rolling mean, hence to
-:func:`engine.signals.basic.ma_timing`) and all crossovers with :func:`engine.kernels.ma.cross_weights`. Other
+:func:`engine.signals.basic.ma_timing`) and keeps the crossovers implicit (:class:`engine.weightpaths.CrossPaths`:
+the backtest kernel's events come straight from the means, no (T, P, N) array). Other
 signals fall back to one ``compute`` per distinct parameter set (duplicates share the result).
 Timing is the signal's own: weights decided with data up to close t.
 """
@@ -25,8 +26,9 @@ import pandas as pd
 
 from engine.data.panel import Dataset, Panel
 from engine.errors import JingongError
-from engine.kernels.ma import cross_weights, rolling_means
+from engine.kernels.ma import rolling_means
 from engine.signals import REGISTRY
+from engine.weightpaths import CrossPaths, DensePaths
 
 
 def _key(params: dict) -> str:
@@ -35,7 +37,6 @@ def _key(params: dict) -> str:
 
 def _ma_timing(ds: Dataset, params_list: list[dict], panel: Panel):
     T, N = len(panel.dates), len(panel.codes)
-    out = np.zeros((T, len(params_list), N))          # codes a params set does not trade: weight 0
     problems: list = [None] * len(params_list)
     groups: dict[tuple, list[int]] = {}
     for p, prm in enumerate(params_list):
@@ -44,6 +45,7 @@ def _ma_timing(ds: Dataset, params_list: list[dict], panel: Panel):
                            f"({prm['long']}); fix signal.params")
             continue
         groups.setdefault((prm["panel"], prm["code"]), []).append(p)
+    parts = []                                        # (columns, CrossPaths on the panel's calendar or dense)
     for (pname, code), cols in groups.items():
         try:
             src = ds.panel(pname)
@@ -61,22 +63,31 @@ def _ma_timing(ds: Dataset, params_list: list[dict], panel: Panel):
         s_idx = np.array([where[params_list[p]["short"]] for p in cols], dtype=np.int64)
         l_idx = np.array([where[params_list[p]["long"]] for p in cols], dtype=np.int64)
         k = int(panel.codes.get_loc(code))
+        if src.dates.equals(panel.dates) and len(groups) == 1:   # the usual sweep: one compact object
+            valid = np.zeros(len(params_list), dtype=np.bool_)
+            valid[cols] = True
+            s_all, l_all = np.zeros((2, len(params_list)), dtype=np.int64)
+            s_all[cols], l_all[cols] = s_idx, l_idx
+            return CrossPaths(means, s_all, l_all, k, N, valid), problems, [None] * len(params_list)
         if src.dates.equals(panel.dates):
-            cross_weights(means, s_idx, l_idx, out, np.asarray(cols, dtype=np.int64), k)
+            parts.append((cols, CrossPaths(means, s_idx, l_idx, k, N)))
         else:                                          # other calendar: reindex like run_backtest would
-            tmp = cross_weights(means, s_idx, l_idx, np.zeros((len(src.dates), len(cols), 1)),
-                                np.arange(len(cols), dtype=np.int64), 0)[:, :, 0]
+            tmp = CrossPaths(means, s_idx, l_idx, 0, 1).dense()[:, :, 0]
             w = pd.DataFrame(tmp, index=src.dates).reindex(panel.dates).to_numpy()
-            out[:, cols, :] = np.where(np.isnan(w), np.nan, 0.0)[:, :, None]
-            out[:, cols, k] = w
-    return out, problems, [None] * len(params_list)
+            dense = np.repeat(np.where(np.isnan(w), np.nan, 0.0)[:, :, None], N, axis=2)
+            dense[:, :, k] = w
+            parts.append((cols, DensePaths(dense)))
+    out = np.full((T, len(params_list), N), np.nan)   # invalid sets: all NaN (never backtested)
+    for cols, paths in parts:
+        out[:, cols, :] = paths.dense()
+    return DensePaths(out), problems, [None] * len(params_list)
 
 
 BATCHED = {"ma_timing": _ma_timing}
 
 
 def batch_weights(ds: Dataset, signal_name: str, params_list: list[dict], panel: Panel):
-    """Weights of every params set in ``params_list`` as (T_all, P, N), per-set problems and rebalance dates
+    """Weights of every params set in ``params_list`` as weight paths (``.dense()``: (T_all, P, N)), per-set problems and rebalance dates
     (module docstring).
 
     ``panel`` is the signal's universe panel (``REGISTRY[signal_name].universe``) the backtest runs on.
@@ -108,4 +119,4 @@ def batch_weights(ds: Dataset, signal_name: str, params_list: list[dict], panel:
             out[:, p, :] = w.reindex(index=panel.dates, columns=panel.codes).to_numpy(dtype=float, na_value=np.nan)
         except JingongError as exc:
             problems[p] = str(exc)
-    return out, problems, rebalance
+    return DensePaths(out), problems, rebalance

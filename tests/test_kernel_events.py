@@ -1,0 +1,136 @@
+"""The event form of targets: dense -> events, MA crossovers -> events, and the anchored outputs of the kernel.
+
+The naive twin (tests/naive_portfolio.py) checks the kernel in its raw mode (tests/test_kernel.py). The backtester
+runs the anchored mode, whose quiet stretches take a separate lean loop; here it must reproduce, bit for bit, the
+raw outputs passed through the base-row formulas written out below with numpy.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.backtest import run_backtest_many
+from engine.config_schema import CostConfig, ExecutionConfig, MarketRulesConfig
+from engine.data.embedded import load_embedded
+from engine.kernels.ma import rolling_means
+from engine.kernels.portfolio import dense_events, simulate, simulate_events
+from engine.weightpaths import CrossPaths, lagged_targets
+from tests.test_kernel import _random_case
+
+
+def _anchored_by_numpy(raw, initial_cash):
+    """Base-row conventions (engine.backtest docstring) applied to raw (T, P) outputs, with plain numpy."""
+    value, _, pre_value, traded, costs, _ = (np.array(a, dtype=float) for a in raw)
+    turnover = traded.copy()
+    np.divide(traded, pre_value, out=turnover, where=pre_value > 0)
+    for a in (turnover, costs):
+        a[1] += a[0]
+        a[0] = 0.0
+    value[0] = initial_cash
+    returns = np.zeros_like(value)
+    returns[1:] = value[1:] / value[:-1] - 1.0
+    return value, returns, turnover, costs
+
+
+def _anchored(arrays, kw, want_returns=True, want_flows=True, record=False):
+    target, exec_price, close, can_buy, can_sell, stamp_buy, stamp_sell = arrays
+    T, P, N = target.shape
+    ptr, bars, w = dense_events(target, kw["trade_bar0"])
+    dummy = np.zeros((1, 1))
+    out = {k: np.full((P, T), -7.0) for k in ("value", "returns", "turnover", "costs", "cash")}
+    pos = np.zeros((P, T, N)) if record else np.zeros((1, 1, 1))
+    raw0 = np.empty(P)
+    simulate_events(ptr, bars, w, exec_price, close, can_buy, can_sell, kw["trade_bar0"], kw["commission"],
+                    kw["min_commission"], stamp_buy, stamp_sell, kw["transfer"], kw["slippage"], kw["lot"],
+                    kw["initial_cash"], kw["threshold"], kw["force"], True, want_returns, want_flows, record,
+                    out["value"], out["returns"] if want_returns else dummy,
+                    out["turnover"] if want_flows else dummy, out["costs"] if want_flows else dummy,
+                    dummy, dummy, out["cash"] if record else dummy, pos, raw0)
+    return out, pos, raw0
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_anchored_mode_equals_raw_mode_plus_base_row_formulas(seed):
+    rng = np.random.default_rng(1000 + seed)
+    arrays, kw = _random_case(rng, T=int(rng.integers(2, 60)))
+    target, exec_price, close, can_buy, can_sell, stamp_buy, stamp_sell = arrays
+    raw = simulate(target, exec_price, close, can_buy, can_sell, kw["trade_bar0"], kw["commission"],
+                   kw["min_commission"], stamp_buy, stamp_sell, kw["transfer"], kw["slippage"], kw["lot"],
+                   kw["initial_cash"], kw["threshold"], kw["force"], True)
+    value, returns, turnover, costs = _anchored_by_numpy(raw, kw["initial_cash"])
+    for record in (False, True):
+        out, pos, raw0 = _anchored(arrays, kw, record=record)
+        np.testing.assert_array_equal(out["value"].T, value)
+        np.testing.assert_array_equal(out["returns"].T, returns)
+        np.testing.assert_array_equal(out["turnover"].T, turnover)
+        np.testing.assert_array_equal(out["costs"].T, costs)
+        np.testing.assert_array_equal(raw0, raw[0][0])
+        if record:
+            np.testing.assert_array_equal(out["cash"].T, raw[1])
+            np.testing.assert_array_equal(pos.transpose(1, 0, 2), raw[5])
+    only_value, _, _ = _anchored(arrays, kw, want_returns=False, want_flows=False)
+    np.testing.assert_array_equal(only_value["value"].T, value)
+    assert (only_value["returns"] == -7.0).all() and (only_value["turnover"] == -7.0).all()
+
+
+def test_dense_events_by_hand():
+    nan = np.nan
+    # one asset pair, P = 2: column 0 starts with an all-NaN row, repeats, changes; column 1 is zero, then NaN cell
+    t = np.array([[[nan, nan], [0.0, 0.0]],
+                  [[0.5, 0.5], [0.0, 0.0]],
+                  [[0.5, 0.5], [nan, nan]],
+                  [[nan, nan], [0.3, nan]],
+                  [[0.5, 0.4], [0.3, 0.0]],
+                  [[0.5, 0.4], [0.3, 0.0]]])
+    ptr, bars, w = dense_events(t, True)
+    assert ptr.tolist() == [0, 2, 4]
+    assert bars.tolist() == [1, 4, 0, 3]
+    np.testing.assert_array_equal(w, [[0.5, 0.5], [0.5, 0.4], [0.0, 0.0], [0.3, 0.0]])
+    ptr, bars, _ = dense_events(t, False)      # bar 0 ignored (open execution): column 1 starts at bar 1
+    assert ptr.tolist() == [0, 2, 4] and bars.tolist() == [1, 4, 1, 3]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_cross_events_equal_dense_events_of_the_lagged_crossovers(seed):
+    rng = np.random.default_rng(seed)
+    T_all = int(rng.integers(30, 120))
+    x = 10 + np.cumsum(rng.normal(0, 1, T_all))
+    x[rng.uniform(size=T_all) < 0.05] = np.nan
+    x[10:14] = 7.0                                               # a constant run: equal means
+    windows = np.array(sorted(rng.choice(np.arange(1, 25), 6, replace=False)), dtype=np.int64)
+    means = rolling_means(x, windows)
+    P = 12
+    s_idx, l_idx = rng.integers(0, len(windows), P), rng.integers(0, len(windows), P)
+    valid = rng.uniform(size=P) < 0.8
+    n_codes = int(rng.integers(1, 4))
+    code = int(rng.integers(n_codes))
+    paths = CrossPaths(means, s_idx, l_idx, code, n_codes, valid)
+    dense = paths.dense()
+    assert np.isnan(dense[:, ~valid]).all()
+    dates = np.arange(T_all)
+    for lag in (0, 1, 3):
+        for i0, i1 in ((0, T_all - 1), (5, T_all - 3), (int(rng.integers(1, T_all // 2)), T_all - 1)):
+            for trade_bar0 in (True, False):
+                want = dense_events(lagged_targets(dense, dates, i0, i1, lag), trade_bar0)
+                got = paths.events(dates, i0, i1, lag, trade_bar0)
+                for a, b in zip(got, want):
+                    np.testing.assert_array_equal(a, b)
+
+
+def test_compact_ma_paths_backtest_like_their_dense_form():
+    ds = load_embedded()
+    panel = ds.panel("index")
+    x = panel["close"].iloc[:, 0].to_numpy()
+    windows = np.array([3, 5, 10, 20, 60], dtype=np.int64)
+    paths = CrossPaths(rolling_means(x, windows), np.array([0, 1, 2, 0, 3]), np.array([2, 3, 4, 4, 4]), 0, 1)
+    ex = ExecutionConfig(lag=1, initial_cash=1e6)
+    costs = CostConfig(commission=0.0003, min_commission=5.0)
+    rules = MarketRulesConfig(limits="off", lot_size=100)
+    a = run_backtest_many(paths, panel, "2015-01-01", "2020-12-31", ex, costs, rules)
+    b = run_backtest_many(paths.dense(), panel, "2015-01-01", "2020-12-31", ex, costs, rules)
+    assert (np.abs(a["turnover"]).sum(axis=0) > 1).all(), "every column must trade"
+    for k in ("returns", "value", "turnover", "costs"):
+        np.testing.assert_array_equal(a[k], b[k])
+    v = run_backtest_many(paths, panel, "2015-01-01", "2020-12-31", ex, costs, rules, outputs=("value",))
+    assert set(v) == {"value"}
+    np.testing.assert_array_equal(v["value"], a["value"])
