@@ -21,6 +21,7 @@ Timing convention (all functions here):
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -238,10 +239,40 @@ def _force(dates: pd.DatetimeIndex, i0: int, i1: int, lag: int, rebalance_dates)
     return force
 
 
-def _run_kernel(events, prep, force, P, record=False, want=("returns", "value", "turnover", "costs")):
+def kernel_threads() -> int:
+    """Threads for one multi-column backtest: ``JINGONG_THREADS`` if set (>= 1), else the number of cores. The
+    kernel releases the GIL, so column blocks run in parallel threads; every column is computed by the same code
+    whatever the split, so results do not depend on it (bit for bit)."""
+    raw = os.environ.get("JINGONG_THREADS", "")
+    try:
+        n = int(raw) if raw.strip() else (os.cpu_count() or 1)
+    except ValueError:
+        raise ConfigError(f"JINGONG_THREADS must be a whole number >= 1, got {raw!r}") from None
+    if n < 1:
+        raise ConfigError(f"JINGONG_THREADS must be a whole number >= 1, got {raw!r}")
+    return n
+
+
+_POOL: list = []            # one lazily created thread pool per process: [(size, ThreadPoolExecutor)]
+MIN_COLS_PER_THREAD = 64    # below this a thread's start-up costs more than it saves
+
+
+def _pool(n: int):
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not _POOL or _POOL[0][0] != n:
+        if _POOL:
+            _POOL.pop()[1].shutdown(wait=False)
+        _POOL.append((n, ThreadPoolExecutor(max_workers=n, thread_name_prefix="jingong-kernel")))
+    return _POOL[0][1]
+
+
+def _run_kernel(events_of, prep, force, P, record=False, want=("returns", "value", "turnover", "costs")):
     """Run :func:`engine.kernels.portfolio.simulate_events` in anchored mode; returns the (P, T) outputs by name
     (``value`` always; ``returns``, ``turnover``/``costs`` as asked in ``want``; ``cash``, ``positions`` and ``raw0``
-    when ``record``). Outputs are allocated here with numpy (transparent huge pages for large arrays)."""
+    when ``record``). ``events_of(p0, p1)`` gives the target events of columns p0..p1-1. Outputs are allocated here
+    with numpy (transparent huge pages for large arrays); blocks of columns run in :func:`kernel_threads` threads
+    (events and simulation of a block both in its thread)."""
     T, N = prep["close"].shape
     dummy = np.zeros((1, 1))
     flows = "turnover" in want or "costs" in want
@@ -249,12 +280,25 @@ def _run_kernel(events, prep, force, P, record=False, want=("returns", "value", 
            "turnover": np.empty((P, T)) if flows else dummy, "costs": np.empty((P, T)) if flows else dummy,
            "cash": np.empty((P, T)) if record else dummy,
            "positions": np.empty((P, T, N)) if record else np.zeros((1, 1, 1)), "raw0": np.empty(P)}
-    ptr, bars, ew = events
-    simulate_events(ptr, bars, ew, prep["exec_price"], prep["close"], prep["can_buy"], prep["can_sell"],
-                    prep["trade_bar0"], prep["commission"], prep["min_commission"], prep["stamp_buy"],
-                    prep["stamp_sell"], prep["transfer"], prep["slippage"], prep["lot"], prep["initial_cash"],
-                    prep["threshold"], force, True, "returns" in want, flows, record, out["value"], out["returns"],
-                    out["turnover"], out["costs"], dummy, dummy, out["cash"], out["positions"], out["raw0"])
+
+    def block(p0, p1):
+        ptr, bars, ew = events_of(p0, p1)
+        rows = {k: (v[p0:p1] if v.shape[0] == P and v is not dummy else v) for k, v in out.items()}
+        simulate_events(ptr, bars, ew, prep["exec_price"], prep["close"], prep["can_buy"], prep["can_sell"],
+                        prep["trade_bar0"], prep["commission"], prep["min_commission"], prep["stamp_buy"],
+                        prep["stamp_sell"], prep["transfer"], prep["slippage"], prep["lot"], prep["initial_cash"],
+                        prep["threshold"], force, True, "returns" in want, flows, record, rows["value"],
+                        rows["returns"], rows["turnover"], rows["costs"], dummy, dummy, rows["cash"],
+                        rows["positions"], rows["raw0"])
+
+    n = min(kernel_threads(), P // MIN_COLS_PER_THREAD)
+    if n <= 1:
+        block(0, P)
+        return out
+    edges = np.linspace(0, P, n + 1).astype(int)
+    futures = [_pool(n).submit(block, int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+    for f in futures:
+        f.result()
     return out
 
 
@@ -302,7 +346,7 @@ def run_backtest(weights: pd.DataFrame, panel: Panel, start=None, end=None,
     prep = _prepare(sub, i0, i1, execution, costs, rules, boards)
     force = _force(dates, i0, i1, int(execution.lag), rebalance_dates)
     events = dense_events(np.ascontiguousarray(target[:, :, active]), prep["trade_bar0"])
-    out = _run_kernel(events, prep, force, 1, record=True)
+    out = _run_kernel(lambda p0, p1: events, prep, force, 1, record=True)
     v_anchor, returns, turnover, cost_b = (out[k][0] for k in ("value", "returns", "turnover", "costs"))
     pos = out["positions"][0]
     v_close = v_anchor.copy()
@@ -355,7 +399,12 @@ def run_backtest_many(weights3d, panel: Panel, start=None, end=None,
                         f"'{panel.name}', got {shape}")
     i0, i1 = _period(dates, start, end, f"{panel.source}: panel '{panel.name}'")
     prep = _prepare(panel, i0, i1, execution, costs, rules, boards)
-    events = paths.events(dates, i0, i1, int(execution.lag), prep["trade_bar0"])
     force = _force(dates, i0, i1, int(execution.lag), rebalance_dates)
-    out = _run_kernel(events, prep, force, shape[1], want=tuple(outputs))
+    lag = int(execution.lag)
+
+    def events_of(p0, p1):
+        part = paths if (p0, p1) == (0, shape[1]) else paths.take(range(p0, p1))
+        return part.events(dates, i0, i1, lag, prep["trade_bar0"])
+
+    out = _run_kernel(events_of, prep, force, shape[1], want=tuple(outputs))
     return {k: out[k].T for k in ("returns", "value", "turnover", "costs") if k == "value" or k in outputs}

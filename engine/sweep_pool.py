@@ -145,8 +145,11 @@ def _alive(pid: int) -> bool:
 
 def _exit_with_parent(pid: int, period: float = 0.5) -> None:
     """Pool-worker initializer: exit when the sweep process is gone. A parent killed with SIGKILL cannot shut its
-    pool down; idle workers would otherwise wait for tasks forever, holding memory and the parent's stdout."""
+    pool down; idle workers would otherwise wait for tasks forever, holding memory and the parent's stdout.
+    Also: one kernel thread per worker (the workers already use every core; see engine.backtest.kernel_threads)."""
     import threading
+
+    os.environ.setdefault("JINGONG_THREADS", "1")
 
     def watch():
         while _alive(pid):

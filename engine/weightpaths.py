@@ -70,6 +70,8 @@ class DensePaths:
         self.shape = w.shape
 
     def take(self, cols) -> "DensePaths":
+        if isinstance(cols, range) and cols.step == 1:
+            return DensePaths(self.w[:, cols.start:cols.stop, :])       # a view
         return DensePaths(self.w[:, list(cols), :])
 
     def codes_used(self) -> np.ndarray:

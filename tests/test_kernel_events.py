@@ -134,3 +134,33 @@ def test_compact_ma_paths_backtest_like_their_dense_form():
     v = run_backtest_many(paths, panel, "2015-01-01", "2020-12-31", ex, costs, rules, outputs=("value",))
     assert set(v) == {"value"}
     np.testing.assert_array_equal(v["value"], a["value"])
+
+
+def test_thread_split_is_bit_identical(monkeypatch):
+    """Column blocks in threads (engine.backtest.kernel_threads) compute exactly what one thread computes."""
+    from engine import backtest
+    from engine.errors import ConfigError
+
+    ds = load_embedded()
+    panel = ds.panel("index")
+    x = panel["close"].iloc[:, 0].to_numpy()
+    windows = np.arange(2, 40, dtype=np.int64)
+    rng = np.random.default_rng(3)
+    P = 3 * backtest.MIN_COLS_PER_THREAD + 5
+    s_idx, l_idx = rng.integers(0, 10, P), rng.integers(10, len(windows), P)
+    paths = CrossPaths(rolling_means(x, windows), s_idx, l_idx, 0, 1)
+    ex, costs = ExecutionConfig(lag=1), CostConfig(commission=0.0003, min_commission=5.0)
+    runs = {}
+    for n in ("1", "3"):
+        monkeypatch.setenv("JINGONG_THREADS", n)
+        assert backtest.kernel_threads() == int(n)
+        runs[n] = run_backtest_many(paths, panel, "2010-01-01", None, ex, costs, MarketRulesConfig(lot_size=100))
+        dense = run_backtest_many(paths.dense(), panel, "2010-01-01", None, ex, costs, MarketRulesConfig(lot_size=100))
+        for k in runs[n]:
+            np.testing.assert_array_equal(dense[k], runs[n][k])
+    for k in runs["1"]:
+        np.testing.assert_array_equal(runs["1"][k], runs["3"][k])
+    for bad in ("0", "two"):
+        monkeypatch.setenv("JINGONG_THREADS", bad)
+        with pytest.raises(ConfigError, match="JINGONG_THREADS"):
+            backtest.kernel_threads()

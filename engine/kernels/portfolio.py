@@ -348,7 +348,9 @@ def simulate_events(ptr, bars, ev_w, exec_price, close, can_buy, can_sell, trade
                     traded = 0.0
                     cost = 0.0
                     continue
-                to = traded / V if V > 0 else traded
+                to = 0.0
+                if want_flows and traded != 0.0:         # 0 / V = 0: divide only when something traded
+                    to = traded / V if V > 0 else traded
                 if j == 0:
                     value[p, 0] = initial_cash
                     v_prev = initial_cash
