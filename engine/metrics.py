@@ -41,8 +41,17 @@ from __future__ import annotations
 import math
 from typing import Any, Optional
 
-import empyrical as ep
 import numpy as np
+
+from engine._lazy import lazy_import
+
+# Start-up time only (engine/_lazy.py): empyrical.stats imports scipy.stats/optimize (~1 s), which the functions
+# used here never need; numba's first kernel call imports scipy.linalg.cython_blas, which runs the whole
+# scipy.linalg package (~0.25 s) unless that package is a placeholder. All load on first real use.
+lazy_import("scipy.linalg")
+lazy_import("scipy.optimize")
+lazy_import("scipy.stats", deferred=("skew", "kurtosis"))   # listed in empyrical's SIMPLE_STAT_FUNCS
+import empyrical as ep  # noqa: E402  (after the lazy registrations)
 import pandas as pd
 
 from engine.config_schema import MetricsConfig
