@@ -281,10 +281,12 @@ def _run_kernel(events_of, prep, force, P, record=False, want=("returns", "value
            "cash": np.empty((P, T)) if record else dummy,
            "positions": np.empty((P, T, N)) if record else np.zeros((1, 1, 1)), "raw0": np.empty(P)}
 
+    close_t = dummy if record else np.ascontiguousarray(prep["close"].T)
+
     def block(p0, p1):
         ptr, bars, ew = events_of(p0, p1)
         rows = {k: (v[p0:p1] if v.shape[0] == P and v is not dummy else v) for k, v in out.items()}
-        simulate_events(ptr, bars, ew, prep["exec_price"], prep["close"], prep["can_buy"], prep["can_sell"],
+        simulate_events(ptr, bars, ew, prep["exec_price"], prep["close"], close_t, prep["can_buy"], prep["can_sell"],
                         prep["trade_bar0"], prep["commission"], prep["min_commission"], prep["stamp_buy"],
                         prep["stamp_sell"], prep["transfer"], prep["slippage"], prep["lot"], prep["initial_cash"],
                         prep["threshold"], force, True, "returns" in want, flows, record, rows["value"],

@@ -40,7 +40,8 @@ def _anchored(arrays, kw, want_returns=True, want_flows=True, record=False):
     out = {k: np.full((P, T), -7.0) for k in ("value", "returns", "turnover", "costs", "cash")}
     pos = np.zeros((P, T, N)) if record else np.zeros((1, 1, 1))
     raw0 = np.empty(P)
-    simulate_events(ptr, bars, w, exec_price, close, can_buy, can_sell, kw["trade_bar0"], kw["commission"],
+    simulate_events(ptr, bars, w, exec_price, close, np.ascontiguousarray(close.T), can_buy, can_sell,
+                    kw["trade_bar0"], kw["commission"],
                     kw["min_commission"], stamp_buy, stamp_sell, kw["transfer"], kw["slippage"], kw["lot"],
                     kw["initial_cash"], kw["threshold"], kw["force"], True, want_returns, want_flows, record,
                     out["value"], out["returns"] if want_returns else dummy,

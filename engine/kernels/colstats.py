@@ -4,13 +4,15 @@
 
 Inputs (base-row arrays as :func:`engine.backtest.run_backtest_many` returns them, **transposed**: one contiguous
 row per portfolio, which is the kernel's own (P, T) layout; bar 0 = base day, excluded): ``returns`` (P, T),
-``bench`` (T,), ``costs`` (P, T) currency, ``value`` (P, T) (cost return at bar t = ``costs[:, t] / value[:, t - 1]``), ``month_end`` (T,) bool (row t is the last period row of its calendar month),
+``bench`` (T,), ``costs`` (P, T) currency, ``value`` (P, T) (cost return at bar t =
+``costs[:, t] / value[:, t - 1]``), ``month_end`` (T,) bool (bar t is the last period bar of its calendar month),
 ``rf_d`` (per-period risk-free rate), ``use_costs`` (False: costs/value are dummies, ``gross`` stays 1).
 
 Output: (K, P) float64, rows named by :data:`SUMS`. Every sum runs strictly in row order, which is the order
 bottleneck (used by empyrical) adds in, so the statistics built from them equal empyrical's to the last bit;
 two-pass deviations use the sequential mean. Portfolios are the outer loop and bars the inner one (contiguous
-access); the benchmark's own running quantities are computed once. ``bad`` = 1 for a column with a non-finite return (its other sums are meaningless).
+access); the benchmark's own running quantities are computed once. ``bad`` = 1 for a column with a non-finite
+return (its other sums are meaningless).
 
 ``pairwise_cols(kind, returns, bench, turnover, mean, lo, n)`` (same (P, T) layout) sums bars ``lo .. lo + n - 1``
 of each portfolio in

@@ -14,7 +14,9 @@ row = no new target, a NaN inside a row = 0, a repeated row = no event); signal 
 Market inputs (T bars, N assets; float64 unless stated):
 
 * ``exec_price`` (T, N): fill price of bar i before slippage; NaN = the asset cannot trade at bar i.
-* ``close`` (T, N): valuation price at the close of bar i, forward filled (finite wherever a position can exist).
+* ``close`` (T, N): valuation price at the close of bar i, forward filled (finite wherever a position can exist);
+  ``close_t``: its (N, T) C-contiguous transpose (the anchored mode's quiet stretches read one asset's row), or any
+  (1, 1) array in raw mode or with ``record`` (not read then).
 * ``can_buy`` / ``can_sell`` (T, N) bool: tradability (limit-up blocks buys, limit-down sells, suspension both).
 * ``trade_bar0`` bool: False = no trade at bar 0 (open execution); an event at bar 0 is then ignored.
 * ``commission`` (rate), ``min_commission`` (currency per order), ``transfer`` (rate), ``slippage`` (fraction:
@@ -118,8 +120,8 @@ def simulate(target, exec_price, close, can_buy, can_sell, trade_bar0, commissio
     dummy = np.zeros((1, 1))
     cash = np.zeros((P, T)) if record else dummy
     positions = np.zeros((P, T, N)) if record else np.zeros((1, 1, 1))
-    simulate_events(ptr, bars, w, exec_price, close, can_buy, can_sell, trade_bar0, commission, min_commission,
-                    stamp_buy, stamp_sell, transfer, slippage, lot, initial_cash, threshold, force,
+    simulate_events(ptr, bars, w, exec_price, close, np.zeros((1, 1)), can_buy, can_sell, trade_bar0, commission,
+                    min_commission, stamp_buy, stamp_sell, transfer, slippage, lot, initial_cash, threshold, force,
                     False, False, False, record, value, dummy, dummy, costs, pre_value, traded, cash, positions,
                     np.empty(P))
     if record:
@@ -181,8 +183,8 @@ def dense_events(target, trade_bar0):
 
 
 @njit
-def simulate_events(ptr, bars, ev_w, exec_price, close, can_buy, can_sell, trade_bar0, commission, min_commission,
-                    stamp_buy, stamp_sell, transfer, slippage, lot, initial_cash, threshold, force,
+def simulate_events(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_sell, trade_bar0, commission,
+                    min_commission, stamp_buy, stamp_sell, transfer, slippage, lot, initial_cash, threshold, force,
                     anchor, want_returns, want_flows, record,
                     value, returns, turnover, costs_out, pre_value, traded_out, cash_out, positions, raw0):
     """Simulate P target-weight portfolios given as events; see the module docstring for inputs and outputs.
@@ -379,20 +381,30 @@ def simulate_events(ptr, bars, ev_w, exec_price, close, can_buy, can_sell, trade
                 if pos[k] != 0.0:
                     held[n_held] = k
                     n_held += 1
-            k0 = held[0]
-            q0 = pos[k0]
-            for j in range(j_fast, stop):            # nothing trades: value the held positions
-                if n_held == 1:
-                    v = c + q0 * close[j, k0]
+            if j_fast < stop:
+                vrow = value[p]
+                if n_held == 0:
+                    for j in range(j_fast, stop):
+                        vrow[j] = c
+                elif n_held == 1:                    # the common case: one contiguous price row, vectorisable
+                    k0 = held[0]
+                    q0 = pos[k0]
+                    crow = close_t[k0]
+                    for j in range(j_fast, stop):
+                        vrow[j] = c + q0 * crow[j]
                 else:
-                    v = c
-                    for h in range(n_held):
-                        v += pos[held[h]] * close[j, held[h]]
-                value[p, j] = v
-                if want_returns:
-                    returns[p, j] = v / v_prev - 1.0
-                    v_prev = v
+                    for j in range(j_fast, stop):
+                        v = c
+                        for h in range(n_held):
+                            v += pos[held[h]] * close[j, held[h]]
+                        vrow[j] = v
+                if want_returns:                     # j_fast >= 2: vrow[j - 1] is the previous close's value
+                    rrow = returns[p]
+                    for j in range(j_fast, stop):
+                        rrow[j] = vrow[j] / vrow[j - 1] - 1.0
+                    v_prev = vrow[stop - 1]
                 if want_flows:
-                    turnover[p, j] = 0.0
-                    costs_out[p, j] = 0.0
+                    for j in range(j_fast, stop):
+                        turnover[p, j] = 0.0
+                        costs_out[p, j] = 0.0
             i = stop
