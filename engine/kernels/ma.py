@@ -8,10 +8,11 @@ weights equal those of :func:`engine.signals.basic.ma_timing` exactly, not just 
 by the last bit of a mean cannot flip between a sweep row and a single run. The O(T) update per window makes all
 windows together cost ``O(T * n_windows)`` regardless of window length.
 
-``cross_weights(means, short_idx, long_idx, out, cols, code)`` writes the crossovers into the (T, P, N)
-target-weight array that :func:`engine.backtest.run_backtest_many` takes: ``1.0`` where ``MA_short > MA_long`` at
-close t, else ``0.0`` (NaN means during the warm-up compare False, i.e. cash), exactly
-``(ma_s > ma_l).astype(float)``.
+``cross_weights(means, short_idx, long_idx, out, cols, code)`` writes the crossovers into a dense (T, P, N)
+target-weight array: ``1.0`` where ``MA_short > MA_long`` at close t, else ``0.0`` (NaN means during the warm-up
+compare False, i.e. cash), exactly ``(ma_s > ma_l).astype(float)``. ``cross_events(...)`` gives the same crossovers,
+lagged, directly as the portfolio kernel's target events (only the bars where a column's target changes), which is
+what a sweep uses (:class:`engine.weightpaths.CrossPaths`): no (T, P, N) array is written.
 
 No look-ahead: row t of every output uses input rows <= t only. The slow twin is pandas' rolling mean itself
 (``tests/test_sweep_ma.py`` compares on random data with NaN gaps and constant runs).
