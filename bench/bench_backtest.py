@@ -3,8 +3,9 @@
 W1    = one moving-average timing backtest (MA 10 / 60) over all 4,857 days.
 W1000 = 1,000 portfolio columns (MA short 5..24 x long 30..79) over the same days.
 
-Ours is timed through the public wrappers (``run_backtest`` for W1, ``run_backtest_many`` for W1000: masks,
-lag, cost model and result assembly included) and the bare kernel call; vectorbt through ``from_orders`` +
+Ours is timed through the public wrappers (``run_backtest`` for W1, ``run_backtest_many`` for W1000 on a dense
+(T, P, 1) weight array: masks, lag, weight checks, target events, cost model and result assembly included, column
+blocks in ``JINGONG_THREADS`` threads) and the bare kernel call (one thread, events given); vectorbt through ``from_orders`` +
 ``.value()``. Everything warm (after one call); the first call of our kernel is reported as compile time
 (``--cold-cache`` points numba at an empty cache directory so it is a true compile for both libraries).
 Costs: proportional commission 0.025% + transfer 0.001% (vectorbt ``fees=0.00026``), no minimum, no stamp duty,
@@ -62,6 +63,8 @@ def main() -> None:
     import pandas as pd
 
     from engine import backtest as bt
+    from engine.kernels.portfolio import dense_events
+    from engine.weightpaths import lagged_targets
     from engine.config_schema import CostConfig, ExecutionConfig, MarketRulesConfig
     from engine.data.embedded import CSI300_CODE, csi300_panel
 
@@ -93,10 +96,19 @@ def main() -> None:
     compile_s = time.perf_counter() - t
     t_w1, r1 = _best(lambda: bt.run_backtest(w1, panel, None, None, ex, costs, rules), args.repeat)
     t_w1000, rm = _best(lambda: bt.run_backtest_many(W, panel, None, None, ex, costs, rules), args.repeat)
+    # the kernel alone, one thread: dense weights already turned into target events; the four outputs allocated
     prep = bt._prepare(panel, 0, T - 1, ex, costs, rules, None)
-    target = bt._targets(W, panel.dates, 0, T - 1, 1)
-    t_k1000, _ = _best(lambda: bt._run_kernel(target, prep, False), args.repeat)
-    t_k1, _ = _best(lambda: bt._run_kernel(np.ascontiguousarray(target[:, :1]), prep, False), args.repeat)
+    ev = dense_events(lagged_targets(W, panel.dates, 0, T - 1, 1), True)
+    ev1 = dense_events(lagged_targets(np.ascontiguousarray(W[:, :1]), panel.dates, 0, T - 1, 1), True)
+    force = np.zeros(T, dtype=bool)
+    threads = os.environ.get("JINGONG_THREADS")
+    os.environ["JINGONG_THREADS"] = "1"
+    t_k1000, _ = _best(lambda: bt._run_kernel(lambda a, b: ev, prep, force, W.shape[1]), args.repeat)
+    t_k1, _ = _best(lambda: bt._run_kernel(lambda a, b: ev1, prep, force, 1), args.repeat)
+    if threads is None:
+        del os.environ["JINGONG_THREADS"]
+    else:
+        os.environ["JINGONG_THREADS"] = threads
 
     t = time.perf_counter()
     import vectorbt as vbt
