@@ -28,13 +28,14 @@ from engine.kernels._jit import njit
 def rolling_means(values, windows):
     """Trailing means of ``values`` (T,) float64 for each window length in ``windows`` (W,) int64 (each >= 1).
 
-    Returns (T, W) float64: ``out[t, j]`` = mean of ``values[t - windows[j] + 1 .. t]`` when all ``windows[j]``
+    Returns (T, W) float64 (a Fortran-ordered view: each window's column is contiguous, so ``.T`` is a C-contiguous
+    (W, T) array for free): ``out[t, j]`` = mean of ``values[t - windows[j] + 1 .. t]`` when all ``windows[j]``
     values of that window are present (pandas ``min_periods = window``), else NaN. Warm-up: ``windows[j] - 1`` rows
     of NaN. NaN inputs are skipped in the running sums exactly like pandas does.
     """
     T = values.shape[0]
     W = windows.shape[0]
-    out = np.empty((T, W))
+    out = np.empty((W, T))                  # one contiguous row per window; returned transposed
     for j in range(W):
         win = windows[j]
         nobs = 0
@@ -77,10 +78,10 @@ def rolling_means(values, windows):
                     r = 0.0
                 elif neg_ct == nobs and r > 0:
                     r = 0.0
-                out[i, j] = r
+                out[j, i] = r
             else:
-                out[i, j] = np.nan
-    return out
+                out[j, i] = np.nan
+    return out.T
 
 
 @njit
