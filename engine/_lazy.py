@@ -143,6 +143,10 @@ def lazy_import(name: str, deferred: tuple[str, ...] = ()) -> types.ModuleType:
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         loader.exec_module(module)                        # makes it a _LazyModule; nothing is executed yet
+        state = getattr(spec, "loader_state", None)
+        if not isinstance(state, dict) or not {"__dict__", "__class__"} <= set(state):
+            del sys.modules[name]                         # an importlib we were not written for: import eagerly
+            return importlib.import_module(name)
         module.__class__ = _LockedLazyModule              # (plain setattr: does not trigger a load)
         spec.loader_state.update(lock=threading.RLock(), is_loading=False)
         if deferred:
