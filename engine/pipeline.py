@@ -30,6 +30,12 @@ class RunOutput:
     extra_benchmarks: dict = field(default_factory=dict)   # name -> daily returns
     timings: dict = field(default_factory=dict)
 
+    def to_vectorbt(self, freq: str = "D"):
+        """The executed orders replayed as a ``vectorbt.Portfolio`` (:func:`engine.bridge.to_vectorbt`)."""
+        from engine.bridge import to_vectorbt
+
+        return to_vectorbt(self, freq)
+
 
 def resolve_period(cfg: StrategyConfig, dates: pd.DatetimeIndex) -> tuple[pd.Timestamp, pd.Timestamp]:
     """Check ``data.start``/``data.end`` against the data's calendar; one-line ConfigError naming the key."""
