@@ -253,18 +253,23 @@ def kernel_threads() -> int:
     return n
 
 
-_POOL: list = []            # one lazily created thread pool per process: [(size, ThreadPoolExecutor)]
+_POOL: dict = {}            # the process's thread pool: {"key": (pid, size), "pool": ThreadPoolExecutor}
 MIN_COLS_PER_THREAD = 64    # below this a thread's start-up costs more than it saves
 
 
 def _pool(n: int):
+    """One lazily created pool of ``n`` threads per process. A process forked from one that had a pool gets a new
+    one (the parent's threads do not exist in the child; submitting to the inherited pool would wait forever)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    if not _POOL or _POOL[0][0] != n:
-        if _POOL:
-            _POOL.pop()[1].shutdown(wait=False)
-        _POOL.append((n, ThreadPoolExecutor(max_workers=n, thread_name_prefix="jingong-kernel")))
-    return _POOL[0][1]
+    key = (os.getpid(), n)
+    if _POOL.get("key") != key:
+        old = _POOL.get("pool")
+        if old is not None and _POOL["key"][0] == key[0]:
+            old.shutdown(wait=False)
+        _POOL["key"] = key
+        _POOL["pool"] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="jingong-kernel")
+    return _POOL["pool"]
 
 
 def _run_kernel(events_of, prep, force, P, record=False, want=("returns", "value", "turnover", "costs")):

@@ -165,3 +165,27 @@ def test_thread_split_is_bit_identical(monkeypatch):
         monkeypatch.setenv("JINGONG_THREADS", bad)
         with pytest.raises(ConfigError, match="JINGONG_THREADS"):
             backtest.kernel_threads()
+
+
+def test_forked_child_gets_its_own_kernel_threads(monkeypatch):
+    """A process forked after a multi-column backtest must not wait forever on the parent's (absent) threads."""
+    import multiprocessing as mp
+
+    from engine import backtest
+
+    monkeypatch.setenv("JINGONG_THREADS", "2")
+    ds = load_embedded()
+    panel = ds.panel("index")
+    x = panel["close"].iloc[:, 0].to_numpy()
+    P = 2 * backtest.MIN_COLS_PER_THREAD
+    paths = CrossPaths(rolling_means(x, np.array([5, 20, 60], dtype=np.int64)), np.zeros(P, dtype=np.int64),
+                       np.full(P, 2, dtype=np.int64), 0, 1)
+    want = run_backtest_many(paths, panel, "2020-01-01", None, outputs=("value",))["value"]   # parent's pool exists
+    ctx = mp.get_context("fork")
+    with ctx.Pool(1) as pool:
+        got = pool.apply_async(_child_values, (paths, panel)).get(timeout=120)
+    np.testing.assert_array_equal(got, want)
+
+
+def _child_values(paths, panel):
+    return np.asarray(run_backtest_many(paths, panel, "2020-01-01", None, outputs=("value",))["value"])
