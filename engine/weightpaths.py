@@ -23,7 +23,7 @@ import pandas as pd
 from engine.data.panel import _fmt_dates
 from engine.errors import DataError
 from engine.kernels.ma import cross_events, cross_weights
-from engine.kernels.portfolio import dense_events
+from engine.kernels.portfolio import dense_events, lagged_events
 
 
 def clean_targets(target: np.ndarray, where) -> np.ndarray:
@@ -81,7 +81,13 @@ class DensePaths:
         return DensePaths(np.ascontiguousarray(self.w[:, :, idx]))
 
     def events(self, dates, i0, i1, lag, trade_bar0):
-        return dense_events(lagged_targets(self.w, dates, i0, i1, lag), trade_bar0)
+        w = self.w
+        if w.dtype == np.float64 and w.ndim == 3:                   # one numba pass, no (T, P, N) copy
+            ptr, bars, weights, ok = lagged_events(w, i0 - lag, i1 - i0 + 1, trade_bar0)
+            if ok:
+                return ptr, bars, weights
+        # invalid or borderline rows: the reference path checks with numpy and names them
+        return dense_events(lagged_targets(w, dates, i0, i1, lag), trade_bar0)
 
     def dense(self) -> np.ndarray:
         return self.w

@@ -7,13 +7,14 @@ raw outputs passed through the base-row formulas written out below with numpy.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from engine.backtest import run_backtest_many
 from engine.config_schema import CostConfig, ExecutionConfig, MarketRulesConfig
 from engine.data.embedded import load_embedded
 from engine.kernels.ma import rolling_means
-from engine.kernels.portfolio import dense_events, simulate, simulate_events
+from engine.kernels.portfolio import dense_events, lagged_events, simulate, simulate_events
 from engine.weightpaths import CrossPaths, lagged_targets
 from tests.test_kernel import _random_case
 
@@ -189,3 +190,43 @@ def test_forked_child_gets_its_own_kernel_threads(monkeypatch):
 
 def _child_values(paths, panel):
     return np.asarray(run_backtest_many(paths, panel, "2020-01-01", None, outputs=("value",))["value"])
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_one_pass_dense_events_equal_the_reference_path(seed):
+    """DensePaths.events (numba, one pass) == dense_events(lagged_targets(...)) (numpy clean, then events)."""
+    from engine.weightpaths import DensePaths
+
+    rng = np.random.default_rng(500 + seed)
+    T_all, P, N = int(rng.integers(3, 40)), int(rng.integers(1, 5)), int(rng.integers(1, 12))
+    w = rng.dirichlet(np.ones(N), size=(T_all, P)) * rng.choice([1.0, 0.7], size=(T_all, P, 1))
+    w[rng.uniform(size=(T_all, P)) < 0.3] = np.nan                  # no new target
+    w[rng.uniform(size=(T_all, P, N)) < 0.1] = np.nan               # NaN cells = 0
+    w[rng.uniform(size=(T_all, P, N)) < 0.05] = -1e-13              # rounding noise = 0
+    rep = rng.uniform(size=(T_all, P)) < 0.3                        # repeated rows: no event
+    w[1:][rep[1:]] = w[:-1][rep[1:]]
+    dates = pd.bdate_range("2020-01-01", periods=T_all)
+    paths = DensePaths(w)
+    for lag in (0, 1, 2):
+        i0 = int(rng.integers(0, T_all - 1))
+        i1 = int(rng.integers(i0 + 1, T_all))
+        for trade_bar0 in (True, False):
+            want = dense_events(lagged_targets(w.copy(), dates, i0, i1, lag), trade_bar0)
+            assert lagged_events(w, i0 - lag, i1 - i0 + 1, trade_bar0)[3], "the one-pass path must be taken"
+            for got in (paths.events(dates, i0, i1, lag, trade_bar0),
+                        paths.take(range(0, P)).events(dates, i0, i1, lag, trade_bar0)):
+                for a, b in zip(got, want):
+                    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("bad, msg", [(np.inf, "infinite"), (-0.01, "negative"), (0.8, "sum above 1")])
+def test_one_pass_dense_events_report_bad_weights_like_numpy(bad, msg):
+    from engine.errors import DataError
+    from engine.weightpaths import DensePaths
+
+    w = np.full((10, 2, 2), 0.3)
+    w[6, 1, 0] = bad
+    dates = pd.bdate_range("2021-03-01", periods=10)
+    with pytest.raises(DataError, match=msg) as exc:
+        DensePaths(w).events(dates, 2, 9, 1, True)
+    assert "2021-03-09" in str(exc.value) and "columns [1]" in str(exc.value)

@@ -408,3 +408,72 @@ def simulate_events(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_se
                         turnover[p, j] = 0.0
                         costs_out[p, j] = 0.0
             i = stop
+
+
+@njit
+def _lagged_column(w_all, p, first, T, start, cur, bars, weights, e, write):
+    """:func:`_dense_column` over the lagged rows of weights ``w_all`` (T_all, P, N): bar j reads row ``first + j``
+    (none before the data); NaN cells of a row that is not all NaN count as 0, -1e-12 < w < 0 as 0. Returns the new
+    event end, or -1 when a row is not clearly valid (an infinite value, w <= -1e-12, or a sum within 1e-12 of
+    exceeding 1 + 1e-9): the caller then checks with numpy and reports the rows."""
+    N = w_all.shape[2]
+    has = False
+    for k in range(N):
+        cur[k] = 0.0
+    for j in range(max(start, -first), T):
+        r = first + j
+        all_nan = True
+        for k in range(N):
+            if not np.isnan(w_all[r, p, k]):
+                all_nan = False
+                break
+        if all_nan:
+            continue
+        diff = not has
+        total = 0.0
+        for k in range(N):
+            w = w_all[r, p, k]
+            if np.isnan(w):
+                w = 0.0
+            elif np.isinf(w) or w <= -1e-12:
+                return -1
+            elif w < 0.0:
+                w = 0.0
+            total += w
+            if w != cur[k]:
+                diff = True
+            cur[k] = w
+        if total > 1.0 + 1e-9 - 1e-12:
+            return -1
+        if diff:
+            has = True
+            if write:
+                bars[e] = j
+                for k in range(N):
+                    weights[e, k] = cur[k]
+            e += 1
+    return e
+
+
+@njit
+def lagged_events(w_all, first, T, trade_bar0):
+    """Events of the lagged, cleaned targets of dense weights ``w_all`` (T_all, P, N) in one pass, without the
+    (T, P, N) copy: equal to ``dense_events`` of ``engine.weightpaths.lagged_targets`` (bar j trades row
+    ``first + j``). Returns ``(ptr, bars, weights, ok)``; ``ok`` False = some row needs the numpy check (invalid or
+    borderline), and the events are then not usable."""
+    _, P, N = w_all.shape
+    start = 0 if trade_bar0 else 1
+    ptr = np.zeros(P + 1, dtype=np.int64)
+    cur = np.zeros(N)
+    bars = np.zeros(1, dtype=np.int64)
+    weights = np.zeros((1, N))
+    for p in range(P):
+        e = _lagged_column(w_all, p, first, T, start, cur, bars, weights, ptr[p], False)
+        if e < 0:
+            return ptr, bars, weights, False
+        ptr[p + 1] = e
+    bars = np.empty(ptr[P], dtype=np.int64)
+    weights = np.empty((ptr[P], N))
+    for p in range(P):
+        _lagged_column(w_all, p, first, T, start, cur, bars, weights, ptr[p], True)
+    return ptr, bars, weights, True
