@@ -279,18 +279,18 @@ def _run_kernel(events_of, prep, force, P, record=False, want=("returns", "value
     with numpy (transparent huge pages for large arrays); blocks of columns run in :func:`kernel_threads` threads
     (events and simulation of a block both in its thread)."""
     T, N = prep["close"].shape
-    dummy = np.zeros((1, 1))
     flows = "turnover" in want or "costs" in want
-    out = {"value": np.empty((P, T)), "returns": np.empty((P, T)) if "returns" in want else dummy,
-           "turnover": np.empty((P, T)) if flows else dummy, "costs": np.empty((P, T)) if flows else dummy,
-           "cash": np.empty((P, T)) if record else dummy,
-           "positions": np.empty((P, T, N)) if record else np.zeros((1, 1, 1)), "raw0": np.empty(P)}
-
+    asked = {"value": True, "returns": "returns" in want, "turnover": flows, "costs": flows, "cash": record}
+    dummy = np.zeros((1, 1))
+    out = {k: np.empty((P, T)) if on else dummy for k, on in asked.items()}
+    out["positions"] = np.empty((P, T, N)) if record else np.zeros((1, 1, 1))
+    out["raw0"] = np.empty(P)
+    asked.update(positions=record, raw0=True)
     close_t = dummy if record else np.ascontiguousarray(prep["close"].T)
 
     def block(p0, p1):
         ptr, bars, ew = events_of(p0, p1)
-        rows = {k: (v[p0:p1] if v.shape[0] == P and v is not dummy else v) for k, v in out.items()}
+        rows = {k: v[p0:p1] if asked[k] else v for k, v in out.items()}   # this block's rows of each output
         simulate_events(ptr, bars, ew, prep["exec_price"], prep["close"], close_t, prep["can_buy"], prep["can_sell"],
                         prep["trade_bar0"], prep["commission"], prep["min_commission"], prep["stamp_buy"],
                         prep["stamp_sell"], prep["transfer"], prep["slippage"], prep["lot"], prep["initial_cash"],

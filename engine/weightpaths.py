@@ -83,7 +83,7 @@ class DensePaths:
     def events(self, dates, i0, i1, lag, trade_bar0):
         w = self.w
         if w.dtype == np.float64 and w.ndim == 3:                   # one numba pass, no (T, P, N) copy
-            ptr, bars, weights, ok = lagged_events(w, i0 - lag, i1 - i0 + 1, trade_bar0)
+            ptr, bars, weights, ok = lagged_events(w, i0 - lag, i1 - i0 + 1, trade_bar0, True)
             if ok:
                 return ptr, bars, weights
         # invalid or borderline rows: the reference path checks with numpy and names them

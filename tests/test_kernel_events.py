@@ -212,7 +212,7 @@ def test_one_pass_dense_events_equal_the_reference_path(seed):
         i1 = int(rng.integers(i0 + 1, T_all))
         for trade_bar0 in (True, False):
             want = dense_events(lagged_targets(w.copy(), dates, i0, i1, lag), trade_bar0)
-            assert lagged_events(w, i0 - lag, i1 - i0 + 1, trade_bar0)[3], "the one-pass path must be taken"
+            assert lagged_events(w, i0 - lag, i1 - i0 + 1, trade_bar0, True)[3], "the one-pass path must be taken"
             for got in (paths.events(dates, i0, i1, lag, trade_bar0),
                         paths.take(range(0, P)).events(dates, i0, i1, lag, trade_bar0)):
                 for a, b in zip(got, want):

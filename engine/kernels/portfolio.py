@@ -130,59 +130,6 @@ def simulate(target, exec_price, close, can_buy, can_sell, trade_bar0, commissio
 
 
 @njit
-def _dense_column(target, p, start, cur, bars, weights, e, write):
-    """Scan column p of dense targets from bar ``start``; count (and if ``write`` store) its events from index e."""
-    T, _, N = target.shape
-    has = False
-    for k in range(N):
-        cur[k] = 0.0
-    for i in range(start, T):
-        all_nan = True
-        for k in range(N):
-            if not np.isnan(target[i, p, k]):
-                all_nan = False
-                break
-        if all_nan:
-            continue
-        diff = not has
-        for k in range(N):
-            w = target[i, p, k]
-            if np.isnan(w):
-                w = 0.0
-            if w != cur[k]:
-                diff = True
-            cur[k] = w
-        if diff:
-            has = True
-            if write:
-                bars[e] = i
-                for k in range(N):
-                    weights[e, k] = cur[k]
-            e += 1
-    return e
-
-
-@njit
-def dense_events(target, trade_bar0):
-    """Events ``(ptr, bars, weights)`` (module docstring) of dense (T, P, N) targets: per column its first row that
-    is not all NaN, then every later such row that differs from the target in force (NaN cells count as 0). Rows
-    of bar 0 are skipped unless ``trade_bar0``."""
-    T, P, N = target.shape
-    start = 0 if trade_bar0 else 1
-    ptr = np.zeros(P + 1, dtype=np.int64)
-    cur = np.zeros(N)
-    bars = np.zeros(1, dtype=np.int64)
-    weights = np.zeros((1, N))
-    for p in range(P):
-        ptr[p + 1] = _dense_column(target, p, start, cur, bars, weights, ptr[p], False)
-    bars = np.empty(ptr[P], dtype=np.int64)
-    weights = np.empty((ptr[P], N))
-    for p in range(P):
-        _dense_column(target, p, start, cur, bars, weights, ptr[p], True)
-    return ptr, bars, weights
-
-
-@njit
 def simulate_events(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_sell, trade_bar0, commission,
                     min_commission, stamp_buy, stamp_sell, transfer, slippage, lot, initial_cash, threshold, force,
                     anchor, want_returns, want_flows, record,
@@ -411,11 +358,12 @@ def simulate_events(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_se
 
 
 @njit
-def _lagged_column(w_all, p, first, T, start, cur, bars, weights, e, write):
-    """:func:`_dense_column` over the lagged rows of weights ``w_all`` (T_all, P, N): bar j reads row ``first + j``
-    (none before the data); NaN cells of a row that is not all NaN count as 0, -1e-12 < w < 0 as 0. Returns the new
-    event end, or -1 when a row is not clearly valid (an infinite value, w <= -1e-12, or a sum within 1e-12 of
-    exceeding 1 + 1e-9): the caller then checks with numpy and reports the rows."""
+def _scan_column(w_all, p, first, T, start, check, cur, bars, weights, e, write):
+    """Events of column p from bar ``start`` on (index e on; stored only if ``write``): bar j reads row
+    ``first + j`` of ``w_all`` (T_all, P, N) (none before the data); its first row that is not all NaN, then every
+    later such row that differs from the target in force; NaN cells count as 0. With ``check``: -1e-12 < w < 0
+    counts as 0, and the scan returns -1 when a row is not clearly valid (an infinite value, w <= -1e-12, or a sum
+    within 1e-12 of exceeding 1 + 1e-9), for the caller to check with numpy and report the rows."""
     N = w_all.shape[2]
     has = False
     for k in range(N):
@@ -435,15 +383,16 @@ def _lagged_column(w_all, p, first, T, start, cur, bars, weights, e, write):
             w = w_all[r, p, k]
             if np.isnan(w):
                 w = 0.0
-            elif np.isinf(w) or w <= -1e-12:
-                return -1
-            elif w < 0.0:
-                w = 0.0
+            elif check:
+                if np.isinf(w) or w <= -1e-12:
+                    return -1
+                if w < 0.0:
+                    w = 0.0
             total += w
             if w != cur[k]:
                 diff = True
             cur[k] = w
-        if total > 1.0 + 1e-9 - 1e-12:
+        if check and total > 1.0 + 1e-9 - 1e-12:
             return -1
         if diff:
             has = True
@@ -456,11 +405,12 @@ def _lagged_column(w_all, p, first, T, start, cur, bars, weights, e, write):
 
 
 @njit
-def lagged_events(w_all, first, T, trade_bar0):
-    """Events of the lagged, cleaned targets of dense weights ``w_all`` (T_all, P, N) in one pass, without the
-    (T, P, N) copy: equal to ``dense_events`` of ``engine.weightpaths.lagged_targets`` (bar j trades row
-    ``first + j``). Returns ``(ptr, bars, weights, ok)``; ``ok`` False = some row needs the numpy check (invalid or
-    borderline), and the events are then not usable."""
+def lagged_events(w_all, first, T, trade_bar0, check):
+    """Target events (module docstring) for T bars of dense weights ``w_all`` (T_all, P, N), bar j trading row
+    ``first + j``, in one pass without a (T, P, N) copy. With ``check`` they equal ``dense_events`` of
+    ``engine.weightpaths.lagged_targets`` (the numpy clean and check), or ``ok`` is False: some row needs the numpy
+    check (invalid or borderline) and the events are not usable. Bar 0 is skipped unless ``trade_bar0``.
+    Returns ``(ptr, bars, weights, ok)``."""
     _, P, N = w_all.shape
     start = 0 if trade_bar0 else 1
     ptr = np.zeros(P + 1, dtype=np.int64)
@@ -468,12 +418,21 @@ def lagged_events(w_all, first, T, trade_bar0):
     bars = np.zeros(1, dtype=np.int64)
     weights = np.zeros((1, N))
     for p in range(P):
-        e = _lagged_column(w_all, p, first, T, start, cur, bars, weights, ptr[p], False)
+        e = _scan_column(w_all, p, first, T, start, check, cur, bars, weights, ptr[p], False)
         if e < 0:
             return ptr, bars, weights, False
         ptr[p + 1] = e
     bars = np.empty(ptr[P], dtype=np.int64)
     weights = np.empty((ptr[P], N))
     for p in range(P):
-        _lagged_column(w_all, p, first, T, start, cur, bars, weights, ptr[p], True)
+        _scan_column(w_all, p, first, T, start, check, cur, bars, weights, ptr[p], True)
     return ptr, bars, weights, True
+
+
+@njit
+def dense_events(target, trade_bar0):
+    """Events ``(ptr, bars, weights)`` (module docstring) of dense (T, P, N) targets, row i = bar i, taken as they
+    are: per column its first row that is not all NaN, then every later such row that differs from the target in
+    force (NaN cells count as 0). Rows of bar 0 are skipped unless ``trade_bar0``."""
+    ptr, bars, weights, _ = lagged_events(target, 0, target.shape[0], trade_bar0, False)
+    return ptr, bars, weights
