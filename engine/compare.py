@@ -41,13 +41,21 @@ ROWS = (  # (label, section, key, kind)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m engine.compare",
-                                description="Run several strategy YAMLs on their common period and compare them.")
+    from engine.provenance import version_string
+
+    prog = "python -m engine.compare"
+    p = argparse.ArgumentParser(prog=prog, description="Run several strategy YAMLs on their common period and compare "
+                                "them (a config or data problem exits with status 2 and one line on stderr).")
     p.add_argument("configs", nargs="+", help="strategy YAMLs, e.g. strategies/ma_timing.yaml strategies/hold.yaml")
+    p.add_argument("--version", action="version", version=version_string(prog))
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a key in every config (e.g. --set costs.slippage_bps=5)")
-    p.add_argument("--out", default=None, help="write results here (must not exist or be empty)")
+                   help="override a key in every config (e.g. --set costs.slippage_bps=5); repeatable")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="write results here (must not exist or be empty); default: a new results/compare/<stamp>-<hash>/")
     p.add_argument("--no-chart", action="store_true", help="skip comparison.png")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the last line 'results: <path>' on stdout")
+    p.add_argument("--json", action="store_true",
+                   help="print the comparison (metric -> column -> value) and 'results' to stdout as JSON")
     return p
 
 
@@ -79,6 +87,10 @@ def run_all(paths, overrides=None):
         if key not in cache:
             cache[key] = load_dataset(c.data, config_dir(c))
         datasets.append(cache[key])
+    from engine.preflight import check_config_against_data
+
+    for c, ds in zip(cfgs, datasets):
+        check_config_against_data(c, ds)
     start, end = common_period(cfgs, datasets)
     runs = []
     for c, ds in zip(cfgs, datasets):
@@ -170,11 +182,27 @@ def _run_dir(runs, out: str | None) -> Path:
 
 
 def main(argv=None) -> int:
+    from engine.provenance import set_command
+
     args = build_parser().parse_args(argv)
+    set_command("python -m engine.compare", argv)
     return run_cli(_main, args)
 
 
+def _precheck_out(args) -> None:
+    """The output location must be writable before anything is computed."""
+    from engine.config import load_config
+    from engine.errors import ensure_writable
+
+    if args.out:
+        ensure_writable(args.out, "--out")
+    else:
+        cfg = load_config(args.configs[0], args.overrides)
+        ensure_writable(Path(cfg.output.dir) / "compare", "output.dir")
+
+
 def _main(args) -> int:
+    _precheck_out(args)
     runs, (start, end) = run_all(args.configs, args.overrides)
     table, rets, synth = comparison_table(runs)
     per = runs[0].metrics["period"]
@@ -196,8 +224,16 @@ def _main(args) -> int:
     if not args.no_chart:
         md += ["", "![comparison](comparison.png)"]
     (run_dir / "summary.md").write_text("\n".join(md) + "\n", encoding="utf-8")
-    print(head)
-    print(text)
+    if args.json:
+        if synth:
+            print("SYNTHETIC signal inputs in columns: " + ", ".join(synth), file=sys.stderr)
+        doc = {"period": per, "synthetic_columns": synth, "metrics": json.loads(table.to_json(orient="index")),
+               "results": str(run_dir)}
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        return 0
+    if not args.quiet:
+        print(head)
+        print(text)
     print(f"results: {run_dir}")
     return 0
 

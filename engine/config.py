@@ -46,6 +46,10 @@ NON_NEGATIVE = {
     ("costs", "transfer_fee"), ("costs", "slippage_bps"), ("market_rules", "lot_size"), ("metrics", "risk_free"),
 }
 POSITIVE = {("execution", "initial_cash"), ("metrics", "periods_per_year"), ("output", "last_n_days")}
+# Rates are fractions of traded value (0.0003 = 3 bp). Above the error bound a value is certainly a percent or bp
+# number typed as a fraction; between the bounds it is legal but unusual, so it runs with a warning.
+RATE_BOUNDS = {("costs", "commission"): (0.01, 0.1), ("costs", "transfer_fee"): (0.001, 0.1),
+               ("execution", "rebalance_threshold"): (0.5, 1.0)}
 
 
 class _Loader(yaml.SafeLoader):
@@ -62,6 +66,21 @@ _Loader.yaml_implicit_resolvers = {
 }
 _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
                               list("tTfF"))
+
+
+def _construct_mapping(loader, node, deep=False):
+    """A mapping that refuses a key given twice (PyYAML silently keeps the last one)."""
+    seen: dict = {}
+    for key_node, _ in node.value:
+        key = key_node.value
+        if key in seen:
+            raise ConfigError(f"{{file}}:{key_node.start_mark.line + 1}: key '{key}' appears twice in the same mapping "
+                              f"(first on line {seen[key]}); keep one")
+        seen[key] = key_node.start_mark.line + 1
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 # ----------------------------------------------------------------------------------------------- line numbers
@@ -167,16 +186,45 @@ def _build_section(cls, raw: Any, ctx: _Ctx, path: tuple):
         if t is typing.Any:
             kwargs[key] = value
             continue
-        v = _coerce(value, t, ctx, p)
         sec = path[-1] if path else ""
+        if sec == "data" and key in ("start", "end"):
+            value = _yyyymmdd(value)
+            if not isinstance(value, str):
+                ctx.fail(p, f"expected a date YYYY-MM-DD (or YYYYMMDD), got {value!r}")
+        v = _coerce(value, t, ctx, p)
         if (sec, key) in CHOICES and v not in CHOICES[(sec, key)]:
             ctx.fail(p, f"'{v}' is not allowed{_suggest(v, CHOICES[(sec, key)])}")
         if (sec, key) in NON_NEGATIVE and v < 0:
             ctx.fail(p, f"must be >= 0, got {v}")
         if (sec, key) in POSITIVE and v <= 0:
             ctx.fail(p, f"must be > 0, got {v}")
+        if (sec, key) in RATE_BOUNDS:
+            _check_rate(v, RATE_BOUNDS[(sec, key)], ctx, p)
         kwargs[key] = v
     return cls(**kwargs)
+
+
+def _check_rate(v: float, bounds: tuple[float, float], ctx: _Ctx, path: tuple) -> None:
+    from engine.errors import warn
+
+    unusual, impossible = bounds
+    if v > impossible:
+        ctx.fail(path, f"{v} is {v:.0%} of the traded value; rates are fractions (0.0003 = 3 bp = 0.03%), "
+                       f"at most {impossible:g}")
+    if v > unusual:
+        warn(f"{ctx.where(path)}: {v} is {v:.2%} of the traded value, unusually high; rates are fractions "
+             f"(0.0003 = 3 bp)")
+
+
+def _yyyymmdd(value):
+    """20150105 (an integer, as YAML reads an unquoted compact date) -> '2015-01-05'; anything else unchanged."""
+    if isinstance(value, int) and not isinstance(value, bool) and 19000101 <= value <= 29991231:
+        s = str(value)
+        try:
+            return _dt.date(int(s[:4]), int(s[4:6]), int(s[6:])).isoformat()
+        except ValueError:
+            return value
+    return value
 
 
 def _parse_date(value, ctx: _Ctx, path: tuple):
@@ -274,13 +322,50 @@ def read_yaml(path: str | Path) -> tuple[Any, str]:
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: config file not found; pass a strategy YAML such as strategies/sentiment.yaml")
-    text = path.read_text(encoding="utf-8")
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory; pass a strategy YAML file such as strategies/sentiment.yaml")
+    text = _decode(path, path.read_bytes())
     try:
         return yaml.load(text, Loader=_Loader), text  # noqa: S506 - a SafeLoader subclass
+    except ConfigError as exc:                        # a duplicate key (the constructor does not know the file)
+        raise ConfigError(str(exc).replace("{file}", str(path))) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+
+
+def _clamp_synthetic_start(start: str, size: str, ctx: _Ctx) -> str:
+    """The shipped YAMLs start in 2010 for the default synthetic market (from 2006); ``--set data.size=small``
+    (from 2010-01-04) should still run. A start on or before the dataset's first day moves to the day after it
+    (the first day is then the base day), with a warning naming the day and the override that chooses another."""
+    from engine.data.synthetic import SIZES
+
+    first = SIZES[size]["start"]
+    if start > first:
+        return start
+    new = (_dt.date.fromisoformat(first) + _dt.timedelta(days=1)).isoformat()
+    from engine.errors import warn
+
+    warn(f"{ctx.where(('data', 'start'))}: {start} is not after the first day of the synthetic '{size}' dataset "
+         f"({first}, which becomes the base day); the period starts {new} instead (choose with --set data.start=...)")
+    return new
+
+
+def _decode(path: Path, data: bytes) -> str:
+    """UTF-8 text (a leading byte-order mark is dropped); anything else is a one-line ConfigError."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(f"{path}: the file is UTF-16 text; save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        try:
+            data.decode("gb18030")
+            guess = "it decodes as GBK/GB18030; save it as UTF-8 (e.g. iconv -f GBK -t UTF-8)"
+        except UnicodeDecodeError:
+            guess = "save it as UTF-8"
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); {guess}") from None
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> S.StrategyConfig:
@@ -307,6 +392,8 @@ def config_from_dict(raw: Any, source: str = "<memory>", overrides=None, lines=N
     end = _parse_date(data.end, ctx, ("data", "end"))
     if start and end and end < start:
         ctx.fail(("data", "end"), f"end {end} is before start {start}")
+    if data.source == "synthetic" and start:
+        start = _clamp_synthetic_start(start, data.size, ctx)
     sections["data"] = dataclasses.replace(data, start=start, end=end)
     sections["costs"] = dataclasses.replace(sections["costs"], stamp_duty=_validate_stamp(sections["costs"].stamp_duty, ctx))
     if sections["execution"].price == "open" and sections["execution"].lag < 1:

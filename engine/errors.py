@@ -1,8 +1,17 @@
-"""User-facing errors.
+"""User-facing errors and warnings.
 
 Anything the user can fix (a config key, a data file, a date range) raises ``JingongError`` with one line that
 names the file, the key/field/dates/codes and what to do. The CLI prints it to stderr and exits with status 2.
+Input that is accepted but suspicious (a window longer than the data, a clamped period) issues a
+``JingongWarning`` through :func:`warn`; the command lines print it as one ``warning: ...`` line on stderr.
 """
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import warnings
+from pathlib import Path
 
 
 class JingongError(Exception):
@@ -17,16 +26,61 @@ class DataError(JingongError):
     pass
 
 
+class JingongWarning(UserWarning):
+    """Accepted-but-suspicious input; the message is one self-contained line naming the key or file."""
+
+
+def warn(message: str) -> None:
+    warnings.warn(message, JingongWarning, stacklevel=2)
+
+
+def _show(message, category, filename, lineno, file=None, line=None):
+    if issubclass(category, JingongWarning):
+        print(f"warning: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def ensure_writable(path: str | Path, what: str) -> None:
+    """Check, before any computing, that ``path`` (a directory to be created or filled) can be written: probe a
+    temporary file in the directory itself when it exists, else in its nearest existing ancestor. Creates nothing
+    that stays behind. One-line ConfigError naming ``what`` (e.g. ``--out``) and the path otherwise."""
+    p = Path(path).expanduser()
+    probe = p
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise ConfigError(f"{what} {path}: {probe} is a file, not a directory; choose a directory path")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".jingong-probe-", dir=probe)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise ConfigError(f"{what} {path}: cannot write there ({exc.strerror or exc}); choose a writable directory") from None
+
+
 def run_cli(fn, args) -> int:
     """The one error policy of every command line: a user-fixable problem prints ``error: <one line>`` on stderr and
-    exits with status 2 (no traceback); Ctrl-C exits with 130. Anything else is a bug and keeps its traceback."""
-    import sys
-
-    try:
-        return fn(args)
-    except JingongError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    exits with status 2 (no traceback); an operating-system refusal to read or write a named file (permissions, a
+    full or read-only disk) is reported the same way; Ctrl-C exits with 130. Anything else is a bug and keeps its
+    traceback. Warnings of category :class:`JingongWarning` print as one ``warning: ...`` line each (once per
+    distinct message)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("default", JingongWarning)
+        warnings.showwarning = _show
+        try:
+            return fn(args)
+        except JingongError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            name = exc.filename or ""
+            if not name and not isinstance(exc, (PermissionError, FileNotFoundError, IsADirectoryError)):
+                raise
+            print(f"error: {name}: {exc.strerror or exc}; check the path and its permissions", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130

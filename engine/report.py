@@ -19,6 +19,7 @@ import pandas as pd
 from engine import __version__
 from engine.config import config_hash, to_yaml
 from engine.errors import ConfigError
+from engine.provenance import command_line, git_state
 
 SYNTH_BANNER = ("SYNTHETIC DATA: the signal inputs come from the simulated A-share market (engine/data/synthetic); "
                 "the CSI 300 benchmark is real. These numbers demonstrate the pipeline and are not evidence.")
@@ -221,8 +222,8 @@ def write_results(run, run_dir: Path, table_text: str, chart: bool = True) -> Pa
         "created": _dt.datetime.now().isoformat(timespec="seconds"),
         "config_file": cfg.source_file,
         "config_hash": config_hash(cfg),
-        "git_commit": _git_commit(),
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        **git_state(),
+        "command": command_line(),
         "packages": _pkg_versions(),
         "data": {k: v for k, v in run.dataset.meta.items() if k in ("name", "synthetic", "provenance", "checksums",
                                                                      "description", "generator", "params", "notes")},

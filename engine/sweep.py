@@ -16,6 +16,7 @@ what ``--set data.start=... --set data.end=...`` gives; the signal still sees al
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import ConfigError
+from engine.report import SYNTH_BANNER
 from engine.sweep_exec import ChunkTask, columns_per_batch, data_fingerprint, data_key, get_dataset, with_key
 from engine.sweep_grid import LOWER_IS_BETTER, Plan, parse_sweep, plan
 
@@ -79,6 +81,11 @@ def resolve_periods(p: Plan, config_dir: str | None) -> list[tuple[str, str | No
         if ((dates >= a) & (dates <= b)).sum() < 2:
             raise ConfigError(f"sweep.split.{name}: {a:%Y-%m-%d}..{b:%Y-%m-%d} holds fewer than 2 trading days")
         periods.append((label, f"{a:%Y-%m-%d}", f"{b:%Y-%m-%d}"))
+    (_, a_is, b_is), (_, a_oos, b_oos) = periods[1], periods[2]
+    if a_is <= b_oos and a_oos <= b_is:
+        raise ConfigError(f"{p.base.source_file}: key 'sweep.split': in_sample {a_is}..{b_is} and out_of_sample "
+                          f"{a_oos}..{b_oos} overlap, so the out-of-sample metrics would reuse in-sample days; "
+                          f"make them disjoint")
     return periods
 
 
@@ -196,25 +203,45 @@ def walk_forward_table(p: Plan, res: pd.DataFrame, periods) -> pd.DataFrame | No
 
 def run_sweep(config: str, overrides: list[str] | None = None, out: str | None = None, executor: str = "auto",
               scheduler: str | None = None, workers: int | None = None, chart: bool = True,
-              progress: bool | None = None) -> int:
-    """The ``--sweep`` command: run, write the results directory, print the top table; last stdout line is
-    ``results: <path>``. Raises JingongError (ConfigError/DataError) with a one-line message on bad input."""
+              progress: bool | None = None, max_combinations: int | None = None, dry_run: bool = False,
+              quiet: bool = False) -> int:
+    """The ``--sweep`` command: print the plan (combinations, rough time and memory), refuse above the cap, run,
+    write the results directory, print the top table; last stdout line is ``results: <path>``. ``dry_run`` stops
+    after the plan. Raises JingongError (ConfigError/DataError) with a one-line message on bad input."""
+    from engine.errors import ensure_writable
     from engine.pipeline import config_dir as _config_dir
+    from engine.signals import REGISTRY
+    from engine.sweep_plan import check_cap, check_keys, default_workers, plan_lines
     from engine.sweep_pool import Progress, run_tasks
     from engine.sweep_report import print_summary, write_sweep
 
     t0 = time.perf_counter()
     raw, source, lines = load_raw(config, overrides)
     spec = parse_sweep(raw.get("sweep") or {})
+    check_keys(spec, raw, source)
+    check_cap(spec, max_combinations)             # before the combinations are built: a huge grid fails at once
     p = plan(raw, source, spec, lines)
+    if not dry_run:
+        ensure_writable(out or Path(p.base.output.dir) / p.base.name, "--out" if out else "output.dir")
     cdir = _config_dir(p.base)
     cdir = str(cdir) if cdir else None
     periods = resolve_periods(p, cdir)
+    tasks = make_tasks(p, periods, cdir)
+    ds = get_dataset(p.configs[0], cdir)
+    panel = ds.panel(REGISTRY[p.base.signal.name].universe)
+    n_workers = default_workers(executor, workers, len(tasks))
+    say = (lambda *a: print(*a, file=sys.stderr)) if quiet else print
+    if ds.synthetic:
+        say(SYNTH_BANNER)
+    for line in plan_lines(p, periods, tasks, n_workers, len(panel.dates), len(panel.codes)):
+        say(line)
+    if dry_run:
+        say("dry run: nothing computed (drop --dry-run to start)")
+        return 0
     from engine.report import make_run_dir
 
     run_dir = make_run_dir(p.base, out)       # before the work: a bad --out fails fast (an empty dir is reusable)
     t_plan = time.perf_counter()
-    tasks = make_tasks(p, periods, cdir)
     bar = Progress(len(p.configs), enabled=progress)
     tables, stats = run_tasks(tasks, executor, workers, scheduler, bar)
     bar.close()
@@ -228,12 +255,12 @@ def run_sweep(config: str, overrides: list[str] | None = None, out: str | None =
     wf = walk_forward_table(p, res, periods)
     if wf is not None:
         sel["walk_forward"] = wf.to_dict(orient="records")
-    ds = get_dataset(p.configs[0], cdir)
     info = {"n_grid": spec.grid_size, "n_combinations": len(p.rows) + len(p.skipped), "n_valid": len(res),
             "n_skipped": len(skipped), "chunks": len(tasks), **stats, "periods": periods,
             "timings_s": {"plan": t_plan - t0, "run": t_run - t_plan, "stats": time.perf_counter() - t_run}}
     write_sweep(p, res, skipped, sel, info, ds, run_dir, chart=chart)
-    print_summary(p, res, skipped, sel, info, ds)
+    if not quiet:
+        print_summary(p, res, skipped, sel, info, ds, banner=False)
     print(f"results: {run_dir}")
     return 0
 

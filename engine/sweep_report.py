@@ -6,15 +6,16 @@ import datetime as _dt
 import itertools
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from engine.config import config_hash, to_yaml
-from engine.report import SYNTH_BANNER, _git_commit, _pkg_versions
+from engine.provenance import command_line, git_state
+from engine.report import SYNTH_BANNER, _pkg_versions
 from engine.sweep_grid import LOWER_IS_BETTER, column_names
+from engine.sweep_plan import plural
 
 TOP_COLUMNS = ("sharpe", "annual_return", "max_drawdown", "annual_excess", "information_ratio", "annual_turnover")
 MAX_HEATMAPS = 10
@@ -77,7 +78,7 @@ def _selection_lines(sel: dict) -> list[str]:
 
 def _header(p, skipped, info, ds) -> list[str]:
     mode = "grid" if p.spec.mode == "grid" else f"random, {p.spec.samples} samples of {info['n_grid']}"
-    lines = [f"Sweep of {p.base.name}: {info['n_valid']} combinations run"
+    lines = [f"Sweep of {p.base.name}: {plural(info['n_valid'], 'combination')} run"
              + (f", {info['n_skipped']} skipped" if info["n_skipped"] else "")
              + f" ({mode}); swept: {', '.join(p.spec.keys)}"]
     if skipped:
@@ -98,9 +99,10 @@ def _wf_table(p, sel) -> pd.DataFrame | None:
     return t
 
 
-def print_summary(p, res, skipped, sel, info, ds) -> None:
-    """Print the header, the top-N table, the walk-forward folds and the selection statistics to stdout."""
-    for line in _header(p, skipped, info, ds):
+def print_summary(p, res, skipped, sel, info, ds, banner: bool = True) -> None:
+    """Print the header, the top-N table, the walk-forward folds and the selection statistics to stdout
+    (``banner=False``: without the SYNTHETIC banner, already printed above the plan)."""
+    for line in _header(p, skipped, info, ds)[0 if banner or not ds.synthetic else 1:]:
         print(line)
     if len(res):
         t, how = _top(p, res)
@@ -184,8 +186,8 @@ def write_sweep(p, res, skipped, sel, info, ds, run_dir: Path, chart: bool = Tru
     (run_dir / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     meta = {
         "created": _dt.datetime.now().isoformat(timespec="seconds"), "config_file": p.base.source_file,
-        "config_hash": config_hash(p.base), "git_commit": _git_commit(),
-        "command": " ".join([Path(sys.executable).name, *sys.argv]), "packages": _pkg_versions(),
+        "config_hash": config_hash(p.base), **git_state(),
+        "command": command_line(), "packages": _pkg_versions(),
         "data": {k: v for k, v in ds.meta.items() if k in ("name", "synthetic", "provenance", "checksums")},
         "sweep": {k: v for k, v in info.items() if k != "timings_s"},
         "selection": sel, "heatmaps": maps,

@@ -1,0 +1,58 @@
+"""Checks of a config against its loaded data, before the signal is computed (and one after the backtest).
+
+* ``signal.params.code`` (and ``benchmark.code``) must be a code of the panel it refers to: a one-line
+  ConfigError naming the key, the panel and the closest codes (``000300.XSHG`` -> ``000300.SH``).
+* An integer window parameter longer than the data cannot form a value: a :class:`~engine.errors.JingongWarning`
+  naming the key (the strategy would silently hold cash).
+* After the backtest: a strategy that held no position on any day of the period gets a warning too.
+"""
+from __future__ import annotations
+
+import difflib
+
+from engine.errors import ConfigError, warn
+
+# parameters whose integer value is a count of trading days of history
+WINDOW_NAMES = ("window", "short", "long", "lookback", "min_periods", "trend_k")
+
+
+def _code_hint(code: str, codes) -> str:
+    codes = [str(c) for c in codes]
+    stem = code.split(".")[0]
+    same_stem = [c for c in codes if c.split(".")[0] == stem]
+    if same_stem:
+        return f" (did you mean '{same_stem[0]}'? codes are written like 000300.SH / 600000.SH / 000001.SZ)"
+    m = difflib.get_close_matches(code, codes, n=1, cutoff=0.6)
+    if m:
+        return f" (did you mean '{m[0]}'?)"
+    return f" (it has: {', '.join(codes[:5])}{' ...' if len(codes) > 5 else ''})"
+
+
+def check_config_against_data(cfg, ds) -> None:
+    from engine.signals import REGISTRY
+
+    spec = REGISTRY[cfg.signal.name]
+    params = cfg.signal.params or {}
+    src = cfg.source_file
+    if isinstance(params.get("code"), str):
+        panel_name = params.get("panel", spec.universe)
+        panel = ds.panel(panel_name)
+        code = params["code"]
+        if code not in panel.codes:
+            raise ConfigError(f"{src}: key 'signal.params.code': '{code}' is not in panel '{panel_name}' of the data "
+                              f"({ds.source}){_code_hint(code, panel.codes)}")
+    n = len(ds.panel(spec.universe).dates)
+    for key, value in params.items():
+        if isinstance(value, bool) or not isinstance(value, int):
+            continue
+        if any(w in key for w in WINDOW_NAMES) and value > n:
+            warn(f"{src}: key 'signal.params.{key}': {value} trading days is longer than the data ({n} days in panel "
+                 f"'{spec.universe}'); the signal cannot form and the strategy would hold cash")
+
+
+def check_result(run) -> None:
+    held = run.backtest.weights_held
+    if len(held) and float(abs(held.to_numpy()).sum()) == 0.0:
+        p = run.metrics.get("period", {})
+        warn(f"{run.cfg.source_file}: the strategy held no position on any day of {p.get('start')}..{p.get('end')} "
+             f"(all cash); check the signal's windows and data.start against the data")
