@@ -192,13 +192,14 @@ def main(argv=None) -> int:
 def _precheck_out(args) -> None:
     """The output location must be writable before anything is computed."""
     from engine.config import load_config
-    from engine.errors import ensure_writable
+    from engine.errors import ensure_cache_writable, ensure_writable
 
     if args.out:
         ensure_writable(args.out, "--out")
     else:
         cfg = load_config(args.configs[0], args.overrides)
         ensure_writable(Path(cfg.output.dir) / "compare", "output.dir")
+    ensure_cache_writable()
 
 
 def _main(args) -> int:

@@ -52,13 +52,27 @@ def ensure_writable(path: str | Path, what: str) -> None:
             break
         probe = probe.parent
     if probe.exists() and not probe.is_dir():
-        raise ConfigError(f"{what} {path}: {probe} is a file, not a directory; choose a directory path")
+        where = "" if probe == p else f"{probe} "
+        raise ConfigError(f"{what} {path}: {where}is a file, not a directory; choose a new directory path")
     try:
         fd, tmp = tempfile.mkstemp(prefix=".jingong-probe-", dir=probe)
         os.close(fd)
         os.unlink(tmp)
     except OSError as exc:
         raise ConfigError(f"{what} {path}: cannot write there ({exc.strerror or exc}); choose a writable directory") from None
+
+
+def ensure_cache_writable() -> None:
+    """The data and sweep caches live under ``$JINGONG_CACHE_DIR`` (default ``~/.cache/jingong``): check it is
+    writable before a dataset is generated or a sweep computed, not when the first result is saved."""
+    base = os.environ.get("JINGONG_CACHE_DIR")
+    if base:
+        try:
+            ensure_writable(base, "JINGONG_CACHE_DIR")
+        except ConfigError as exc:
+            raise ConfigError(f"{exc} (or unset JINGONG_CACHE_DIR to use ~/.cache/jingong)") from None
+    else:
+        ensure_writable(Path.home() / ".cache" / "jingong", "cache directory (set JINGONG_CACHE_DIR to move it)")
 
 
 def run_cli(fn, args) -> int:

@@ -92,7 +92,7 @@ def _run(args) -> int:
     from pathlib import Path
 
     from engine.config import load_config
-    from engine.errors import ensure_writable
+    from engine.errors import ensure_cache_writable, ensure_writable
 
     _check_args(args)
     if args.sweep:
@@ -104,6 +104,7 @@ def _run(args) -> int:
     t0 = time.perf_counter()
     cfg = load_config(args.config, args.overrides)
     ensure_writable(args.out or Path(cfg.output.dir) / cfg.name, "--out" if args.out else "output.dir")
+    ensure_cache_writable()
     from engine.data.sources import load_dataset
     from engine.metrics import format_metrics_table
     from engine.pipeline import config_dir, run_strategy

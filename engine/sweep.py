@@ -208,7 +208,7 @@ def run_sweep(config: str, overrides: list[str] | None = None, out: str | None =
     """The ``--sweep`` command: print the plan (combinations, rough time and memory), refuse above the cap, run,
     write the results directory, print the top table; last stdout line is ``results: <path>``. ``dry_run`` stops
     after the plan. Raises JingongError (ConfigError/DataError) with a one-line message on bad input."""
-    from engine.errors import ensure_writable
+    from engine.errors import ensure_cache_writable, ensure_writable
     from engine.pipeline import config_dir as _config_dir
     from engine.signals import REGISTRY
     from engine.sweep_plan import check_cap, check_keys, default_workers, plan_lines
@@ -223,6 +223,7 @@ def run_sweep(config: str, overrides: list[str] | None = None, out: str | None =
     p = plan(raw, source, spec, lines)
     if not dry_run:
         ensure_writable(out or Path(p.base.output.dir) / p.base.name, "--out" if out else "output.dir")
+        ensure_cache_writable()
     cdir = _config_dir(p.base)
     cdir = str(cdir) if cdir else None
     periods = resolve_periods(p, cdir)
@@ -240,11 +241,18 @@ def run_sweep(config: str, overrides: list[str] | None = None, out: str | None =
         return 0
     from engine.report import make_run_dir
 
+    existed = bool(out) and Path(out).exists()
     run_dir = make_run_dir(p.base, out)       # before the work: a bad --out fails fast (an empty dir is reusable)
     t_plan = time.perf_counter()
     bar = Progress(len(p.configs), enabled=progress)
-    tables, stats = run_tasks(tasks, executor, workers, scheduler, bar)
-    bar.close()
+    try:
+        tables, stats = run_tasks(tasks, executor, workers, scheduler, bar)
+    except BaseException:
+        if not existed and not any(run_dir.iterdir()):   # leave no empty directory of ours behind
+            run_dir.rmdir()
+        raise
+    finally:
+        bar.close()
     t_run = time.perf_counter()
     res, cscv, skipped = assemble(p, tables)
     if not len(res):

@@ -88,6 +88,8 @@ def estimate(n: int, n_periods: int, n_days: int, n_codes: int, workers: int, n_
 
 
 def _duration(s: float) -> str:
+    if s < 1:
+        return "under 1 s"
     if s < 90:
         return f"{s:.0f} s"
     if s < 5400:

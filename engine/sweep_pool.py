@@ -189,7 +189,14 @@ def _run_dask(todo, workers, scheduler, done) -> int:
                                    dashboard_address=None)
             client = Client(cluster)
     except OSError as exc:
-        raise ConfigError(f"--scheduler {scheduler}: cannot connect to the Dask scheduler ({exc})") from None
+        raise ConfigError(f"--scheduler {scheduler}: cannot connect to the Dask scheduler ({exc}); check the address "
+                          f"and that 'dask scheduler' runs there") from None
+    except Exception as exc:      # noqa: BLE001 - anything that answers but does not speak Dask's protocol
+        if not scheduler:
+            raise
+        why = " ".join(str(exc).split())[:120] or type(exc).__name__
+        raise ConfigError(f"--scheduler {scheduler}: the address answered, but not as a Dask scheduler "
+                          f"({type(exc).__name__}: {why}); check the host and port of 'dask scheduler'") from None
     try:
         n = len(client.scheduler_info().get("workers", {}))
         futs = {}

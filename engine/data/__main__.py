@@ -36,6 +36,9 @@ def _synth(args) -> int:
     out = Path(args.out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"{out}: already exists and is not empty; choose a new or empty --out directory")
+    from engine.errors import ensure_writable
+
+    ensure_writable(out, "--out")
     t0 = time.perf_counter()
     ds = generate(seed=args.seed, start=args.start, end=args.end, size=args.size, effects=_effects(args.effect) or None)
     t1 = time.perf_counter()
@@ -48,19 +51,37 @@ def _synth(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m engine.data", description="Jingong data tools")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("synth", help="write the synthetic A-share market to a dataset directory")
-    p.add_argument("--out", required=True, help="new or empty directory to write")
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--size", default="default", choices=["default", "small"])
+def build_parser() -> argparse.ArgumentParser:
+    from engine.data.synthetic import SIZES
+    from engine.provenance import version_string
+
+    prog = "python -m engine.data"
+    parser = argparse.ArgumentParser(prog=prog, description="Jingong data tools (user errors exit with status 2 "
+                                     "and one line on stderr).")
+    parser.add_argument("--version", action="version", version=version_string(prog))
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sizes = ", ".join(f"{k}: {v['n_stocks']} stocks from {v['start']}" for k, v in SIZES.items())
+    p = sub.add_parser("synth", help="write the synthetic A-share market to a dataset directory",
+                       description="Write the SYNTHETIC A-share market (engine/data/synthetic; only the CSI 300 is "
+                                   "real) to DIR in the layout of docs/data.md, for data.source: dataset.")
+    p.add_argument("--out", required=True, metavar="DIR", help="new or empty directory to write (never overwritten)")
+    p.add_argument("--seed", type=int, default=42, metavar="N",
+                   help="random seed of the simulated market (default 42, the seed of the shipped YAMLs)")
+    p.add_argument("--size", default="default", choices=list(SIZES), help=f"market size ({sizes}); default: default")
     p.add_argument("--start", default=None, help="first day (YYYY-MM-DD); default: the size's first day")
     p.add_argument("--end", default=None, help="last day (YYYY-MM-DD); default: 2025-12-31")
-    p.add_argument("--format", default="parquet", choices=["parquet", "csv"])
+    p.add_argument("--format", default="parquet", choices=["parquet", "csv"],
+                   help="file format of the panels, series and tables (default parquet; csv is larger and slower)")
     p.add_argument("--effect", action="append", default=[], metavar="NAME=STRENGTH",
                    help="plant an effect, e.g. turnover_reversal=0.5 (docs/data.md); repeatable")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None) -> int:
+    from engine.provenance import set_command
+
+    args = build_parser().parse_args(argv)
+    set_command("python -m engine.data", argv)
     return run_cli(_synth, args)
 
 

@@ -15,12 +15,26 @@ from engine.errors import ConfigError, run_cli
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m engine.signals", description=__doc__.splitlines()[0])
-    ap.add_argument("config")
-    ap.add_argument("--asof", default=None, help="date whose close the tables are computed at (YYYY-MM-DD)")
-    ap.add_argument("--csv", default=None, metavar="DIR", help="also write each table as DIR/<table>_<asof>.csv")
-    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    from engine.provenance import set_command, version_string
+
+    prog = "python -m engine.signals"
+    ap = argparse.ArgumentParser(
+        prog=prog, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Print a strategy's report-style signal tables as they stood at the close of --asof (default: the "
+                    "last date of the data).\nThe dataset is cut at --asof before anything is computed, so the tables "
+                    "use no later data.",
+        epilog="example:\n  python -m engine.signals strategies/turnover_rotation.yaml --asof 2023-11-30 --csv /tmp/tables"
+               "\n\nA config or data problem exits with status 2 and one line on stderr.")
+    ap.add_argument("config", help="strategy YAML, e.g. strategies/sentiment.yaml")
+    ap.add_argument("--version", action="version", version=version_string(prog))
+    ap.add_argument("--asof", default=None, metavar="YYYY-MM-DD",
+                    help="date whose close the tables are computed at (default: the last date of the data)")
+    ap.add_argument("--csv", default=None, metavar="DIR",
+                    help="also write each table as DIR/<table>_<asof>.csv (UTF-8 with BOM, opens in Excel)")
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="override any config key, as for python -m engine.run (repeatable)")
     args = ap.parse_args(argv)
+    set_command(prog, argv)
     return run_cli(_main, args)
 
 
@@ -32,8 +46,15 @@ def _main(args) -> int:
     from engine.report import SYNTH_BANNER
     from engine.signals import REGISTRY
 
+    from engine.errors import ensure_cache_writable, ensure_writable
+    from engine.preflight import check_config_against_data
+
     cfg = load_config(args.config, args.overrides)
+    if args.csv:
+        ensure_writable(args.csv, "--csv")        # before computing, not after
+    ensure_cache_writable()
     ds = load_dataset(cfg.data, config_dir(cfg))
+    check_config_against_data(cfg, ds)
     spec = REGISTRY[cfg.signal.name]
     cal = ds.panel(spec.universe).dates
     if args.asof:
