@@ -131,6 +131,8 @@ def _run(args) -> int:
         print(json.dumps({**run.metrics, "results": str(run_dir)}, indent=2, ensure_ascii=False, allow_nan=False))
         return 0
     if args.quiet:
+        if ds.synthetic:
+            print(SYNTH_BANNER, file=sys.stderr)     # as a quiet sweep does
         print(f"results: {run_dir}")
         return 0
     print(f"{cfg.name}: {cfg.description.strip().splitlines()[0] if cfg.description.strip() else ''}".rstrip(": "))

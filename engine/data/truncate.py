@@ -52,4 +52,5 @@ def truncate(ds: Dataset, asof) -> Dataset:
     if "index" in panels and len(panels["index"].dates) == 0:
         raise DataError(f"--asof {t:%Y-%m-%d} is before the first date of the data")
     series = {n: s.loc[:t] for n, s in ds.series.items()}
-    return Dataset(panels=panels, series=series, tables=dict(ds.tables), meta=dict(ds.meta), source=ds.source)
+    meta = {**ds.meta, "asof": f"{t:%Y-%m-%d}"}     # signals reading files of their own (weights_file) cut them too
+    return Dataset(panels=panels, series=series, tables=dict(ds.tables), meta=meta, source=ds.source)

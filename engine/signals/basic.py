@@ -112,6 +112,8 @@ def weights_file(ds: Dataset, params: dict) -> SignalResult:
     over = w.sum(axis=1) > 1 + 1e-9
     if over.any():
         raise DataError(f"{path}: weights sum above 1 on {w.index[over.to_numpy()][0]:%Y-%m-%d}; leverage is not supported")
+    if ds.meta.get("asof") is not None:      # an --asof cut (engine.data.truncate): later rows were not known yet
+        w = w.loc[: pd.Timestamp(ds.meta["asof"])]
     cal = panel.dates
     outside = w.index[(w.index < cal[0]) | (w.index > cal[-1])]
     if len(outside):
