@@ -13,15 +13,21 @@ import difflib
 from engine.errors import ConfigError, warn
 
 # parameters whose integer value is a count of trading days of history
+CANONICAL_SUFFIXES = ("SH", "SZ", "BJ", "SI", "CI", "CSI")
 WINDOW_NAMES = ("window", "short", "long", "lookback", "min_periods", "trend_k")
 
 
 def _code_hint(code: str, codes) -> str:
     codes = [str(c) for c in codes]
+    if not codes:
+        return " (the panel has no codes at all: an empty export, or a header without rows?)"
     stem = code.split(".")[0]
     same_stem = [c for c in codes if c.split(".")[0] == stem]
+    if same_stem and same_stem[0].rsplit(".", 1)[-1] in CANONICAL_SUFFIXES:
+        return f" (did you mean '{same_stem[0]}'?)"
     if same_stem:
-        return f" (did you mean '{same_stem[0]}'? codes are written like 000300.SH / 600000.SH / 000001.SZ)"
+        return (f" (the data writes it '{same_stem[0]}'; codes must be written like 000300.SH / 600000.SH / "
+                f"000001.SZ in both the data and the config)")
     m = difflib.get_close_matches(code, codes, n=1, cutoff=0.6)
     if m:
         return f" (did you mean '{m[0]}'?)"
@@ -48,6 +54,20 @@ def check_config_against_data(cfg, ds) -> None:
         if any(w in key for w in WINDOW_NAMES) and value > n:
             warn(f"{src}: key 'signal.params.{key}': {value} trading days is longer than the data ({n} days in panel "
                  f"'{spec.universe}'); the signal cannot form and the strategy would hold cash")
+
+
+def check_swept_windows(p, n_days: int) -> None:
+    """A sweep's window values longer than the data: one warning per key naming the values (those combinations
+    would hold cash)."""
+    for key, values in zip(p.spec.keys, p.spec.values):
+        name = key.rsplit(".", 1)[-1]
+        if not key.startswith("signal.params.") or not any(w in name for w in WINDOW_NAMES):
+            continue
+        long_ = [v for v in values if isinstance(v, int) and not isinstance(v, bool) and v > n_days]
+        if long_:
+            warn(f"{p.base.source_file}: sweep key '{key}': {', '.join(map(str, long_[:5]))}"
+                 f"{' ...' if len(long_) > 5 else ''} trading days is longer than the data ({n_days} days); those "
+                 f"combinations cannot form a signal and hold cash")
 
 
 def check_result(run) -> None:

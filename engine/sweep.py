@@ -230,6 +230,10 @@ def run_sweep(config: str, overrides: list[str] | None = None, out: str | None =
     tasks = make_tasks(p, periods, cdir)
     ds = get_dataset(p.configs[0], cdir)
     panel = ds.panel(REGISTRY[p.base.signal.name].universe)
+    from engine.preflight import check_config_against_data, check_swept_windows
+
+    check_config_against_data(p.base, ds)
+    check_swept_windows(p, len(panel.dates))
     n_workers = default_workers(executor, workers, len(tasks))
     say = (lambda *a: print(*a, file=sys.stderr)) if quiet else print
     if ds.synthetic:

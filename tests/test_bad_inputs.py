@@ -68,6 +68,22 @@ def C(id, argv, expect, text=None, **kw):
 
 
 RUN = ["{c}", "--out", "{x}", "--no-chart"]
+CSV_CFG = cfg(("data", {"source": "csv", "path": "{d}/d.csv", "panel": "index", "layout": "long"}),
+              ("signal.name", "hold"), ("signal.params", {"code": "000300.SH"}))
+_ROWS = "".join(f"000300.SH,2023-01-{d:02d},{3900 + d}.5\n" for d in (3, 4, 5, 6, 9, 10))
+VENDOR = {   # real export habits: (file bytes, further substrings of the message)
+    "gbk-csv": (("代码,日期,收盘价\n" + _ROWS).encode("gbk"), []),                     # Wind/Choice save as GBK
+    "utf16-tab-csv": (("code\tdate\tclose\n" + _ROWS.replace(",", "\t")).encode("utf-16"), []),  # Excel "Unicode text"
+    "dash-missing": (("code,date,close\n" + _ROWS + "000300.SH,2023-01-11,--\n").encode(), ["--"]),  # iFinD/Wind blanks
+    "thousands-separator": (('code,date,close\n' + '000300.SH,2023-01-03,"3,903.5"\n').encode(), ["3,903.5"]),
+    "source-footer": (("code,date,close\n" + _ROWS + "数据来源：Wind,,\n").encode(), []),       # Wind footer line
+    "xlsx-as-csv": (b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 64, []),                      # an .xlsx renamed
+    "header-only": (b"code,date,close\n", []),
+    "empty-file": (b"", []),
+    "semicolon-separated": (("code;date;close\n" + _ROWS.replace(",", ";")).encode(), []),   # European Excel locale
+    "na-close": (("code,date,close\n" + _ROWS + "000300.SH,2023-01-11,N/A\n").encode(), ["2023-01-11"]),
+    "xshg-codes": (("code,date,close\n" + _ROWS.replace(".SH", ".XSHG")).encode(), ["000300.XSHG"]),  # JoinQuant codes
+}
 GBK_YAML = ("name: t\ndescription: 沪深300 均线择时\n" + RAW.split("\n", 1)[1]).encode("gbk")
 
 CASES = [
@@ -200,6 +216,10 @@ CASES = [
       cfg(sweep={"signal.params.short": [5, 10], "split": {"walk_forward": {"folds": 0}}})),
     C("sweep-mode-typo", ["{c}", "--sweep"], ["sweep.mode", "did you mean 'random'"], cfg(sweep={"signal.params.short": [5, 10], "mode": "randm"})),
     C("sweep-random-no-samples", ["{c}", "--sweep"], ["sweep.samples"], cfg(sweep={"signal.params.short": [5, 10], "mode": "random"})),
+    C("sweep-window-longer-than-data", ["{c}", "--sweep", "--dry-run"], ["signal.params.long", "6000", "longer than the data"],
+      cfg(sweep={"signal.params.long": [20, 6000]}), warn=True),
+    C("sweep-code-not-in-data", ["{c}", "--sweep", "--out", "{x}"], ["signal.params.code", "000905.SH"],
+      cfg(("signal.params.code", "000905.SH"), sweep={"signal.params.short": [5, 10]})),
     C("sweep-workers-zero", ["{c}", "--sweep", "--workers", "0"], ["--workers"], SWEEP),
     # ------------------------------------------------------------------ compare
     C("compare-out-proc", ["{c}", "{c}", "--out", "/proc/jingong-x"], ["--out /proc/jingong-x", "cannot write"], RAW, entry="compare"),
@@ -236,6 +256,7 @@ CASES = [
       cfg(("signal.name", "weights_file"), ("signal.params", {"path": "{d}/w.csv", "layout": "long"})),
       files={"w.csv": "date,code,wt\n2023-02-01,000300.SH,1\n"}),
     # ------------------------------------------------------------------ CSV / vendor exports as data
+    *[C(f"vendor-{k}", RUN, ["d.csv", *more], CSV_CFG, files={"d.csv": v}) for k, (v, more) in VENDOR.items()],
     C("csv-path-missing", RUN, ["data.path", "nope.csv"],
       cfg(("data", {"source": "csv", "path": "{d}/nope.csv", "panel": "index", "layout": "long"}))),
     C("csv-missing-close", RUN, ["d.csv", "close"],
