@@ -386,3 +386,21 @@ def test_dask_address_answering_garbage(tmp_path, capsys):
     line = err.strip().splitlines()[-1]
     assert line.startswith("error: --scheduler tcp://127.0.0.1:") and "not as a Dask scheduler" in line
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("module,argv,expect", [
+    ("engine.run", ["strategies"], "is a directory"),
+    ("engine.run", ["strategies/hold.yaml", "--out", "/proc/jingong-x"], "cannot write"),
+    ("engine.data", ["synth", "--out", "/proc/jingong-x", "--size", "small"], "cannot write"),
+])
+def test_real_process_exit_status(module, argv, expect):
+    """The interpreter's own exit status and stderr (what a shell script sees)."""
+    import os
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", module, *argv], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "MPLBACKEND": "Agg"})
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expect in lines[0], r.stderr
