@@ -298,6 +298,8 @@ def parse_override(item: str) -> tuple[list[str], Any]:
         parsed = yaml.load(value, Loader=_Loader) if value.strip() else ""  # noqa: S506
     except yaml.YAMLError:
         parsed = value
+    except ConfigError as exc:            # a duplicate key inside the value
+        raise ConfigError(str(exc).replace("{file}:1", f"--set {item}")) from None
     return key.split("."), parsed
 
 

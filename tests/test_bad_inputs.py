@@ -170,6 +170,8 @@ CASES = [
     C("set-k-8", ["{c}", "--set", "signal.params.k=8", "--out", "{x}"], ["signal.params.k", "unknown parameter"], RAW),
     C("set-not-section", ["{c}", "--set", "name.x=1", "--out", "{x}"], ["--set", "'name' is not a section"], RAW),
     C("set-size-typo", ["{c}", "--set", "data.size=smal", "--out", "{x}"], ["data.size", "did you mean 'small'"], RAW),
+    C("set-duplicate-key", ["{c}", "--set", "costs={commission: 0.001, commission: 0.002}", "--out", "{x}"],
+      ["--set costs=", "'commission'", "twice"], RAW),
     C("set-lag-text", ["{c}", "--set", "execution.lag=two", "--out", "{x}"], ["execution.lag", "integer"], RAW),
     # ------------------------------------------------------------------ output locations (checked before computing)
     C("out-proc", ["{c}", "--out", "/proc/jingong-x"], ["--out /proc/jingong-x", "cannot write"], RAW),
