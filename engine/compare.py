@@ -171,6 +171,18 @@ def _chart(rets: dict, path: Path, title: str, benchmarks=()) -> None:
     plt.close(fig)
 
 
+def _plain(v):
+    """A table cell as JSON: floats at full precision, NaN/None as null, anything else as text."""
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    if isinstance(v, (int, float, str, bool)):
+        return v
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return str(v)
+
+
 def _run_dir(runs, out: str | None) -> Path:
     from engine.config import config_hash
     from engine.report import make_run_dir, new_run_dir
@@ -228,7 +240,7 @@ def _main(args) -> int:
     if args.json:
         if synth:
             print("SYNTHETIC signal inputs in columns: " + ", ".join(synth), file=sys.stderr)
-        doc = {"period": per, "synthetic_columns": synth, "metrics": json.loads(table.to_json(orient="index")),
+        doc = {"period": per, "synthetic_columns": synth, "metrics": {k: {c: _plain(v) for c, v in row.items()} for k, row in table.to_dict(orient="index").items()},
                "results": str(run_dir)}
         print(json.dumps(doc, indent=2, ensure_ascii=False))
         return 0

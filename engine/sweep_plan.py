@@ -91,10 +91,10 @@ def _duration(s: float) -> str:
     if s < 1:
         return "under 1 s"
     if s < 90:
-        return f"{s:.0f} s"
+        return f"about {s:.0f} s"
     if s < 5400:
-        return f"{s / 60:.0f} min"
-    return f"{s / 3600:.1f} h"
+        return f"about {s / 60:.0f} min"
+    return f"about {s / 3600:.1f} h"
 
 
 def plan_lines(p, periods, tasks, workers: int, n_days: int, n_codes: int) -> list[str]:
@@ -115,7 +115,7 @@ def plan_lines(p, periods, tasks, workers: int, n_days: int, n_codes: int) -> li
                  f"{plural(n_codes, 'code')}; {plural(len(tasks), 'chunk')} on {plural(workers, 'worker')}")
     extra = (f" + {plural(est['signal_computations'], 'signal computation')} (about one single run's signal time "
              f"each)" if est["signal_computations"] else "")
-    lines.append(f"  estimate (rough, x3 either way): backtests about {_duration(est['seconds'])}{extra}; "
+    lines.append(f"  estimate (rough, x3 either way): backtests {_duration(est['seconds'])}{extra}; "
                  f"peak memory about {est['memory_bytes'] / 2**30:.1f} GB")
     return lines
 

@@ -137,3 +137,19 @@ def test_one_combination_is_singular_and_banner_on_stdout_for_run_and_sweep(tmp_
     assert SYNTH_BANNER in run_out and SYNTH_BANNER in sweep_out
     assert "sweep plan: 1 combination (" in sweep_out and "1 combination run" in sweep_out
     assert "1 combinations" not in sweep_out
+
+
+def test_compare_json_full_precision(tmp_path, capsys):
+    import pandas as pd
+
+    from engine.compare import main
+
+    hold = str(ROOT / "strategies" / "hold.yaml")
+    assert main([hold, MA, "--json", "--no-chart", "--out", str(tmp_path / "c")]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    csv = pd.read_csv(tmp_path / "c" / "comparison.csv", index_col="metric")
+    assert doc["results"] == str(tmp_path / "c") and doc["synthetic_columns"] == []
+    for col in csv.columns:
+        assert doc["metrics"]["sharpe"][col] == float(csv.at["sharpe", col])      # written with %.17g: exact
+        assert doc["metrics"]["total_return"][col] == float(csv.at["total_return", col])
+    assert doc["metrics"]["beta"]["CSI 300"] is None
