@@ -1,4 +1,4 @@
-"""``python -m engine.signals X --asof D`` for every shipped strategy at three dates, one of them before the data's
+"""``python -m engine.signals X --asof D`` for every shipped strategy at three or four dates, one before the data's
 last stock listing (a stock listed after D did not exist at D's close: the as-of cut drops it instead of keeping an
 all-empty column that the panel check rejects). Synthetic strategies run on the small market (same code path)."""
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _dates(name: str, last_listing: pd.Timestamp) -> list[str]:
     if "weights_file" in name:                          # the weight path covers 2023-11-06..2023-12-01
         return ["2023-11-10", "2023-11-30", "2023-12-29"]
     before = (last_listing - pd.Timedelta(days=10)).strftime("%Y-%m-%d")
-    return [before, "2023-11-30", "2025-12-31"]
+    return ["2010-03-01", before, "2023-11-30", "2025-12-31"]   # 2010-03-01: before IF futures and most windows
 
 
 def test_there_are_stocks_listing_late(last_listing):

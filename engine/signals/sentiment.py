@@ -93,7 +93,7 @@ def _series_cols(ds: Dataset, name: str, cols, dates: pd.DatetimeIndex) -> pd.Da
                             f"{bad.idxmax():%Y-%m-%d} ({s[c][bad].iloc[0]!r}); fix the export")
         out[c] = v.astype(float)
     df = pd.DataFrame(out, index=s.index)
-    if len(df.index.intersection(dates)) == 0:
+    if len(df) and len(df.index.intersection(dates)) == 0:     # empty (e.g. cut --asof before it starts): all NaN
         raise DataError(f"{ds.source}: series '{name}' shares no date with panel 'index' "
                         f"({df.index.min():%Y-%m-%d}..{df.index.max():%Y-%m-%d}); check the date column")
     return df.reindex(dates)
