@@ -406,3 +406,21 @@ def test_real_process_exit_status(module, argv, expect):
     assert r.returncode == 2 and "Traceback" not in r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and expect in lines[0], r.stderr
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() == 0,
+                    reason="root writes into read-only directories; the /proc cases above cover it for root")
+def test_read_only_results_directory(tmp_path, capsys):
+    """A results/ folder without write permission fails before computing, naming output.dir."""
+    from engine.run import main
+
+    res = tmp_path / "results"
+    res.mkdir()
+    res.chmod(0o555)
+    (tmp_path / "c.yaml").write_text(cfg(output={"dir": str(res)}), encoding="utf-8")
+    try:
+        rc = main([str(tmp_path / "c.yaml"), "--no-chart"])
+    finally:
+        res.chmod(0o755)
+    err = capsys.readouterr().err
+    assert rc == 2 and "output.dir" in err and "cannot write" in err and not any(res.iterdir())
