@@ -212,6 +212,10 @@ def _validate_signal(sig: S.SignalConfig, ctx: _Ctx, path: tuple = ("signal",)) 
         if key in spec.positive and v <= 0:
             ctx.fail(p, f"must be > 0, got {v}")
         params[key] = v
+    if "path" in spec.defaults and isinstance(params.get("path"), str):   # weights_file: relative to the YAML
+        from engine.signals.basic import resolve_param_path
+
+        params["path"] = resolve_param_path(params["path"], ctx.file)
     return S.SignalConfig(name=sig.name, params=params)
 
 

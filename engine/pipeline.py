@@ -92,14 +92,15 @@ def run_strategy(cfg: StrategyConfig, ds: Dataset) -> RunOutput:
     timings = {}
     t0 = time.perf_counter()
     spec = REGISTRY[cfg.signal.name]
-    ds.require(spec.requires)
+    universe = spec.universe_for(cfg.signal.params)
+    ds.require(spec.requires_for(cfg.signal.params))
     sig = spec.compute(ds, dict(cfg.signal.params))
     timings["signal_s"] = time.perf_counter() - t0
-    panel = ds.panel(spec.universe)
+    panel = ds.panel(universe)
     start, end = resolve_period(cfg, panel.dates)
     t1 = time.perf_counter()
     bt = run_backtest(sig.weights, panel, start, end, cfg.execution, cfg.costs, cfg.market_rules,
-                      boards=_boards(ds, spec.universe), rebalance_dates=sig.rebalance_dates)
+                      boards=_boards(ds, universe), rebalance_dates=sig.rebalance_dates)
     timings["backtest_s"] = time.perf_counter() - t1
     bench = benchmark_returns(ds, cfg, bt.returns.index)
     note = "price index (no dividends reinvested)" if cfg.benchmark.code == "000300.SH" else ""
@@ -113,13 +114,14 @@ def run_strategy(cfg: StrategyConfig, ds: Dataset) -> RunOutput:
         metrics["extra_benchmarks"] = {}
     for eb in cfg.extra_benchmarks:
         espec = REGISTRY[eb["signal"]]
-        ds.require(espec.requires)
+        euniverse = espec.universe_for(eb["params"])
+        ds.require(espec.requires_for(eb["params"]))
         esig = espec.compute(ds, dict(eb["params"]))
-        ebt = run_backtest(esig.weights, ds.panel(espec.universe), start, end, cfg.execution, cfg.costs,
-                           cfg.market_rules, boards=_boards(ds, espec.universe), rebalance_dates=esig.rebalance_dates)
+        ebt = run_backtest(esig.weights, ds.panel(euniverse), start, end, cfg.execution, cfg.costs,
+                           cfg.market_rules, boards=_boards(ds, euniverse), rebalance_dates=esig.rebalance_dates)
         if not ebt.returns.index.equals(bt.returns.index):
-            raise DataError(f"extra benchmark '{eb['name']}': its panel '{espec.universe}' has other trading days than "
-                            f"the strategy's panel '{spec.universe}' in the period; align the data calendars")
+            raise DataError(f"extra benchmark '{eb['name']}': its panel '{euniverse}' has other trading days than "
+                            f"the strategy's panel '{universe}' in the period; align the data calendars")
         em = compute_metrics(bt.returns, ebt.returns, cfg.metrics, turnover=bt.turnover, cost_returns=bt.cost_returns,
                              benchmark_note=f"{eb['name']} (signal {eb['signal']}, same execution and costs)")
         metrics["extra_benchmarks"][eb["name"]] = {"benchmark": em["benchmark"], "excess": em["excess"],

@@ -139,6 +139,10 @@ class LazyPanels(_LazyDict):
         validate_panel(panel)
 
 
+class LazyTables(_LazyDict):
+    """Static tables read from disk on first access."""
+
+
 class LazyFields(_LazyDict):
     """Fields of one panel read on first access, each validated against the first field read (same dates, same
     codes) and on its own (prices > 0, no all-empty code). The crowding signal reads 2 of the 18 stock fields."""

@@ -12,10 +12,26 @@ from engine.errors import DataError
 from engine.signals.base import SignalResult, SignalSpec
 
 
-def hold(ds: Dataset, params: dict) -> SignalResult:
-    """Hold 100% of ``params['code']`` (default the CSI 300) every day.
+def resolve_param_path(path: str, config_file: str) -> str:
+    """A relative ``signal.params.path`` is read from the YAML's folder when the file is there (so a strategy
+    folder can be moved or run from anywhere), else from the working directory (older configs). Returned as
+    given when neither exists (the signal then names the file)."""
+    p = Path(path).expanduser()
+    if p.is_absolute():
+        return str(p)
+    cfg = Path(config_file)
+    if cfg.is_file():
+        beside = cfg.resolve().parent / p
+        if beside.exists():
+            return str(beside)
+    return str(p)
 
-    Inputs: panel ``index`` close. Output: weights in {1.0}. Warm-up: none. Timing: decided at close t, traded at
+
+def hold(ds: Dataset, params: dict) -> SignalResult:
+    """Hold 100% of ``params['code']`` (default the CSI 300) of panel ``params['panel']`` every day.
+
+    Inputs: close of the panel named by ``panel`` (``index``, ``etf``, ``stocks``, ...); the backtester trades that
+    panel. Output: weights in {1.0}. Warm-up: none. Timing: decided at close t, traded at
     t+lag by the backtester, so the first position is bought at the close of the period's base day.
     """
     panel = ds.panel(params["panel"])
@@ -29,7 +45,7 @@ def hold(ds: Dataset, params: dict) -> SignalResult:
 def ma_timing(ds: Dataset, params: dict) -> SignalResult:
     """Moving-average timing: 100% when MA_short(close) > MA_long(close) at close t, else 0%.
 
-    Inputs: panel ``index`` close of ``code``. Output: weights in {0, 1}. Warm-up: ``long`` days (weight 0 before).
+    Inputs: close of ``code`` in panel ``params['panel']`` (traded on that panel). Output: weights in {0, 1}. Warm-up: ``long`` days (weight 0 before).
     Timing: decided with closes up to t only (trailing means), traded at t+lag.
     """
     short, long_ = params["short"], params["long"]
@@ -57,7 +73,8 @@ def weights_file(ds: Dataset, params: dict) -> SignalResult:
     """
     path = Path(params["path"])
     if not path.exists():
-        raise DataError(f"{path}: weights file not found (signal.params.path)")
+        raise DataError(f"{path}: weights file not found (signal.params.path; a relative path is read from the "
+                        f"YAML's folder, then from the working directory)")
     try:
         raw = pd.read_csv(path, encoding="utf-8-sig", dtype=str)
     except Exception as exc:  # noqa: BLE001
