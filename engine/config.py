@@ -34,7 +34,7 @@ SECTIONS = {
 TOP_LEVEL = {"name", "description", "sweep", "extra_benchmarks", *SECTIONS}
 
 CHOICES = {
-    ("data", "source"): ("embedded", "synthetic", "dataset", "csv", "parquet", "akshare"),
+    ("data", "source"): ("embedded", "synthetic", "dataset", "csv", "parquet", "cache"),
     ("data", "size"): ("default", "small"),
     ("data", "layout"): ("long", "wide"),
     ("execution", "price"): ("close", "open"),

@@ -46,7 +46,7 @@ def csi300_panel() -> Panel:
 @functools.lru_cache(maxsize=1)
 def _load_etf_long() -> pd.DataFrame:
     df = pd.read_parquet(ETF_PARQUET)
-    df["date"] = pd.DatetimeIndex(df["date"]).as_unit("ns")
+    df["date"] = pd.DatetimeIndex(df["date"]).as_unit("us")
     return df
 
 
