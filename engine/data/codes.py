@@ -91,3 +91,31 @@ def normalize_codes(codes, panel: str | None = None, where: str = "") -> list[st
             raise DataError(f"{at}codes '{seen[c]}' and '{raw}' are the same security {c}; keep one of them")
         seen.setdefault(c, raw)
     return out
+
+
+# Shenwan level-1 industries (2021 classification): index code -> (name, first two digits of the SW stock
+# classification code in stock_industry_clf_hist_sw, e.g. 110101 -> 11 -> 801010.SI)
+SW_L1 = {
+    "801010.SI": ("农林牧渔", "11"), "801030.SI": ("基础化工", "22"), "801040.SI": ("钢铁", "23"),
+    "801050.SI": ("有色金属", "24"), "801080.SI": ("电子", "27"), "801110.SI": ("家用电器", "33"),
+    "801120.SI": ("食品饮料", "34"), "801130.SI": ("纺织服饰", "35"), "801140.SI": ("轻工制造", "36"),
+    "801150.SI": ("医药生物", "37"), "801160.SI": ("公用事业", "41"), "801170.SI": ("交通运输", "42"),
+    "801180.SI": ("房地产", "43"), "801200.SI": ("商贸零售", "45"), "801210.SI": ("社会服务", "46"),
+    "801230.SI": ("综合", "51"), "801710.SI": ("建筑材料", "61"), "801720.SI": ("建筑装饰", "62"),
+    "801730.SI": ("电力设备", "63"), "801740.SI": ("国防军工", "65"), "801750.SI": ("计算机", "71"),
+    "801760.SI": ("传媒", "72"), "801770.SI": ("通信", "73"), "801780.SI": ("银行", "48"),
+    "801790.SI": ("非银金融", "49"), "801880.SI": ("汽车", "28"), "801890.SI": ("机械设备", "64"),
+    "801950.SI": ("煤炭", "74"), "801960.SI": ("石油石化", "75"), "801970.SI": ("环保", "76"),
+    "801980.SI": ("美容护理", "77"),
+}
+SW_PREFIX_TO_L1 = {prefix: code for code, (_, prefix) in SW_L1.items()}
+
+
+def to_provider(code: str, style: str) -> str:
+    """Canonical code -> a provider's spelling: ``six`` (000300), ``baostock`` (sh.000300)."""
+    six, _, suf = code.partition(".")
+    if style == "six":
+        return six
+    if style == "baostock":
+        return f"{suf.lower()}.{six}"
+    return code
