@@ -120,3 +120,18 @@ def test_hold_unknown_code_in_named_panel_is_one_line():
     cfg = _cfg({"panel": "etf", "code": "000300.SH"})
     with pytest.raises(Exception, match="code '000300.SH' is not in panel 'etf'"):
         run_strategy(cfg, load_dataset(cfg.data, None))
+
+
+def test_index_membership_point_in_time_counts():
+    """Exactly 300 / 500 members with the rule start <= d < removed (checked on three dates), and codes in the
+    project's form. The CSI 500 history is known to be wrong before 2024 (see data/embedded/README.md): stocks
+    also in the CSI 300 (the two are disjoint by rule), all 500 first rows dated 2007-01-15."""
+    from engine.data.embedded import index_membership, members_on
+
+    for d in ("2015-06-30", "2020-06-30", "2025-06-30"):
+        assert len(members_on(d, "000300.SH")) == 300 and len(members_on(d, "000905.SH")) == 500
+    assert not set(members_on("2024-06-28", "000300.SH")) & set(members_on("2024-06-28", "000905.SH"))
+    assert len(set(members_on("2015-06-30", "000300.SH")) & set(members_on("2015-06-30", "000905.SH"))) > 0  # the defect
+    t = index_membership()
+    assert t["code"].str.fullmatch(r"\d{6}\.(SH|SZ)").all()
+    assert "index_membership" in load_embedded().tables and "600519.SH" in members_on("2024-01-02")
