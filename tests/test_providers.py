@@ -138,14 +138,18 @@ def test_tushare_moneyflow_units_and_token(monkeypatch):
 
     class Pro:
         def moneyflow(self, trade_date):
-            return pd.DataFrame({"ts_code": ["600000.SH"], "trade_date": [trade_date], "buy_sm_vol": [1], "buy_sm_amount": [1.0],
-                                 "buy_lg_amount": [1200.5], "sell_lg_amount": [1100.0], "buy_elg_amount": [900.0],
-                                 "sell_elg_amount": [950.0], "net_mf_amount": [1.0]})
+            return pd.DataFrame({"ts_code": ["600000.SH", "000001.SZ"], "trade_date": [trade_date] * 2,
+                                 "buy_sm_vol": [1, 1], "buy_sm_amount": [100.0, 50.0], "buy_md_amount": [200.0, 25.0],
+                                 "buy_lg_amount": [1200.5, 10.0], "sell_lg_amount": [1100.0, 20.0],
+                                 "buy_elg_amount": [900.0, 5.0], "sell_elg_amount": [950.0, 1.0], "net_mf_amount": [1.0, 1.0]})
 
     monkeypatch.setenv("TUSHARE_TOKEN", "x")
     monkeypatch.setattr(TS, "optional_import", lambda m: types.SimpleNamespace(pro_api=lambda t: Pro()))
-    r = TS.flows(pd.Timestamp("2024-01-02"), pd.Timestamp("2024-01-02")).frame.iloc[0]
-    assert r["lg_buy"] == 1200.5e4 and r["elg_sell"] == 950.0e4 and r["date"] == pd.Timestamp("2024-01-02")
+    got = TS.flows(pd.Timestamp("2024-01-02"), pd.Timestamp("2024-01-02"))
+    r = got.frame.iloc[0]
+    assert got.kind == "series" and r["date"] == pd.Timestamp("2024-01-02")
+    assert r["lg_buy"] == (1200.5 + 10.0) * 1e4 and r["elg_sell"] == 951.0 * 1e4
+    assert r["amount"] == (100 + 50 + 200 + 25 + 1200.5 + 10 + 900 + 5) * 1e4
 
 
 def test_baostock_unadjusted_bars_flags_and_adj_factor(monkeypatch):

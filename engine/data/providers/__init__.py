@@ -38,8 +38,9 @@ DATASETS = {d.name: d for d in (
                 "50ETF option call/put volume (split by volume, not turnover)"),
     DatasetSpec("fund_issuance", "series", "fund_issuance", ("akshare",), False, "monthly new equity/hybrid funds"),
     DatasetSpec("etf_shares", "panel", "etf_shares", ("akshare",), True, "SSE ETF shares outstanding"),
-    DatasetSpec("flows", "panel", "stocks", ("tushare",), True, "large/extra-large order buy/sell amounts per stock"),
-    DatasetSpec("citic", "panel", "citic", ("tushare",), True, "CITIC industry index closes"),
+    DatasetSpec("flows", "series", "flows", ("tushare",), False,
+                "market totals of large / extra-large order buys and sells, and amount (主力买入占比)"),
+    DatasetSpec("citic", "panel", "citic_l3", ("tushare",), True, "CITIC industry index closes (level-3 codes)"),
 )}
 
 

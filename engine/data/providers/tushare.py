@@ -4,10 +4,10 @@ documentation (tushare.pro/document/2):
 =================  ============================  ===============================================================
 dataset            tushare function              units as delivered -> stored
 =================  ============================  ===============================================================
-flows (panel       moneyflow(trade_date)         buy/sell_lg/elg_amount 万元 -> yuan (x1e4); 大单 = lg,
-stocks)                                          超大单 = elg (the main-force buy ratio uses elg + lg)
-citic (panel       ci_daily(trade_date)          close (points); CITIC industry indices, all levels
-citic)
+flows (series)     moneyflow(trade_date)         buy/sell_lg/elg_amount 万元 -> yuan (x1e4), summed over all
+                                                 stocks; 大单 = lg, 超大单 = elg (主力 = elg + lg)
+citic (panel       ci_daily(trade_date)          close (points); CITIC industry indices: give the level-3
+citic_l3)                                        codes with --codes (ci_daily returns every level)
 sw_l1              sw_daily(trade_date)          vol 万股 -> shares (x1e4), amount 万元 -> yuan (x1e4),
                                                  float_mv 万元 -> float_mcap yuan (x1e4)
 index              index_daily(ts_code, s, e)    vol 手 -> shares (x100), amount 千元 -> yuan (x1e3)
@@ -50,14 +50,24 @@ def _by_day(fn_name: str, start, end, cols, **extra):
 
 
 def flows(start, end, codes=None) -> Fetched:
-    cols = ["ts_code", "trade_date", "buy_lg_amount", "sell_lg_amount", "buy_elg_amount", "sell_elg_amount"]
+    """Market totals of moneyflow over all stocks each day: elg/lg buy and sell, and amount = all buy orders
+    (small + medium + large + extra-large = the day's traded value as tushare classifies it)."""
+    cols = ["ts_code", "trade_date", "buy_sm_amount", "buy_md_amount", "buy_lg_amount", "sell_lg_amount",
+            "buy_elg_amount", "sell_elg_amount"]
     df, calls = _by_day("moneyflow", start, end, cols)
-    out = pd.DataFrame({"date": to_dates(df["trade_date"]), "code": df["ts_code"].astype(str),
-                        "lg_buy": df["buy_lg_amount"] * 1e4, "lg_sell": df["sell_lg_amount"] * 1e4,
-                        "elg_buy": df["buy_elg_amount"] * 1e4, "elg_sell": df["sell_elg_amount"] * 1e4})
     if codes:
-        out = out[out["code"].isin(codes)]
-    return Fetched("panel", out, calls, {k: "万元 -> yuan (x1e4)" for k in ("lg_buy", "lg_sell", "elg_buy", "elg_sell")})
+        df = df[df["ts_code"].astype(str).isin(codes)]
+    df = df.assign(date=to_dates(df["trade_date"]))
+    g = df.groupby("date")
+    out = pd.DataFrame({"elg_buy": g["buy_elg_amount"].sum(), "elg_sell": g["sell_elg_amount"].sum(),
+                        "lg_buy": g["buy_lg_amount"].sum(), "lg_sell": g["sell_lg_amount"].sum(),
+                        "amount": g[["buy_sm_amount", "buy_md_amount", "buy_lg_amount", "buy_elg_amount"]].sum().sum(axis=1),
+                        "n_stocks": g["ts_code"].nunique()}) * 1.0
+    for c in ("elg_buy", "elg_sell", "lg_buy", "lg_sell", "amount"):
+        out[c] = out[c] * 1e4
+    out = out.reset_index()
+    return Fetched("series", out, calls, {k: "万元 -> yuan (x1e4)" for k in ("elg_buy", "elg_sell", "lg_buy", "lg_sell", "amount")},
+                   ["flows = sums over every stock tushare moneyflow returns that day; amount = all buy orders"])
 
 
 def citic(start, end, codes=None) -> Fetched:
