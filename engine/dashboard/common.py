@@ -192,12 +192,13 @@ def members_mask(table: pd.DataFrame, key: str, dates: pd.DatetimeIndex, codes) 
     codes = pd.Index(codes)
     t = table[table["code"].isin(codes)]
     out = {}
-    d = dates.to_numpy()[:, None]
+    d = dates.to_numpy(dtype="datetime64[ns]")[:, None]
     for g, rows in t.groupby(key, sort=True):
         m = np.zeros((len(dates), len(codes)), dtype=bool)
         col = codes.get_indexer(rows["code"])
-        start = pd.to_datetime(rows["start"]).to_numpy()
-        end = pd.to_datetime(rows["end"]).fillna(pd.Timestamp.max).to_numpy()
+        start = pd.to_datetime(rows["start"]).to_numpy(dtype="datetime64[ns]")
+        end = pd.to_datetime(rows["end"]).to_numpy(dtype="datetime64[ns]")
+        end = np.where(np.isnat(end), np.datetime64("2262-01-01", "ns"), end)
         hit = (d >= start[None, :]) & (d <= end[None, :])
         for j in range(len(col)):
             m[:, col[j]] |= hit[:, j]

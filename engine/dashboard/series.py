@@ -16,7 +16,7 @@ from engine.errors import DataError
 
 def week_ends(calendar: pd.DatetimeIndex) -> pd.Series:
     """date -> last trading day of its Monday..Friday week (as a Series indexed by ``calendar``)."""
-    monday = calendar - pd.to_timedelta(calendar.weekday, unit="D")
+    monday = calendar - pd.to_timedelta(calendar.day_of_week, unit="D")
     s = pd.Series(calendar, index=calendar)
     return s.groupby(monday).transform("max")
 
