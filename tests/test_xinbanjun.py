@@ -206,3 +206,22 @@ def test_bad_parameters_name_the_key(ds):
         X.compute(ds, {"sector_industry": {**X.DEFAULTS["sector_industry"], "defense": "999999.SI"}})
     with pytest.raises(DataError, match="panel 'sectors' has no code"):
         X.compute(ds, {"tradable": {**X.DEFAULTS["tradable"], "defense": "512660.SH"}})
+
+
+# ------------------------------------------------------------------------------------------ reproduction rows
+def test_reproduction_rows_004_x1(tmp_path):
+    from engine.reproduce_checks import Check
+    from engine.signals import xinbanjun_reproduce as R
+
+    cfg = tmp_path / "x.yaml"
+    text = R.DEFAULT_CONFIG.read_text(encoding="utf-8").replace("size: default", "size: small")
+    cfg.write_text(text, encoding="utf-8")
+    rows = R.checks(str(cfg))
+    assert len(rows) == 9 and all(isinstance(r, Check) and r.report == "004" and r.id == "X1" for r in rows)
+    assert [r.published for r in rows[:3]] == [46.5, 0.325, 0.903]
+    assert all(r.inputs == "synthetic" for r in rows)
+    # ours is the indicator at the close of 2022-02-22 computed independently here with pandas
+    ds = generate(seed=42, size="small")
+    pe = ds.panel("sectors")["pe_ttm"]["new_energy"].loc[:"2022-02-22"]
+    assert rows[0].ours == pe.iloc[-1]
+    assert rows[1].ours == pytest.approx(pe.rolling(250, min_periods=120).rank(method="max", pct=True).iloc[-1])
