@@ -71,6 +71,9 @@ def _main(args) -> int:
                 raise ConfigError(f"--csv {d}: {path.name} already exists; it is never overwritten, choose another directory")
             tab.to_csv(path, encoding="utf-8-sig")
             print(f"written: {path}")
+    if args.csv and spec.charts:
+        for path in spec.charts(res, Path(args.csv), ds.synthetic):
+            print(f"written: {path}")
     return 0
 
 

@@ -43,6 +43,7 @@ class SignalSpec:
     choices: dict = field(default_factory=dict)   # param -> allowed values, for enumerated options
     positive: tuple[str, ...] = ()      # params that must be > 0 (windows, lags)
     format_tables: Optional[Callable[[dict], str]] = None   # report-style text of SignalResult.tables
+    charts: Optional[Callable[[SignalResult, Any, bool], list]] = None   # (result, out_dir, synthetic) -> PNG paths
 
     def universe_for(self, params: Optional[dict] = None) -> str:
         """The panel the weights refer to: ``params['panel']`` for a signal with a ``panel`` parameter (``hold``,

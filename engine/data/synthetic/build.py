@@ -57,7 +57,7 @@ def simulate(seed: int, n_stocks: int, n_l3: int, effects: Effects) -> Dataset:
     index = Panel("index", {f: _frame(v, d, idx_codes) for f, v in idx.items()}, source="synthetic")
     l3 = simulate_citic_l3(mkt, ind, n_l3, seed)
     citic = Panel("citic_l3", {"close": _frame(l3["close"], d, l3["codes"])}, source="synthetic")
-    sec = funds.sectors(mkt, st.sw["close"], SW_CODES, seed)
+    sec = funds.sectors(mkt, st.sw["close"], SW_CODES, seed, drift=effects.sector_drift(mf, uni.ind, st.sw["close"]))
     sectors = Panel("sectors", {f: _frame(sec[f], d, sec["codes"]) for f in ("close", "pe_ttm")}, source="synthetic")
     etf = funds.sector_etfs(mkt, sec["close"], seed)
     etfs = Panel("sector_etfs", {f: _frame(etf[f], d, etf["codes"]) for f in ("shares", "nav")}, source="synthetic")
