@@ -220,3 +220,17 @@ def test_render_labels_synthetic_everywhere(tmp_path):
     assert sorted(p.name for p in out.glob("*.png")) == ["leverage.png", "mainforce.png", "northbound.png", "quant.png"]
     real = render.terminal(build_dashboard(make(synthetic=False), "2024-01-03"))
     assert "synthetic" not in real.lower()
+
+
+def test_block_without_rows_in_the_week_names_the_series(ds):
+    from engine.data.panel import Dataset
+
+    late = {k: v for k, v in ds.series.items()}
+    late["northbound"] = ds.series["northbound"].loc["2024-01-08":]
+    late["margin"] = ds.series["margin"].loc["2024-01-08":]
+    d2 = Dataset(panels=dict(ds.panels), series=late, tables=dict(ds.tables), meta=ds.meta, source="handmade")
+    with pytest.raises(DataError, match=r"series northbound has no rows in 2024-01-02\.\.2024-01-05 .*--blocks"):
+        build_dashboard(d2, "2024-01-03", blocks=("northbound",))
+    with pytest.raises(DataError, match=r"series margin has no rows published during 2024-01-02\.\.2024-01-05"):
+        build_dashboard(d2, "2024-01-03", blocks=("leverage",))
+    assert build_dashboard(d2, "2024-01-03", blocks=("mainforce", "quant")).blocks

@@ -97,7 +97,8 @@ def build(ds, week: Week, p: DashboardParams) -> Block:
                             f"add it to panels/index/close.parquet (docs/dashboard.md)")
         if week.end not in fut.index or week.prev_end not in fut.index:
             raise DataError(f"{ds.source}: series futures_{prod} has no row on {week.end:%Y-%m-%d} or "
-                            f"{week.prev_end:%Y-%m-%d}; it covers {fut.index[0]:%Y-%m-%d}..{fut.index[-1]:%Y-%m-%d}")
+                            f"{week.prev_end:%Y-%m-%d}; it covers {fut.index[0]:%Y-%m-%d}..{fut.index[-1]:%Y-%m-%d} (skip the "
+                            f"block with --blocks)")
         now, before = basis_table(fut, idx[code], week.end), basis_table(fut, idx[code], week.prev_end)
         wk = fut.index[fut.index.isin(week.days)]
         mean_ann = {f"{cn} {tag}": np.nanmean([basis_table(fut, idx[code], d).at[f"{cn} {tag}", "annualised"]
