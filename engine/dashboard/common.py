@@ -191,18 +191,19 @@ def members_mask(table: pd.DataFrame, key: str, dates: pd.DatetimeIndex, codes) 
     empty end = still a member). Rows with codes outside ``codes`` are ignored."""
     codes = pd.Index(codes)
     t = table[table["code"].isin(codes)]
-    out = {}
+    col = codes.get_indexer(t["code"])
+    start = pd.to_datetime(t["start"]).to_numpy(dtype="datetime64[ns]")
+    end = pd.to_datetime(t["end"]).to_numpy(dtype="datetime64[ns]")
+    end = np.where(np.isnat(end), np.datetime64("2262-01-01", "ns"), end)
     d = dates.to_numpy(dtype="datetime64[ns]")[:, None]
-    for g, rows in t.groupby(key, sort=True):
-        m = np.zeros((len(dates), len(codes)), dtype=bool)
-        col = codes.get_indexer(rows["code"])
-        start = pd.to_datetime(rows["start"]).to_numpy(dtype="datetime64[ns]")
-        end = pd.to_datetime(rows["end"]).to_numpy(dtype="datetime64[ns]")
-        end = np.where(np.isnat(end), np.datetime64("2262-01-01", "ns"), end)
-        hit = (d >= start[None, :]) & (d <= end[None, :])
-        for j in range(len(col)):
-            m[:, col[j]] |= hit[:, j]
-        out[str(g)] = pd.DataFrame(m, index=dates, columns=codes)
+    hit = (d >= start[None, :]) & (d <= end[None, :])                  # dates x rows
+    groups = t[key].astype(str).to_numpy()
+    out = {}
+    for g in sorted(set(groups)):
+        r = np.flatnonzero(groups == g)
+        onehot = np.zeros((len(r), len(codes)))
+        onehot[np.arange(len(r)), col[r]] = 1.0
+        out[g] = pd.DataFrame(hit[:, r].astype(float) @ onehot > 0, index=dates, columns=codes)
     return out
 
 
