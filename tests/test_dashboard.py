@@ -234,3 +234,13 @@ def test_block_without_rows_in_the_week_names_the_series(ds):
     with pytest.raises(DataError, match=r"series margin has no rows published during 2024-01-02\.\.2024-01-05"):
         build_dashboard(d2, "2024-01-03", blocks=("leverage",))
     assert build_dashboard(d2, "2024-01-03", blocks=("mainforce", "quant")).blocks
+
+
+def test_weekly_basis_series_matches_the_block(ds, dash):
+    from engine.dashboard.series import weekly
+
+    s = weekly(ds, "basis_im_q1")
+    t = dash.block("quant").tables["IM (CSI 1000) basis and open interest on 2024-01-05"]
+    assert s.at[D("2024-01-05")] == pytest.approx(t.at["下季 q1", "annualised"], rel=1e-12)
+    F, S = ds.series["futures_im"].at[D("2023-12-29"), "close_q1"], ds.panel("index")["close"].at[D("2023-12-29"), "000852.SH"]
+    assert s.at[D("2023-12-29")] == pytest.approx((F - S) / S * 365 / (D("2024-06-21") - D("2023-12-29")).days, rel=1e-12)

@@ -73,3 +73,12 @@ def test_weekly_margin_share_groups_rows_by_publication_week(ds):
     rows = pd.date_range("2024-11-01", "2024-11-07", freq="B")
     want = (m.loc[rows, "margin_buy"] + m.loc[rows, "short_sell"]).sum() / mk.loc[rows, "amount"].sum()
     assert x.at[d] == pytest.approx(want, rel=1e-12)
+
+
+@pytest.mark.parametrize("series", ["quant_excess_500", "basis_ic_q0"])
+def test_no_lookahead_fund_and_futures_series(series):
+    full = small()
+    ds = Dataset(panels={k: full.panel(k) for k in ("index", "enhanced_funds")},
+                 series={k: full.series[k] for k in ("market", "futures_ic")},
+                 tables={"enhanced_funds_info": full.table("enhanced_funds_info")}, meta=full.meta, source=full.source)
+    assert_no_lookahead(compute, ds, {**DEFAULTS, "series": series, "threshold": 0.5}, CUTS[1:])
