@@ -83,34 +83,28 @@ def _missing(ds: Dataset, key: str, detail: str) -> DataError:
                      f"dataset ({DOC}) or run on data.source: synthetic")
 
 
-def need_series(ds: Dataset, name: str, cols=()) -> pd.DataFrame:
-    if name not in ds.series:
-        raise _missing(ds, f"series:{name}", "")
-    df = ds.series[name]
-    gone = [c for c in cols if c not in df.columns]
+def _need(ds: Dataset, kind: str, name: str, wanted, store, names):
+    if name not in store:
+        raise _missing(ds, f"{kind}:{name}", "")
+    obj = store[name]
+    gone = [c for c in wanted if c not in names(obj)]
     if gone:
-        raise _missing(ds, f"series:{name}", f", which lacks column(s) {', '.join(gone)}")
-    return df
+        what = "field(s)" if kind == "panel" else "column(s)"
+        raise _missing(ds, f"{kind}:{name}", f", which lacks {what} {', '.join(gone)}")
+    return obj
+
+
+def need_series(ds: Dataset, name: str, cols=()) -> pd.DataFrame:
+    """``ds.series[name]`` with ``cols``, or a one-line DataError saying what it holds and where the file goes."""
+    return _need(ds, "series", name, cols, ds.series, lambda df: df.columns)
 
 
 def need_panel(ds: Dataset, name: str, fields=()):
-    if name not in ds.panels:
-        raise _missing(ds, f"panel:{name}", "")
-    p = ds.panels[name]
-    gone = [f for f in fields if f not in p.fields]
-    if gone:
-        raise _missing(ds, f"panel:{name}", f", which lacks field(s) {', '.join(gone)}")
-    return p
+    return _need(ds, "panel", name, fields, ds.panels, lambda p: p.fields)
 
 
 def need_table(ds: Dataset, name: str, cols=()) -> pd.DataFrame:
-    if name not in ds.tables:
-        raise _missing(ds, f"table:{name}", "")
-    t = ds.tables[name]
-    gone = [c for c in cols if c not in t.columns]
-    if gone:
-        raise _missing(ds, f"table:{name}", f", which lacks column(s) {', '.join(gone)}")
-    return t
+    return _need(ds, "table", name, cols, ds.tables, lambda t: t.columns)
 
 
 @dataclass(frozen=True)
