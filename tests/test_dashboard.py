@@ -244,3 +244,23 @@ def test_weekly_basis_series_matches_the_block(ds, dash):
     assert s.at[D("2024-01-05")] == pytest.approx(t.at["下季 q1", "annualised"], rel=1e-12)
     F, S = ds.series["futures_im"].at[D("2023-12-29"), "close_q1"], ds.panel("index")["close"].at[D("2023-12-29"), "000852.SH"]
     assert s.at[D("2023-12-29")] == pytest.approx((F - S) / S * 365 / (D("2024-06-21") - D("2023-12-29")).days, rel=1e-12)
+
+
+def test_cli_on_user_files_writes_a_new_folder_and_never_overwrites(tmp_path, capsys):
+    """The documented user-file layout (docs/dashboard.md) read through data.source: dataset, end to end."""
+    from engine.dashboard.__main__ import main
+    from engine.data.io import write_dataset
+
+    root = write_dataset(make(), tmp_path / "mydata")
+    cfg = tmp_path / "mine.yaml"
+    cfg.write_text(f"name: mine\ndata: {{source: dataset, path: {root}}}\n", encoding="utf-8")
+    out = tmp_path / "res"
+    assert main(["--week", "2024-01-03", str(cfg), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert text.rstrip().endswith(f"results: {out}") and "synthetic" not in text.lower()
+    assert {p.name for p in out.iterdir()} >= {"dashboard.md", "meta.json", "leverage.png", "quant.png", "tables"}
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    assert main(["--week", "2024-01-03", str(cfg), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "already exists" in err[0]
+    assert before == {p: p.stat().st_mtime_ns for p in out.rglob("*")}
