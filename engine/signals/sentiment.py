@@ -37,13 +37,17 @@ from engine.signals.base import SignalResult, SignalSpec
 DEFAULTS = {
     "code": "000300.SH",
     "conc_window": 250, "conc_min_periods": 250, "conc_min_assets": 10,
+    "conc_returns": "daily", "conc_top_k": 1, "conc_input": "returns", "conc_smooth": 1,
     "temp_smoothing": "ma", "temp_smooth_window": 20, "temp_window": 1050, "temp_min_periods": 250,
     "exp_window": 1350, "exp_min_periods": 250, "exp_smooth": 1, "basis_annualize": False,
     "trend": "diff", "trend_k": 9,
     "conc_overlay": False, "conc_level": 0.83, "conc_lookback": 20, "conc_drop": 0.01,
 }
-CHOICES = {"temp_smoothing": ("ma", "ema"), "trend": ("diff", "slope")}
-POSITIVE = ("conc_window", "conc_min_periods", "conc_min_assets", "temp_smooth_window", "temp_window",
+CHOICES = {"temp_smoothing": ("ma", "ema"), "trend": ("diff", "slope"),
+           "conc_returns": ("daily", "5d", "10d", "20d", "weekly"), "conc_input": ("returns", "levels")}
+CONC_HORIZON = {"daily": 1, "5d": 5, "10d": 10, "20d": 20}
+POSITIVE = ("conc_window", "conc_min_periods", "conc_min_assets", "conc_top_k", "conc_smooth",
+            "temp_smooth_window", "temp_window",
             "temp_min_periods", "exp_window", "exp_min_periods", "exp_smooth", "trend_k", "conc_lookback")
 TABLE_COLUMNS = {"concentration": "情绪浓度", "temperature": "情绪温度", "expectation": "情绪预期", "weight": "目标权重"}
 
@@ -122,12 +126,20 @@ def _smooth(x: pd.Series, how: str, n: int) -> pd.Series:
 
 # ------------------------------------------------------------------------------------------------ indicators
 def concentration(ds: Dataset, params: dict | None = None) -> pd.Series:
-    """情绪浓度 C_t on the calendar of panel ``index``: lambda_1 / N of the correlation matrix of the daily
-    returns (close / previous close - 1) of panel ``citic_l3`` field ``close`` over the last ``conc_window`` rows.
+    """情绪浓度 C_t on the calendar of panel ``index``: the share of the ``conc_top_k`` (1) largest eigenvalues in
+    the trace of the correlation matrix of panel ``citic_l3`` over the last ``conc_window`` rows, then an MA over
+    ``conc_smooth`` rows (1 = none). Default = the report's stated definition (first PC of daily returns).
+
+    Variants (methodology §9.1; none reproduces the printed level on real CITIC L3 data):
+    ``conc_input: returns`` with ``conc_returns``: ``daily`` close_t / close_{t-1} - 1; ``5d``/``10d``/``20d``
+    overlapping h-day returns close_t / close_{t-h} - 1 at every row; ``weekly`` non-overlapping 5-day returns
+    ending at t, t-5, t-10, ... (``conc_window // 5`` of them, ``conc_min_periods // 5`` needed), so the value
+    moves every day without a calendar-week convention. ``conc_input: levels``: the closes themselves
+    (``conc_returns`` is ignored).
 
     Only industries with a complete, non-constant window take part (at least ``conc_min_assets`` of them).
-    Bounds [1/N, 1]. Warm-up ``conc_min_periods`` return rows (the first close row has no return). Uses closes
-    up to t only. Dates of ``citic_l3`` missing from the calendar are ignored after computing.
+    Bounds [1/N, 1]. Warm-up ``conc_min_periods`` rows of the input (+ h rows for h-day returns, + the smoothing).
+    Uses closes up to t only. Dates of ``citic_l3`` missing from the calendar are ignored after computing.
     """
     p = _params(params)
     dates = _calendar(ds, p)
@@ -137,12 +149,33 @@ def concentration(ds: Dataset, params: dict | None = None) -> pd.Series:
         r, c = np.argwhere(nonpos)[0]
         raise DataError(f"{ds.source}: panel 'citic_l3' close is <= 0, e.g. {close.columns[c]} on "
                         f"{close.index[r]:%Y-%m-%d}; prices must be > 0 (missing days empty)")
-    ret = (close / close.shift(1) - 1.0).to_numpy(float)
-    out = np.full(len(close), np.nan)
-    if len(close) > 1:
-        out[1:] = rolling_pca_share(np.ascontiguousarray(ret[1:]), p["conc_window"], p["conc_min_periods"],
-                                    p["conc_min_assets"])
+    out = concentration_values(close.to_numpy(float), p)
     return pd.Series(out, index=close.index, name="concentration").reindex(dates)
+
+
+def concentration_values(close: np.ndarray, p: dict) -> np.ndarray:
+    """The 浓度 array of :func:`concentration` from a (dates x industries) close array and merged params."""
+    n = len(close)
+    out = np.full(n, np.nan)
+    W, mp, ma, k = p["conc_window"], p["conc_min_periods"], p["conc_min_assets"], p["conc_top_k"]
+    if p["conc_input"] == "levels":
+        out = rolling_pca_share(np.ascontiguousarray(close), W, mp, ma, k)
+    elif p["conc_returns"] == "weekly":
+        if W // 5 < 2:
+            raise ConfigError(f"sentiment: conc_window {W} gives fewer than 2 weekly returns; use >= 10")
+        for q in range(5):
+            sub = close[q::5]
+            if len(sub) > 1:
+                ret = sub[1:] / sub[:-1] - 1.0
+                out[q + 5::5] = rolling_pca_share(np.ascontiguousarray(ret), W // 5, max(mp // 5, 2), ma, k)
+    else:
+        h = CONC_HORIZON[p["conc_returns"]]
+        if n > h:
+            ret = close[h:] / close[:-h] - 1.0
+            out[h:] = rolling_pca_share(np.ascontiguousarray(ret), W, mp, ma, k)
+    if p["conc_smooth"] > 1:
+        out = rolling_mean(out.reshape(-1, 1), p["conc_smooth"], p["conc_smooth"])[:, 0]
+    return out
 
 
 def _temperature_parts(ds: Dataset, p: dict, dates) -> tuple[pd.Series, pd.Series, pd.Series]:
