@@ -36,7 +36,7 @@ from engine.data.panel import Dataset
 from engine.errors import ConfigError, DataError
 from engine.kernels.industry import industry_avg_corr, industry_concentration
 from engine.signals import turnover_rotation as tr_mod
-from engine.signals.base import SignalResult, SignalSpec, format_tables_by_month
+from engine.signals.base import IndicatorSpec, SignalResult, SignalSpec, format_tables_by_month
 from engine.signals.industry_common import (equal_weight_rows, format_table, industry_names, membership_matrix,
                                             monthly_to_daily, reference_close,
                                             rolling_pct, sw_l1_months, trend_state)
@@ -81,30 +81,37 @@ def crowding_sell(crowd, lt, mt, st):
     return out
 
 
-def crowding_daily(ds: Dataset, params: dict) -> dict[str, pd.DataFrame]:
+def crowding_daily(ds: Dataset, params: dict, only=FLAG_KEYS) -> dict[str, pd.DataFrame]:
     """Daily raw indicators (date x sw_l1 code): ``bias``, ``rho`` (absent with ``correlation: false``),
-    ``share``. Row t uses data up to t. Warm-up: bias_window-1, rho_window, share_window-1 rows."""
+    ``share``; ``only`` restricts the work (and the inputs needed) to some of them. Row t uses data up to t.
+    Warm-up: bias_window-1, rho_window, share_window-1 rows."""
     p = {**CROWD_DEFAULTS, **params}
     sw = ds.panel("sw_l1")
     close = sw["close"]
-    x = close
-    if p["bias_relative_to"] == "benchmark":
-        x = close.div(reference_close(ds, close, "csi300"), axis=0)
-    elif p["bias_relative_to"] != "none":
-        raise ConfigError(f"signal.params.bias_relative_to must be none or benchmark (got {p['bias_relative_to']!r})")
-    out = {"bias": x / x.rolling(p["bias_window"], min_periods=p["bias_window"]).mean() - 1.0}
-    need_stocks = p["correlation"] or p["share_variant"] != "market"
+    out = {}
+    if "bias" in only:
+        x = close
+        if p["bias_relative_to"] == "benchmark":
+            x = close.div(reference_close(ds, close, "csi300"), axis=0)
+        elif p["bias_relative_to"] != "none":
+            raise ConfigError(f"signal.params.bias_relative_to must be none or benchmark "
+                              f"(got {p['bias_relative_to']!r})")
+        out["bias"] = x / x.rolling(p["bias_window"], min_periods=p["bias_window"]).mean() - 1.0
+    want_rho = p["correlation"] and "rho" in only
+    need_stocks = want_rho or ("share" in only and p["share_variant"] != "market")
     if need_stocks:
         st = ds.panel("stocks")
         if not st.dates.isin(close.index).any():
             raise DataError(f"{st.source}: panel 'stocks' ({st.dates[0]:%Y-%m-%d}..{st.dates[-1]:%Y-%m-%d}) shares no "
                             f"date with panel 'sw_l1' ({close.index[0]:%Y-%m-%d}..{close.index[-1]:%Y-%m-%d})")
         ind = membership_matrix(ds, close.index, st.codes, close.columns)   # stock data aligned to sw_l1 dates
-    if p["correlation"]:
+    if want_rho:
         ret = st["close"].reindex(close.index).pct_change(fill_method=None).to_numpy(dtype=float, na_value=np.nan)
         rho = industry_avg_corr(np.ascontiguousarray(ret), ind, len(close.columns), int(p["rho_window"]),
                                 int(p["rho_min_valid"]))
         out["rho"] = pd.DataFrame(rho, index=close.index, columns=close.columns)
+    if "share" not in only:
+        return out
     if p["share_variant"] == "market":
         amt = sw["amount"]
         src = p["market_amount"]
@@ -270,12 +277,28 @@ def format_monthly_tables(tables: dict[str, pd.DataFrame], month_end) -> str:
     return "\n\n".join(parts)
 
 
+def _daily_indicator(key: str):
+    def f(ds: Dataset, params: dict) -> pd.DataFrame:
+        p = {**CROWD_DEFAULTS, **params, **({"correlation": True} if key == "rho" else {})}
+        return crowding_daily(ds, p, only=(key,))[key]
+    return f
+
+
+INDICATORS = (
+    IndicatorSpec("bias", _daily_indicator("bias"), ("panel:sw_l1.close",), ("乖离率", "行业收盘价乖离率"),
+                  "行业收盘价乖离率 per SW L1 industry (daily; + panel index with bias_relative_to: benchmark)"),
+    IndicatorSpec("rho", _daily_indicator("rho"), ("panel:sw_l1.close", "panel:stocks.close", "table:membership"),
+                  ("关联度", "行业内部关联度"), "行业内部关联度: mean pairwise correlation of the constituents (daily)"),
+    IndicatorSpec("share", _daily_indicator("share"), ("panel:sw_l1.close",), ("成交集中度", "行业成交集中度"),
+                  "行业成交集中度 (share_variant market: sw_l1 amount; top / hhi: stocks amount + membership)"),
+)
+
 SPEC = SignalSpec(
     "crowding", compute, {**CROWD_DEFAULTS, **tr_mod.DEFAULTS}, "sw_l1",
     ("panel:sw_l1.close", "panel:sw_l1.amount"),
     "财信 拥挤度的风险提示: drop industries with a crowding sell from a base industry portfolio (equal weight).",
     choices={**CROWD_CHOICES, **tr_mod.CHOICES}, positive=CROWD_POSITIVE + tr_mod.POSITIVE,
-    format_tables=lambda tables: format_tables_by_month(tables, format_monthly_tables))
+    format_tables=lambda tables: format_tables_by_month(tables, format_monthly_tables), indicators=INDICATORS)
 
 SPEC_ROTATION_CROWDING = SignalSpec(
     "rotation_crowding", compute,
@@ -283,4 +306,4 @@ SPEC_ROTATION_CROWDING = SignalSpec(
     ("panel:sw_l1.close", "panel:sw_l1.amount"),
     "Equal-weight SW L1 book tilted to the rotation's buys, cut on its sells, minus crowding sells; monthly.",
     choices={**CROWD_CHOICES, **tr_mod.CHOICES}, positive=CROWD_POSITIVE + tr_mod.POSITIVE,
-    format_tables=lambda tables: format_tables_by_month(tables, format_monthly_tables))
+    format_tables=lambda tables: format_tables_by_month(tables, format_monthly_tables), indicators=INDICATORS)

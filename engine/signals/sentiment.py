@@ -32,7 +32,7 @@ import pandas as pd
 from engine.data.panel import Dataset
 from engine.errors import ConfigError, DataError
 from engine.kernels.rolling import ema, rolling_mean, rolling_pca_share, rolling_rank_pct
-from engine.signals.base import SignalResult, SignalSpec
+from engine.signals.base import IndicatorSpec, SignalResult, SignalSpec
 
 DEFAULTS = {
     "code": "000300.SH",
@@ -348,6 +348,29 @@ def indicator_table(result: SignalResult, asof=None, n: int = 20) -> pd.DataFram
     return tab.tail(n).rename(columns=TABLE_COLUMNS)
 
 
+def _temperature_frame(ds: Dataset, params: dict) -> pd.DataFrame:
+    p = _params(params)
+    return pd.concat(_temperature_parts(ds, p, _calendar(ds, p)), axis=1)
+
+
+def _expectation_frame(ds: Dataset, params: dict) -> pd.DataFrame:
+    p = _params(params)
+    return pd.DataFrame(_expectation_parts(ds, p, _calendar(ds, p)))
+
+
+INDICATORS = (
+    IndicatorSpec("concentration", lambda ds, p: concentration(ds, p).to_frame(),
+                  ("panel:index.close", "panel:citic_l3.close"), ("浓度", "情绪浓度"),
+                  "情绪浓度: top-PC variance share of CITIC L3 (needs panel citic_l3 only)"),
+    IndicatorSpec("temperature", _temperature_frame,
+                  ("panel:index.close", "series:flows.elg_buy", "series:flows.lg_buy", "series:flows.amount"),
+                  ("温度", "情绪温度"), "情绪温度: percentile of the smoothed main-force buy ratio (series flows)"),
+    IndicatorSpec("expectation", _expectation_frame,
+                  ("panel:index.close", "series:futures_if.close", "series:options_50etf.put_amount",
+                   "series:options_50etf.call_amount"), ("预期", "情绪预期"),
+                  "情绪预期: basis and reversed 50ETF PCR percentiles (series futures_if, options_50etf)"),
+)
+
 SPEC = SignalSpec(
     name="sentiment",
     compute=compute,
@@ -360,6 +383,7 @@ SPEC = SignalSpec(
     choices=dict(CHOICES),
     positive=POSITIVE,
     format_tables=lambda tables: format_last_days(tables),
+    indicators=INDICATORS,
 )
 
 
