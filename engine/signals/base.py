@@ -56,6 +56,7 @@ class SignalSpec:
     positive: tuple[str, ...] = ()      # params that must be > 0 (windows, lags)
     format_tables: Optional[Callable[[dict], str]] = None   # report-style text of SignalResult.tables
     indicators: tuple = ()              # IndicatorSpec: indicators computable alone, with only their inputs
+    after_run: Optional[Callable[[Any], dict]] = None   # run -> extra tables for the single-run summary only
 
 
 def format_tables_by_month(tables: dict, fmt: Callable[[dict, Any], str]) -> str:

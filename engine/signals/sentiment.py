@@ -17,8 +17,16 @@ from count and rank); below ``*_min_periods`` valid values they are NaN. ``*_min
 (our proposal: the published backtests start in 2010, before 1050/1350 days of history could exist).
 
 Timing: every value dated t uses data up to the close of t only; ``weights.loc[t]`` is decided at close t and
-executed by the backtester at t + lag. The report dates its 表1 rows by guidance date (the model is updated
-on the previous trading day), i.e. our row t is the report's row t+1 under lag 1.
+executed by the backtester at t + lag.
+
+Execution timing as the report means it (the one place this is stated; strategies/sentiment.yaml and
+docs/reproduction.md refer here): the report's 表1 row D is "前一个交易日更新模型结果", the weight computed at the
+close of D-1 and dated by the day it is acted on (the guidance date). ``execution.lag: 1`` (:data:`REPORT_LAG`)
+mirrors those rows: our row D-1 is traded on day D (at its close, or its open with ``price: open``), i.e. the
+report's row D is our row D-1. ``lag: 0`` would hold the row-D weight over day D's own return, trading at the
+close that computes the signal (methodology §1.4's backtest convention; not executable); ``lag: 2`` is one day
+slower. The run summary prints the total return at lag 0 / 1 / 2 (:func:`lag_sensitivity`) because on the
+synthetic market it moves a lot (the synthetic flows and basis follow the real CSI 300's trailing returns).
 Warm-up: T needs ``temp_smooth_window + temp_min_periods - 1`` rows of flows, E ``exp_min_periods`` rows of
 futures data, then ``trend_k`` more rows; until then the weight is 0 (any NaN input of the rule gives 0).
 """
@@ -49,6 +57,7 @@ CONC_HORIZON = {"daily": 1, "5d": 5, "10d": 10, "20d": 20}
 POSITIVE = ("conc_window", "conc_min_periods", "conc_min_assets", "conc_top_k", "conc_smooth",
             "temp_smooth_window", "temp_window",
             "temp_min_periods", "exp_window", "exp_min_periods", "exp_smooth", "trend_k", "conc_lookback")
+REPORT_LAG = 1    # execution.lag that mirrors the report's 表1 guidance-date rows (module docstring)
 TABLE_COLUMNS = {"concentration": "情绪浓度", "temperature": "情绪温度", "expectation": "情绪预期", "weight": "目标权重"}
 
 
@@ -384,18 +393,55 @@ SPEC = SignalSpec(
     positive=POSITIVE,
     format_tables=lambda tables: format_last_days(tables),
     indicators=INDICATORS,
+    after_run=lambda run: lag_sensitivity(run),
 )
 
 
+def lag_sensitivity(run, lags=(0, 1, 2)) -> dict[str, pd.DataFrame]:
+    """Total return of the run's weights at ``execution.lag`` 0 / 1 / 2 (same period, price, costs and rules;
+    a lag the price mode does not allow, e.g. 0 with ``price: open``, is NaN). A ``SignalSpec.after_run`` hook:
+    returns ``{"lag_sensitivity": one-row frame}`` added to the run's tables (printed and in summary.md)."""
+    from dataclasses import replace
+
+    from engine.backtest import run_backtest
+
+    cfg, r = run.cfg, run.backtest.returns
+    panel = run.dataset.panel("index")
+    row = {}
+    for lag in lags:
+        if cfg.execution.price == "open" and lag < 1:
+            row[f"lag {lag}"] = np.nan
+            continue
+        bt = run_backtest(run.signal.weights, panel, r.index[1], r.index[-1], replace(cfg.execution, lag=lag),
+                          cfg.costs, cfg.market_rules, rebalance_dates=run.signal.rebalance_dates)
+        row[f"lag {lag}"] = float((1.0 + bt.returns.iloc[1:]).prod() - 1.0)
+    row["used"] = f"lag {cfg.execution.lag}"
+    return {"lag_sensitivity": pd.DataFrame([row], index=pd.Index(["total return"], name=""))}
+
+
+def format_lag_line(tab: pd.DataFrame) -> str:
+    """One line: 'lag sensitivity (total return, same costs): lag 0 +x% | lag 1 +y% (used) | lag 2 +z%'."""
+    row = tab.iloc[0]
+    used = row.get("used", "")
+    cells = [f"{k} {'n/a' if pd.isna(v) else f'{v:+.2%}'}" + (" (used)" if k == used else "")
+             for k, v in row.items() if k != "used"]
+    return ("lag sensitivity (total return, same period and costs; lag 1 mirrors the report's guidance-date rows): "
+            + " | ".join(cells))
+
+
 def format_last_days(tables: dict) -> str:
-    """图1 + 表1 as text: indicators to 4 decimals, weights in percent, with the timing of the weight column."""
+    """图1 + 表1 as text: indicators to 4 decimals, weights in percent, with the timing of the weight column;
+    then the lag-sensitivity line when the run added it."""
     tab = tables.get("last_days")
+    lag = tables.get("lag_sensitivity")
+    lag_line = ("\n\n" + format_lag_line(lag)) if lag is not None and len(lag) else ""
     if tab is None or len(tab) == 0:
-        return ""
+        return lag_line.strip()
     out = tab.copy()
     wcol = out.columns[-1]
     ind = out.drop(columns=[wcol]).map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
     ind[wcol] = out[wcol].map(lambda v: "" if pd.isna(v) else f"{v:.0%}")
     ind.index = [f"{d:%Y-%m-%d}" for d in ind.index]
     return ("图1 + 表1: 近20交易日情绪指标与目标权重 (weight decided at the close of the row's date and traded at\n"
-            "t+lag; the report's 表1 lists it under the next trading day, its guidance date)\n" + ind.to_string())
+            "t+lag; the report's 表1 lists it under the next trading day, its guidance date)\n" + ind.to_string()
+            + lag_line)
