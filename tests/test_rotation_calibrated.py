@@ -243,6 +243,9 @@ def test_no_lookahead_new_parameters():
                         cuts, seeds=(0,))
     assert_no_lookahead(tr.compute, ds, {"variant": "C", "turnover_source": "amount", "crowding_table": False},
                         cuts, seeds=(1,))
+    assert_no_lookahead(tr.compute, ds, {"variant": "C", "c_rel_trend": "ma", "c_abs_window": 30, "c_rel_window": 40,
+                                         "turnover_source": "volume_float", "portfolio": "tilt", "buy_tilt": 0.5,
+                                         "sell_cut": 1.0, "crowding_table": False}, cuts, seeds=(0,))
     assert_no_lookahead(cr.SPEC_ROTATION_CROWDING.compute, ds,
                         {**cr.SPEC_ROTATION_CROWDING.defaults, **FAST, "bias_relative_to": "benchmark",
                          "flag_when": "min_days", "min_days": 2, "crowd_trend": "ma", "variant": "C"},

@@ -65,6 +65,7 @@ def test_bad_variant_values_are_config_errors():
 
 
 @pytest.mark.parametrize("variant", [dict(conc_returns="weekly", conc_top_k=2), dict(conc_returns="20d"),
+                                     dict(conc_returns="5d", conc_smooth=3), dict(conc_returns="10d", conc_top_k=3),
                                      dict(conc_input="levels", conc_smooth=5)], ids=str)
 def test_no_lookahead_concentration_variants(variant):
     from tests.lookahead import assert_no_lookahead
