@@ -250,3 +250,17 @@ def test_no_lookahead_new_parameters():
                         {**cr.SPEC_ROTATION_CROWDING.defaults, **FAST, "bias_relative_to": "benchmark",
                          "flag_when": "min_days", "min_days": 2, "crowd_trend": "ma", "variant": "C"},
                         cuts, seeds=(0,))
+
+
+def test_missing_csi300_errors_suggest_settings_that_work():
+    ds = naive.make_dataset()
+    ds.panels["index"] = Panel("index", {"close": ds.panel("index")["close"].rename(columns={"000300.SH": "X"})})
+    cases = [(tr.compute, {"variant": "C", "crowding_table": False}, "c_benchmark: equal_weight"),
+             (cr.compute, {**FAST, "correlation": False, "bias_relative_to": "benchmark"}, "bias_relative_to: none"),
+             (cr.compute, {**FAST, "correlation": False, "crowd_relative": "csi300"}, "crowd_relative: none")]
+    for fn, params, fix in cases:
+        with pytest.raises(DataError) as e:
+            fn(ds, params)
+        assert f"signal.params.{fix}" in str(e.value) and "\n" not in str(e.value)
+        key, val = fix.split(": ")
+        assert len(fn(ds, {**params, key: val}).weights)                     # the suggestion works

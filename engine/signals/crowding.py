@@ -92,7 +92,7 @@ def crowding_daily(ds: Dataset, params: dict, only=FLAG_KEYS) -> dict[str, pd.Da
     if "bias" in only:
         x = close
         if p["bias_relative_to"] == "benchmark":
-            x = close.div(reference_close(ds, close, "csi300"), axis=0)
+            x = close.div(reference_close(ds, close, "csi300", "bias_relative_to: none"), axis=0)
         elif p["bias_relative_to"] != "none":
             raise ConfigError(f"signal.params.bias_relative_to must be none or benchmark "
                               f"(got {p['bias_relative_to']!r})")
@@ -161,7 +161,7 @@ def crowding_monthly(ds: Dataset, params: dict) -> dict[str, pd.DataFrame]:
         else:
             raise ConfigError(f"signal.params.flag_when must be month_end, any_day or min_days (got {p['flag_when']!r})")
     out["crowd"] = combine_flags(out["bias"], out["rho"], out["share"])
-    ref = reference_close(ds, close, p["crowd_relative"])
+    ref = reference_close(ds, close, p["crowd_relative"], "crowd_relative: none")
     for key, win in (("lt", "lt_window"), ("mt", "crowd_mt_window"), ("st", "crowd_st_window")):
         out[key] = trend_state(close, p[win], p["crowd_trend"], ref).iloc[ends]
     out["sell"] = crowding_sell(out["crowd"], out["lt"], out["mt"], out["st"])

@@ -242,7 +242,7 @@ def trend_legs(ds: Dataset, close: pd.DataFrame, params: dict) -> tuple[pd.DataF
     (default: 120-day return above / below the CSI 300's).
     """
     if params["variant"] == "C":
-        ref = reference_close(ds, close, params["c_benchmark"])
+        ref = reference_close(ds, close, params["c_benchmark"], "c_benchmark: equal_weight")
         return (trend_state(close, params["c_abs_window"], params["c_abs_trend"]),
                 trend_state(close, params["c_rel_window"], params["c_rel_trend"], ref))
     ref = reference_close(ds, close, params["relative"])
