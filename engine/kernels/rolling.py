@@ -157,6 +157,19 @@ def _window_moments(z, lo, hi, mu, C):
 
 
 @njit
+def _corr_of_kept(C, d, k):
+    """The k x k correlation matrix D C D of the columns with d > 0 (d = 1 / sqrt(C_jj))."""
+    idx = np.nonzero(d > 0.0)[0]
+    R = np.empty((k, k))
+    for a_ in range(k):
+        ia = idx[a_]
+        for b_ in range(k):
+            ib = idx[b_]
+            R[a_, b_] = C[ia, ib] * d[ia] * d[ib]
+    return R
+
+
+@njit
 def rolling_pca_share(r, window, min_periods, min_assets, top_k=1):
     """First principal component's share of variance of the correlation matrix, over a rolling window
     (``top_k > 1``: the share of the ``top_k`` largest components together).
@@ -246,14 +259,7 @@ def rolling_pca_share(r, window, min_periods, min_assets, top_k=1):
             out[t] = 1.0
             continue
         if top_k > 1:
-            idx = np.nonzero(d > 0.0)[0]
-            R = np.empty((k, k))
-            for a_ in range(k):
-                ia = idx[a_]
-                for b_ in range(k):
-                    ib = idx[b_]
-                    R[a_, b_] = C[ia, ib] * d[ia] * d[ib]
-            ev = np.linalg.eigvalsh(R)
+            ev = np.linalg.eigvalsh(_corr_of_kept(C, d, k))
             acc = 0.0
             for q in range(min(top_k, k)):
                 acc += ev[k - 1 - q]
@@ -300,14 +306,7 @@ def rolling_pca_share(r, window, min_periods, min_assets, top_k=1):
                 converged = True
                 break
         if not converged or lam < 1.0 - 1e-9:    # a correlation matrix has lambda_1 >= trace / k = 1
-            idx = np.nonzero(d > 0.0)[0]
-            R = np.empty((k, k))
-            for a_ in range(k):
-                ia = idx[a_]
-                for b_ in range(k):
-                    ib = idx[b_]
-                    R[a_, b_] = C[ia, ib] * d[ia] * d[ib]
-            lam = np.linalg.eigvalsh(R)[-1]
+            lam = np.linalg.eigvalsh(_corr_of_kept(C, d, k))[-1]
             v[:] = 0.0
         out[t] = lam / k
     return out
