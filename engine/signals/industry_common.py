@@ -96,22 +96,24 @@ def rank_ascending(df: pd.DataFrame) -> pd.DataFrame:
     return df.rank(axis=1, method="first", ascending=True)
 
 
-def reference_close(ds: Dataset, close: pd.DataFrame, relative: str) -> pd.Series | None:
+def reference_close(ds: Dataset, close: pd.DataFrame, relative: str,
+                    fix: str = "relative: none") -> pd.Series | None:
     """The benchmark level for relative trends: ``none`` -> None; ``csi300`` -> panel ``index`` close of
     000300.SH on the same dates; ``equal_weight`` -> the equal-weight index of the industries (cumulated mean of
-    the available daily returns)."""
+    the available daily returns). ``fix``: the parameter setting an error suggests instead of the CSI 300."""
     if relative == "none":
         return None
     if relative == "csi300":
         ref = ds.panel("index")["close"]
         if CSI300 not in ref.columns:
-            raise DataError(f"{ds.source}: relative trend 'csi300' needs code {CSI300} in panel 'index'")
+            raise DataError(f"{ds.source}: a trend relative to the CSI 300 needs code {CSI300} in panel 'index'; "
+                            f"add it or set signal.params.{fix}")
         ref = ref[CSI300].reindex(close.index)
         first = ref.first_valid_index()
         gaps = ref.index[ref.isna() & (ref.index > first)] if first is not None else ref.index
         if len(gaps):
             raise DataError(f"{ds.source}: panel 'index' {CSI300} close is missing on {len(gaps)} sw_l1 dates "
-                            f"(e.g. {gaps[0]:%Y-%m-%d}); align the dates or use relative: none")
+                            f"(e.g. {gaps[0]:%Y-%m-%d}); align the dates or set signal.params.{fix}")
         return ref
     if relative == "equal_weight":
         r = close.pct_change(fill_method=None).mean(axis=1).fillna(0.0)
