@@ -78,10 +78,12 @@ def benchmark_returns(ds: Dataset, cfg: StrategyConfig, index: pd.DatetimeIndex)
 
 
 def _boards(ds: Dataset, universe: str):
+    """The info table of a stock panel for the limit rules (engine.limits): code, board, list_date, ST dates,
+    issue price, as far as the data has them; None otherwise."""
     if universe == "stocks" and "stocks_info" in ds.tables:
         info = ds.tables["stocks_info"]
-        if {"code", "board"} <= set(info.columns):
-            return info.set_index("code")["board"]
+        if "code" in info.columns:
+            return info
     return None
 
 
@@ -99,7 +101,7 @@ def run_strategy(cfg: StrategyConfig, ds: Dataset) -> RunOutput:
     start, end = resolve_period(cfg, panel.dates)
     t1 = time.perf_counter()
     bt = run_backtest(sig.weights, panel, start, end, cfg.execution, cfg.costs, cfg.market_rules,
-                      boards=_boards(ds, spec.universe), rebalance_dates=sig.rebalance_dates)
+                      boards=_boards(ds, spec.universe), rebalance_dates=sig.rebalance_dates, dataset=ds)
     timings["backtest_s"] = time.perf_counter() - t1
     bench = benchmark_returns(ds, cfg, bt.returns.index)
     note = "price index (no dividends reinvested)" if cfg.benchmark.code == "000300.SH" else ""
@@ -116,7 +118,8 @@ def run_strategy(cfg: StrategyConfig, ds: Dataset) -> RunOutput:
         ds.require(espec.requires)
         esig = espec.compute(ds, dict(eb["params"]))
         ebt = run_backtest(esig.weights, ds.panel(espec.universe), start, end, cfg.execution, cfg.costs,
-                           cfg.market_rules, boards=_boards(ds, espec.universe), rebalance_dates=esig.rebalance_dates)
+                           cfg.market_rules, boards=_boards(ds, espec.universe), rebalance_dates=esig.rebalance_dates,
+                           dataset=ds)
         if not ebt.returns.index.equals(bt.returns.index):
             raise DataError(f"extra benchmark '{eb['name']}': its panel '{espec.universe}' has other trading days than "
                             f"the strategy's panel '{spec.universe}' in the period; align the data calendars")
