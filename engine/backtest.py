@@ -18,6 +18,10 @@ Timing convention (all functions here):
   ``rebalance_threshold`` = 0 the portfolio trades only when the target changes (constant weights = buy and hold).
   Rebalancing, blocked (pending) orders, lot rounding and cash-limited buys follow
   :mod:`engine.kernels.portfolio` (its docstring is the contract; ``tests/naive_portfolio.py`` is its spec).
+* Costs are dated (:mod:`engine.costs`); tradability (price limits at the tick, suspensions) is
+  :mod:`engine.limits`. Idle cash earns ``costs.cash_return``. A panel with an ``adj_factor`` field (adjusted
+  price = raw close x adj_factor) pays each holder ``close_i (adj_i / adj_{i-1} - 1)`` per share into cash on the
+  bar the factor changes, so positions earn the adjusted (total) return while shares, lots and limits stay raw.
 """
 from __future__ import annotations
 
