@@ -17,6 +17,7 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
+from engine.data.calendar import month_end_positions  # noqa: F401 (re-exported for the signals)
 from engine.data.panel import Dataset
 from engine.errors import DataError
 from engine.signals.base import SignalResult, SignalSpec
@@ -50,23 +51,7 @@ def industry_names(ds: Dataset, codes) -> pd.Series:
 
 
 # ----------------------------------------------------------------------------------------------- calendar
-def month_end_positions(dates: pd.DatetimeIndex) -> np.ndarray:
-    """Row positions of the last trading day of each calendar month in ``dates`` (sorted, unique).
-
-    The final month of the data counts only if its last date is on or after the month's last weekday
-    (``BMonthEnd``); an unfinished month produces no signal. The trading calendar itself is treated as known in
-    advance (exchanges publish holidays), so using it is not look-ahead.
-    """
-    if len(dates) == 0:
-        return np.zeros(0, np.int64)
-    per = dates.year * 12 + dates.month
-    last = np.flatnonzero(np.r_[per[1:] != per[:-1], True])
-    d = dates[-1]
-    if d < d + pd.offsets.BMonthEnd(0):
-        last = last[:-1]
-    return last.astype(np.int64)
-
-
+# month ends: engine.data.calendar.month_end_positions (the data's calendar, then the XSHG calendar beyond it)
 def sw_l1_months(ds):
     """``(close, dates, ends, bounds)`` of panel ``sw_l1``: its closes, trading days, the positions of complete
     months' last trading days and each month's [first, last] positions. DataError if no month is complete."""
