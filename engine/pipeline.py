@@ -88,6 +88,7 @@ def _boards(ds: Dataset, universe: str):
 def run_strategy(cfg: StrategyConfig, ds: Dataset) -> RunOutput:
     from engine.backtest import run_backtest
     from engine.metrics import compute_metrics, yearly_table
+    from engine.metrics_warmup import warmup_section
 
     timings = {}
     t0 = time.perf_counter()
@@ -105,7 +106,10 @@ def run_strategy(cfg: StrategyConfig, ds: Dataset) -> RunOutput:
     note = "price index (no dividends reinvested)" if cfg.benchmark.code == "000300.SH" else ""
     t2 = time.perf_counter()
     metrics = compute_metrics(bt.returns, bench, cfg.metrics, turnover=bt.turnover, cost_returns=bt.cost_returns,
-                              benchmark_note=f"{cfg.benchmark.name} ({cfg.benchmark.code}) {note}".strip())
+                              benchmark_note=f"{cfg.benchmark.name} ({cfg.benchmark.code}) {note}".strip(),
+                              calendar=panel.dates)
+    metrics["warmup"], warn = warmup_section(sig, bt, bench, cfg.metrics, calendar=panel.dates)
+    metrics["warnings"] += warn
     yearly = yearly_table(bt.returns, bench)
     timings["metrics_s"] = time.perf_counter() - t2
     extra = {}
@@ -121,7 +125,8 @@ def run_strategy(cfg: StrategyConfig, ds: Dataset) -> RunOutput:
             raise DataError(f"extra benchmark '{eb['name']}': its panel '{espec.universe}' has other trading days than "
                             f"the strategy's panel '{spec.universe}' in the period; align the data calendars")
         em = compute_metrics(bt.returns, ebt.returns, cfg.metrics, turnover=bt.turnover, cost_returns=bt.cost_returns,
-                             benchmark_note=f"{eb['name']} (signal {eb['signal']}, same execution and costs)")
+                             benchmark_note=f"{eb['name']} (signal {eb['signal']}, same execution and costs)",
+                             calendar=panel.dates)
         metrics["extra_benchmarks"][eb["name"]] = {"benchmark": em["benchmark"], "excess": em["excess"],
                                                    "signal": eb["signal"]}
         extra[eb["name"]] = ebt.returns.rename(eb["name"])
