@@ -46,11 +46,11 @@ _EXCESS_ROWS = (
 )
 
 
-# The sub-period block "from the first defined day" (warm-up excluded): (label, section, key, kind)
+# The sub-period block "from the first defined day" (warm-up excluded): (label, key, kind)
 _SINCE_ROWS = (
-    ("Annual return", "strategy", "annual_return", "pct"), ("Annual volatility", "strategy", "annual_volatility", "pct"),
-    ("Sharpe", "strategy", "sharpe", "ratio"), ("Max drawdown", "strategy", "max_drawdown", "pct"),
-    ("Total return", "strategy", "total_return", "pct"), ("Trading days", "strategy", "n_days", "int"),
+    ("Annual return", "annual_return", "pct"), ("Annual volatility", "annual_volatility", "pct"),
+    ("Sharpe", "sharpe", "ratio"), ("Max drawdown", "max_drawdown", "pct"), ("Total return", "total_return", "pct"),
+    ("Trading days", "n_days", "int"),
 )
 _SINCE_EXCESS = (
     ("Annual excess, geometric", "annual_excess_geometric", "pct"),
@@ -116,7 +116,7 @@ def _warmup_lines(metrics: dict, width: int) -> list[str]:
     lines += ["", f"From the first defined day (base {p['base_date']}, {p['start']} .. {p['end']}) beside the full period",
               _row("Metric", ["Strategy", "Benchmark", "Strat. full", "Bench. full"]),
               "-" * width]
-    for label, sec, key, kind in _SINCE_ROWS:
+    for label, key, kind in _SINCE_ROWS:
         note = f"[ppy {ppy}]" if key in _ANNUALISED else ""
         lines.append(_row(label, [_fmt(sd["strategy"].get(key), kind), _fmt(sd["benchmark"].get(key), kind),
                                   _fmt(full_s.get(key), kind), _fmt(full_b.get(key), kind)], note))
