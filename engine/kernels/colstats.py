@@ -115,16 +115,13 @@ def column_sums(returns, bench, costs, value, month_end, rf_d, use_costs):
             a = r - bench[t]
             xmax = max(xmax, a)
             xmin = min(xmin, a)
-            if a > WIN_TOL:
-                win_d += 1.0
-            elif a < -WIN_TOL:
-                loss_d += 1.0
+            win_d += 1.0 if a > WIN_TOL else 0.0          # branch-free counts (random signs mispredict)
+            loss_d += 1.0 if a < -WIN_TOL else 0.0
             mprod = g if first[t] else mprod * g
             if month_end[t]:
-                if mprod - mb[t] > WIN_TOL:
-                    win_m += 1.0
-                elif mprod - mb[t] < -WIN_TOL:
-                    loss_m += 1.0
+                dm = mprod - mb[t]
+                win_m += 1.0 if dm > WIN_TOL else 0.0
+                loss_m += 1.0 if dm < -WIN_TOL else 0.0
         ss_r = 0.0
         m3 = 0.0
         m4 = 0.0
