@@ -45,7 +45,7 @@ NON_NEGATIVE = {
     ("execution", "lag"), ("execution", "rebalance_threshold"), ("costs", "commission"), ("costs", "min_commission"),
     ("costs", "transfer_fee"), ("costs", "slippage_bps"), ("market_rules", "lot_size"), ("metrics", "risk_free"),
 }
-POSITIVE = {("execution", "initial_cash"), ("metrics", "periods_per_year"), ("output", "last_n_days")}
+POSITIVE = {("execution", "initial_cash"), ("output", "last_n_days")}   # metrics.*: engine.metrics_input
 
 
 class _Loader(yaml.SafeLoader):
@@ -321,6 +321,11 @@ def config_from_dict(raw: Any, source: str = "<memory>", overrides=None, lines=N
     if sections["costs"].min_commission > 0 and sections["execution"].initial_cash < sections["costs"].min_commission * 10:
         ctx.fail(("execution", "initial_cash"), "too small for the minimum commission; raise initial_cash or set costs.min_commission: 0")
     sections["signal"] = _validate_signal(sections["signal"], ctx)
+    from engine.metrics_input import config_problem
+
+    bad = config_problem(sections["metrics"])
+    if bad:
+        ctx.fail(("metrics", bad[0]), bad[1])
     extra = []
     for i, item in enumerate(raw.get("extra_benchmarks") or []):
         path = ("extra_benchmarks", i)

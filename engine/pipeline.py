@@ -102,7 +102,10 @@ def _daily_yield(ds: Dataset, cfg: StrategyConfig, index: pd.DatetimeIndex) -> p
         d = y.index[y.isna().to_numpy()][0]
         raise DataError(f"series '{name}' column '{col}': no dividend yield on or before {d:%Y-%m-%d}; extend the series "
                         f"or move data.start")
-    return (y.shift(1) / cfg.metrics.periods_per_year).fillna(0.0)
+    from engine.metrics_ppy import resolve_ppy
+
+    ppy, _ = resolve_ppy(cfg.metrics.periods_per_year, ds.panel(cfg.benchmark.panel).dates)
+    return (y.shift(1) / ppy).fillna(0.0)
 
 
 def benchmark_label(ds: Dataset, cfg: StrategyConfig) -> str:
@@ -134,6 +137,7 @@ def _boards(ds: Dataset, universe: str):
 def run_strategy(cfg: StrategyConfig, ds: Dataset) -> RunOutput:
     from engine.backtest import run_backtest
     from engine.metrics import compute_metrics, yearly_table
+    from engine.metrics_warmup import warmup_section
 
     timings = {}
     t0 = time.perf_counter()
@@ -152,7 +156,9 @@ def run_strategy(cfg: StrategyConfig, ds: Dataset) -> RunOutput:
     bench = benchmark_returns(ds, cfg, bt.returns.index)
     t2 = time.perf_counter()
     metrics = compute_metrics(bt.returns, bench, cfg.metrics, turnover=bt.turnover, cost_returns=bt.cost_returns,
-                              benchmark_note=benchmark_label(ds, cfg))
+                              benchmark_note=benchmark_label(ds, cfg), calendar=panel.dates)
+    metrics["warmup"], warn = warmup_section(sig, bt, bench, cfg.metrics, calendar=panel.dates)
+    metrics["warnings"] += warn
     yearly = yearly_table(bt.returns, bench)
     timings["metrics_s"] = time.perf_counter() - t2
     extra = {}
@@ -170,7 +176,8 @@ def run_strategy(cfg: StrategyConfig, ds: Dataset) -> RunOutput:
             raise DataError(f"extra benchmark '{eb['name']}': its panel '{euniverse}' has other trading days than "
                             f"the strategy's panel '{universe}' in the period; align the data calendars")
         em = compute_metrics(bt.returns, ebt.returns, cfg.metrics, turnover=bt.turnover, cost_returns=bt.cost_returns,
-                             benchmark_note=f"{eb['name']} (signal {eb['signal']}, same execution and costs)")
+                             benchmark_note=f"{eb['name']} (signal {eb['signal']}, same execution and costs)",
+                             calendar=panel.dates)
         metrics["extra_benchmarks"][eb["name"]] = {"benchmark": em["benchmark"], "excess": em["excess"],
                                                    "signal": eb["signal"]}
         extra[eb["name"]] = ebt.returns.rename(eb["name"])
