@@ -41,19 +41,20 @@ def check_config_against_data(cfg, ds) -> None:
     params = cfg.signal.params or {}
     src = cfg.source_file
     if isinstance(params.get("code"), str):
-        panel_name = params.get("panel", spec.universe)
+        panel_name = params.get("panel", spec.universe_for(params))
         panel = ds.panel(panel_name)
         code = params["code"]
         if code not in panel.codes:
             raise ConfigError(f"{src}: key 'signal.params.code': '{code}' is not in panel '{panel_name}' of the data "
                               f"({ds.source}){_code_hint(code, panel.codes)}")
-    n = len(ds.panel(spec.universe).dates)
+    universe = spec.universe_for(params)
+    n = len(ds.panel(universe).dates)
     for key, value in params.items():
         if isinstance(value, bool) or not isinstance(value, int):
             continue
         if any(w in key for w in WINDOW_NAMES) and value > n:
             warn(f"{src}: key 'signal.params.{key}': {value} trading days is longer than the data ({n} days in panel "
-                 f"'{spec.universe}'); the signal cannot form and the strategy would hold cash")
+                 f"'{universe}'); the signal cannot form and the strategy would hold cash")
 
 
 def check_swept_windows(p, n_days: int) -> None:

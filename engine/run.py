@@ -116,6 +116,9 @@ def _run(args) -> int:
     check_config_against_data(cfg, ds)
     run = run_strategy(cfg, ds)
     check_result(run)
+    after = REGISTRY[cfg.signal.name].after_run          # signal-specific extra tables (e.g. lag sensitivity)
+    if after:
+        run.signal.tables = {**(run.signal.tables or {}), **after(run)}
     table = format_metrics_table(run.metrics)
     extra = format_extra_benchmarks(run.metrics)
     if extra:
