@@ -215,6 +215,26 @@ def _check_rate(v: float, bounds: tuple[float, float], ctx: _Ctx, path: tuple) -
              f"(0.0003 = 3 bp)")
 
 
+# rates of the dated cost schedules (fractions of traded value): (warn above, error above)
+SCHEDULE_RATE_BOUNDS = {"buy": (0.01, 0.1), "sell": (0.01, 0.1), "rate": (0.001, 0.1)}
+
+
+def _check_cost_rates(costs: S.CostConfig, ctx: _Ctx) -> None:
+    """A transfer fee or stamp duty typed as a percent (0.5 for 0.5%) is 100 times too large: same bounds as
+    ``costs.commission``."""
+    fee = costs.transfer_fee
+    if isinstance(fee, (int, float)) and not isinstance(fee, bool):
+        _check_rate(float(fee), SCHEDULE_RATE_BOUNDS["rate"], ctx, ("costs", "transfer_fee"))
+    for key in ("stamp_duty", "transfer_fee"):
+        items = getattr(costs, key)
+        if isinstance(items, (list, tuple)):
+            for item in items:
+                for k, bounds in SCHEDULE_RATE_BOUNDS.items():
+                    v = item.get(k) if isinstance(item, dict) else None
+                    if isinstance(v, (int, float)) and not isinstance(v, bool):
+                        _check_rate(float(v), bounds, ctx, ("costs", key))
+
+
 def _yyyymmdd(value):
     """20150105 (an integer, as YAML reads an unquoted compact date) -> '2015-01-05'; anything else unchanged."""
     if isinstance(value, int) and not isinstance(value, bool) and 19000101 <= value <= 29991231:
@@ -404,6 +424,7 @@ def config_from_dict(raw: Any, source: str = "<memory>", overrides=None, lines=N
         start = _clamp_synthetic_start(start, data.size, ctx)
     sections["data"] = dataclasses.replace(data, start=start, end=end)
     sections["costs"] = _validate_costs(sections["costs"], ctx)
+    _check_cost_rates(sections["costs"], ctx)
     if sections["execution"].price == "open" and sections["execution"].lag < 1:
         ctx.fail(("execution", "lag"), "price: open needs lag >= 1 (a weight decided at close t trades at the open of t+lag)")
     if sections["costs"].min_commission > 0 and sections["execution"].initial_cash < sections["costs"].min_commission * 10:
