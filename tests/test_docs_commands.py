@@ -11,16 +11,19 @@ The extractor is generic, because the docs change: it takes
 
 Skipped, with the reason shown by pytest: blocks marked ``<!-- no-test: REASON -->`` right before the fence
 (e.g. commands that need the network); the README's fresh-machine commands that create a virtual environment
-(CI itself runs exactly those, see .ci/run); synopsis lines with placeholders (``CONFIG``, ``[--set ...]``,
-``YYYY-MM-DD``, ``tcp://host:...``).
+(CI itself runs exactly those, see .ci/run); ``python -m engine.data fetch`` (downloads: tests never touch the
+network); synopsis lines with placeholders (``CONFIG``, ``DATASET``, ``[--set ...]``, ``YYYY-MM-DD``,
+``tcp://host:...``).
 
 Each distinct command runs once, rewritten only so it leaves the repository alone and stays quick: ``DIR``
 placeholders, ``--out`` and ``--csv`` point into a temporary directory (``--out`` is added to run/compare
-commands that have none), strategies on the synthetic market get ``--set data.size=small`` and ``synth`` gets
+commands whose ``--help`` offers it), strategies on the synthetic market get ``--set data.size=small`` (where
+``--set`` exists) and ``synth`` gets
 ``--size small`` unless the command chooses a size, and ``python`` is this interpreter.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shlex
@@ -36,7 +39,8 @@ SHELL_INFO = {"", "bash", "sh", "shell", "console"}
 CMD_START = re.compile(r"^(?:\$\s+)?((?:python3?|jingong|sed)\b.*)$")
 INLINE = re.compile(r"`((?:python3? -m engine\.\w+|jingong) [^`]+)`")
 NO_TEST = re.compile(r"<!--\s*no-test:\s*(.*?)\s*-->")
-PLACEHOLDER = re.compile(r"\[|\.\.\.|\bCONFIG\b|\bYYYY|\bKEY=|\bNAME=|\bN\b|tcp://host")
+PLACEHOLDER = re.compile(r"\[-|\[[A-Za-z]|\.\.\.|\b(?!DIR\b)[A-Z]{3,}\b|YYYY|\bN\b|tcp://host")
+NETWORK = re.compile(r"engine\.data fetch\b")
 VENV = "python3 -m venv"
 
 
@@ -65,6 +69,19 @@ def _strip_fences(text: str) -> str:
     return re.sub(r"^\s*```.*?^\s*```\s*$", "", text, flags=re.S | re.M)
 
 
+def _reason(cmd: str, marked: str | None) -> str | None:
+    """Why a command is not run (None: run it)."""
+    if marked:
+        return marked
+    if cmd.startswith(VENV):
+        return "creates a fresh virtual environment; CI runs exactly this (.ci/run)"
+    if NETWORK.search(cmd):
+        return "downloads data (needs the network); tests never touch the network"
+    if " -c " not in cmd and PLACEHOLDER.search(cmd.replace("--out DIR", "")):
+        return "synopsis with placeholders"
+    return None
+
+
 def extract() -> list[tuple[str, str, str, str | None]]:
     """[(doc, kind 'shell'|'python', command or script, skip reason or None)], distinct commands once."""
     out, seen = [], set()
@@ -90,21 +107,23 @@ def extract() -> list[tuple[str, str, str, str | None]]:
                 m = CMD_START.match(line.strip())
                 if m:
                     cmd = m.group(1).split("  #")[0].strip()
-                    reason = skip
-                    if reason is None and cmd.startswith(VENV):
-                        reason = "creates a fresh virtual environment; CI runs exactly this (.ci/run)"
-                    if reason is None and PLACEHOLDER.search(cmd.replace("--out DIR", "")):
-                        reason = "synopsis with placeholders"
-                    add(doc, "shell", cmd, reason)
+                    add(doc, "shell", cmd, _reason(cmd, skip))
         for m in INLINE.finditer(_strip_fences(text)):
             cmd = m.group(1).strip()
-            add(doc, "shell", cmd, "synopsis with placeholders" if PLACEHOLDER.search(cmd.replace("DIR", "")) else None)
+            add(doc, "shell", cmd, _reason(cmd, None))
     return out
 
 
 def _is_synthetic(config: str) -> bool:
     p = ROOT / config
     return config.endswith((".yaml", ".yml")) and p.is_file() and re.search(r"source:\s*synthetic", p.read_text(encoding="utf-8")) is not None
+
+
+@functools.lru_cache(maxsize=None)
+def _options(module: str) -> str:
+    """The ``--help`` text of ``python -m module`` (which options it takes: --out, --set)."""
+    r = subprocess.run([sys.executable, "-m", module, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return r.stdout
 
 
 def rewrite(cmd: str, tmp: Path) -> str:
@@ -125,11 +144,11 @@ def rewrite(cmd: str, tmp: Path) -> str:
         elif parts[0] in ("python", "python3"):
             parts[0] = sys.executable
         mod = parts[parts.index("-m") + 1] if "-m" in parts else ("engine.run" if "console_main" in cmd else "")
-        if mod in ("engine.run", "engine.compare", "engine.signals"):
-            if any(_is_synthetic(a) for a in parts) and "data.size=" not in cmd:
-                parts += ["--set", "data.size=small"]
-            if mod != "engine.signals" and "--out" not in parts:
-                parts += ["--out", str(tmp / "out-added")]
+        options = _options(mod) if mod.startswith("engine.") else ""
+        if "--set" in options and any(_is_synthetic(a) for a in parts) and "data.size=" not in cmd:
+            parts += ["--set", "data.size=small"]
+        if "--out" in options and "--out" not in parts and mod != "engine.data":
+            parts += ["--out", str(tmp / "out-added")]
         if mod == "engine.data" and "synth" in parts and "--size" not in parts:
             parts += ["--size", "small"]
         return shlex.join(parts)
