@@ -1,7 +1,8 @@
 """Checks of a config against its loaded data, before the signal is computed (and one after the backtest).
 
 * ``signal.params.code`` (and ``benchmark.code``) must be a code of the panel it refers to: a one-line
-  ConfigError naming the key, the panel and the closest codes (``000300.XSHG`` -> ``000300.SH``).
+  ConfigError naming the key, the panel and the closest codes (aliases such as ``000300.XSHG`` are accepted,
+  as the signals accept them: engine.data.codes).
 * An integer window parameter longer than the data cannot form a value: a :class:`~engine.errors.JingongWarning`
   naming the key (the strategy would silently hold cash).
 * After the backtest: a strategy that held no position on any day of the period gets a warning too.
@@ -34,6 +35,18 @@ def _code_hint(code: str, codes) -> str:
     return f" (it has: {', '.join(codes[:5])}{' ...' if len(codes) > 5 else ''})"
 
 
+def _alias_of(code: str, panel) -> str | None:
+    """The canonical spelling of an accepted alias (000300.XSHG, sh000300; engine.data.codes), else None."""
+    try:
+        from engine.data.codes import normalize_code
+    except ImportError:          # pragma: no cover - older data package
+        return None
+    try:
+        return normalize_code(code, panel.name)
+    except Exception:            # noqa: BLE001 - not an alias: the caller reports the code as written
+        return None
+
+
 def check_config_against_data(cfg, ds) -> None:
     from engine.signals import REGISTRY
 
@@ -44,7 +57,7 @@ def check_config_against_data(cfg, ds) -> None:
         panel_name = params.get("panel", spec.universe_for(params))
         panel = ds.panel(panel_name)
         code = params["code"]
-        if code not in panel.codes:
+        if code not in panel.codes and _alias_of(code, panel) not in panel.codes:
             raise ConfigError(f"{src}: key 'signal.params.code': '{code}' is not in panel '{panel_name}' of the data "
                               f"({ds.source}){_code_hint(code, panel.codes)}")
     universe = spec.universe_for(params)

@@ -25,11 +25,14 @@ def last_listing() -> pd.Timestamp:
     return first.max()
 
 
-def _dates(name: str, last_listing: pd.Timestamp) -> list[str]:
+def _dates(name: str, last_listing: pd.Timestamp, cal: pd.DatetimeIndex) -> list[str]:
+    """An early date (about a year in), one before the last stock listing, 2023-11-30 and the last day: those
+    inside the data's calendar ``cal``."""
     if "weights_file" in name:                          # the weight path covers 2023-11-06..2023-12-01
         return ["2023-11-10", "2023-11-30", "2023-12-29"]
-    before = (last_listing - pd.Timedelta(days=10)).strftime("%Y-%m-%d")
-    return ["2010-03-01", before, "2023-11-30", "2025-12-31"]   # 2010-03-01: before IF futures and most windows
+    before = last_listing - pd.Timedelta(days=10)
+    picks = [cal[min(250, len(cal) - 1)], before, pd.Timestamp("2023-11-30"), cal[-1]]
+    return sorted({f"{d:%Y-%m-%d}" for d in picks if cal[0] < d <= cal[-1]})
 
 
 def test_there_are_stocks_listing_late(last_listing):
@@ -40,9 +43,19 @@ def test_there_are_stocks_listing_late(last_listing):
 def test_asof_every_strategy(name, last_listing, capsys, tmp_path):
     from engine.signals.__main__ import main
 
+    from engine.config import load_config
+    from engine.data.sources import load_dataset
+    from engine.pipeline import config_dir
+    from engine.signals import REGISTRY
+
     text = (ROOT / "strategies" / name).read_text(encoding="utf-8")
     extra = ["--set", "data.size=small"] if "source: synthetic" in text else []
-    for d in _dates(name, last_listing):
+    cfg = load_config(ROOT / "strategies" / name, extra[1:])
+    ds = load_dataset(cfg.data, config_dir(cfg))
+    cal = ds.panel(REGISTRY[cfg.signal.name].universe_for(cfg.signal.params)).dates
+    dates = _dates(name, last_listing, cal)
+    assert len(dates) >= 3
+    for d in dates:
         rc = main([str(ROOT / "strategies" / name), "--asof", d, "--csv", str(tmp_path / d), *extra])
         out, err = capsys.readouterr()
         assert rc == 0, f"{name} --asof {d}: {err}"
