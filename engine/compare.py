@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from engine.errors import ConfigError, run_cli
+from engine.report.cli import add_report_args, after_write, check_report_args
 
 ROWS = (  # (label, section, key, kind)
     ("Total return", "s", "total_return", "pct"), ("Annual return", "s", "annual_return", "pct"),
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a key in every config (e.g. --set costs.slippage_bps=5)")
     p.add_argument("--out", default=None, help="write results here (must not exist or be empty)")
     p.add_argument("--no-chart", action="store_true", help="skip comparison.png")
+    add_report_args(p, tearsheet=False)
     return p
 
 
@@ -175,6 +177,7 @@ def main(argv=None) -> int:
 
 
 def _main(args) -> int:
+    check_report_args(args)
     runs, (start, end) = run_all(args.configs, args.overrides)
     table, rets, synth = comparison_table(runs)
     per = runs[0].metrics["period"]
@@ -195,9 +198,15 @@ def _main(args) -> int:
            + str(runs[0].metrics["conventions"]["sharpe"]) + "."]
     if not args.no_chart:
         md += ["", "![comparison](comparison.png)"]
-    (run_dir / "summary.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+    if args.report in ("md", "all"):
+        (run_dir / "summary.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+    if args.report in ("html", "all"):
+        from engine.report.compare_page import write_compare_html
+
+        write_compare_html(runs, table, rets, synth, run_dir / "report.html", head, ROWS)
     print(head)
     print(text)
+    after_write(args, run_dir)
     print(f"results: {run_dir}")
     return 0
 

@@ -14,6 +14,7 @@ import sys
 import time
 
 from engine.errors import run_cli
+from engine.report.cli import add_report_args, after_write, check_report_args
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override any config key, e.g. --set execution.lag=2 --set signal.params.k=8")
     p.add_argument("--out", default=None, help="write results here (must not exist or be empty)")
     p.add_argument("--no-chart", action="store_true", help="skip the equity chart PNG (sweeps: the heatmaps)")
+    add_report_args(p)
     p.add_argument("--sweep", action="store_true", help="run every combination of the config's sweep: section")
     p.add_argument("--executor", default=None, choices=("auto", "serial", "processes", "dask"),
                    help="sweeps: where chunks run (default auto: in-process for small sweeps, else all cores)")
@@ -39,6 +41,7 @@ def main(argv=None) -> int:
 
 
 def _run(args) -> int:
+    check_report_args(args)
     from engine.config import load_config
     from engine.data.sources import load_dataset
     from engine.metrics import format_metrics_table
@@ -50,7 +53,8 @@ def _run(args) -> int:
         from engine.sweep import run_sweep
 
         return run_sweep(args.config, args.overrides, out=args.out, executor=args.executor or "auto",
-                         scheduler=args.scheduler, workers=args.workers, chart=not args.no_chart)
+                         scheduler=args.scheduler, workers=args.workers, chart=not args.no_chart,
+                         report=args.report, open_page=args.open)
     if args.executor or args.scheduler or args.workers:
         from engine.errors import ConfigError
 
@@ -67,7 +71,7 @@ def _run(args) -> int:
         table = SYNTH_BANNER + "\n\n" + table
     run_dir = make_run_dir(cfg, args.out)
     run.timings["total_s"] = time.perf_counter() - t0
-    write_results(run, run_dir, table, chart=not args.no_chart)
+    write_results(run, run_dir, table, chart=not args.no_chart, report=args.report)
     print(f"{cfg.name}: {cfg.description.strip().splitlines()[0] if cfg.description.strip() else ''}".rstrip(": "))
     print(table)
     spec_fmt = REGISTRY[cfg.signal.name].format_tables
@@ -77,6 +81,7 @@ def _run(args) -> int:
         for name, tab in (run.signal.tables or {}).items():
             print(f"\n{name}" + (" (synthetic inputs)" if ds.synthetic else "") + ":")
             print(tab.to_string())
+    after_write(args, run_dir, run)
     print(f"results: {run_dir}")
     return 0
 

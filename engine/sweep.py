@@ -196,7 +196,7 @@ def walk_forward_table(p: Plan, res: pd.DataFrame, periods) -> pd.DataFrame | No
 
 def run_sweep(config: str, overrides: list[str] | None = None, out: str | None = None, executor: str = "auto",
               scheduler: str | None = None, workers: int | None = None, chart: bool = True,
-              progress: bool | None = None) -> int:
+              progress: bool | None = None, report: str = "all", open_page: bool = False) -> int:
     """The ``--sweep`` command: run, write the results directory, print the top table; last stdout line is
     ``results: <path>``. Raises JingongError (ConfigError/DataError) with a one-line message on bad input."""
     from engine.pipeline import config_dir as _config_dir
@@ -232,8 +232,16 @@ def run_sweep(config: str, overrides: list[str] | None = None, out: str | None =
     info = {"n_grid": spec.grid_size, "n_combinations": len(p.rows) + len(p.skipped), "n_valid": len(res),
             "n_skipped": len(skipped), "chunks": len(tasks), **stats, "periods": periods,
             "timings_s": {"plan": t_plan - t0, "run": t_run - t_plan, "stats": time.perf_counter() - t_run}}
-    write_sweep(p, res, skipped, sel, info, ds, run_dir, chart=chart)
+    write_sweep(p, res, skipped, sel, info, ds, run_dir, chart=chart, md=report in ("md", "all"))
+    if report in ("html", "all"):
+        from engine.report.sweep_page import write_sweep_html
+
+        write_sweep_html(p, res, skipped, sel, info, ds, run_dir / "report.html")
     print_summary(p, res, skipped, sel, info, ds)
+    if open_page:
+        from engine.report.cli import open_page as _open
+
+        _open(run_dir / "report.html")
     print(f"results: {run_dir}")
     return 0
 

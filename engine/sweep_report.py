@@ -153,8 +153,8 @@ def _heatmaps(p, res: pd.DataFrame, run_dir: Path, synthetic: bool) -> list[str]
     return files
 
 
-def write_sweep(p, res, skipped, sel, info, ds, run_dir: Path, chart: bool = True) -> Path:
-    """Write every file into the (new, empty) run directory ``run_dir``; returns it."""
+def write_sweep(p, res, skipped, sel, info, ds, run_dir: Path, chart: bool = True, md: bool = True) -> Path:
+    """Write every file into the (new, empty) run directory ``run_dir``; returns it. ``md``: write summary.md."""
     res.to_parquet(run_dir / "sweep.parquet", index=False)
     res.to_csv(run_dir / "sweep.csv", index=False, float_format="%.17g")
     if skipped:
@@ -181,7 +181,8 @@ def write_sweep(p, res, skipped, sel, info, ds, run_dir: Path, chart: bool = Tru
               "columns; `is_`/`oos_`/`wf<k>_` prefixes for split periods)"
               + (", `sweep_skipped.csv`" if skipped else "") + "."]
     lines += [f"![{m}]({m})" for m in maps]
-    (run_dir / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if md:
+        (run_dir / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     meta = {
         "created": _dt.datetime.now().isoformat(timespec="seconds"), "config_file": p.base.source_file,
         "config_hash": config_hash(p.base), "git_commit": _git_commit(),

@@ -19,6 +19,7 @@ import pandas as pd
 from engine import __version__
 from engine.config import config_hash, to_yaml
 from engine.errors import ConfigError
+from engine.report.cli import REPORT_CHOICES  # noqa: F401  (re-exported)
 
 SYNTH_BANNER = ("SYNTHETIC DATA: the signal inputs come from the simulated A-share market (engine/data/synthetic); "
                 "the CSI 300 benchmark is real. These numbers demonstrate the pipeline and are not evidence.")
@@ -142,7 +143,9 @@ def _md_table(df: pd.DataFrame, pct: bool = False) -> str:
     return "\n".join(rows)
 
 
-def write_results(run, run_dir: Path, table_text: str, chart: bool = True) -> Path:
+def write_results(run, run_dir: Path, table_text: str, chart: bool = True, report: str = "all") -> Path:
+    """Write the run's files into ``run_dir``. ``report``: which pages to write, ``md`` (summary.md), ``html``
+    (report.html), ``all`` (both) or ``none``; the data files (metrics.json, CSVs, meta.json) are always written."""
     cfg, bt = run.cfg, run.backtest
     (run_dir / "config.yaml").write_text(
         f"# resolved config of {cfg.source_file} (all defaults filled in)\n" + to_yaml(cfg), encoding="utf-8")
@@ -168,7 +171,8 @@ def write_results(run, run_dir: Path, table_text: str, chart: bool = True) -> Pa
     for name, tab in (run.signal.tables or {}).items():
         if isinstance(tab, pd.DataFrame):
             tab.to_csv(run_dir / f"table_{name}.csv", encoding="utf-8-sig")
-    (run_dir / "summary.md").write_text(summary_markdown(run, table_text), encoding="utf-8")
+    if report in ("md", "all"):
+        (run_dir / "summary.md").write_text(summary_markdown(run, table_text), encoding="utf-8")
     if chart:
         from engine.report.charts import _chart
 
@@ -185,4 +189,19 @@ def write_results(run, run_dir: Path, table_text: str, chart: bool = True) -> Pa
         "timings_s": {k: round(v, 4) for k, v in run.timings.items()},
     }
     (run_dir / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    if report in ("html", "all"):
+        write_run_html(run, run_dir / "report.html", meta)
     return run_dir
+
+
+def write_run_html(run, path: Path, meta: dict | None = None) -> Path:
+    """report.html of a run (engine.report.run_page) in the config's ``report.language``."""
+    from engine.report.html import write_page
+    from engine.report.run_page import build_run_page
+    from engine.report.trades import run_trades
+
+    lang = getattr(getattr(run.cfg, "report", None), "language", "both")
+    page = build_run_page(run, lang, trades=run_trades(run), meta=meta)
+    prov = {k: (meta or {}).get(k) for k in ("config_file", "config_hash", "git_commit", "command", "created",
+                                               "packages", "data")}
+    return write_page(path, page, prov)
