@@ -287,19 +287,8 @@ def build_run_page(run, language: str = "both", trades=None, meta: dict | None =
 
 
 def log_axis(lo: float, hi: float) -> dict:
-    """A log y axis whose ticks are readable over the whole range: 1-2-5 steps per decade as plain numbers."""
-    lo, hi = max(lo, 1e-6), max(hi, 1e-6)
-    ticks = []
-    for e in range(int(np.floor(np.log10(lo))) - 1, int(np.ceil(np.log10(hi))) + 1):
-        for b in (1, 2, 5):
-            ticks.append(b * 10.0 ** e)
-    if hi / lo < 4:                          # a narrow range: finer steps
-        ticks = sorted({*ticks, *[b * 10.0 ** e for e in range(int(np.floor(np.log10(lo))) - 1,
-                                                                 int(np.ceil(np.log10(hi))) + 1)
-                                  for b in (1.5, 3, 4, 6, 7, 8, 9)]})
-    inside = [v for v in ticks if lo / 1.05 <= v <= hi * 1.05]
-    if len(inside) < 3:
-        inside = sorted(ticks, key=lambda v: abs(np.log(v) - np.log(np.sqrt(lo * hi))))[:3]
-    inside = sorted(inside)
-    return {"type": "log", "tickvals": inside, "ticktext": [f"{v:g}" for v in inside]}
+    """A plotly log y axis with the ticks of :func:`engine.report.ticks.log_ticks` (readable over the range)."""
+    from engine.report.ticks import log_ticks, tick_text
 
+    ticks = log_ticks(lo, hi)
+    return {"type": "log", "tickvals": ticks, "ticktext": [tick_text(v) for v in ticks]}
