@@ -301,3 +301,55 @@ def test_log_ticks_readable_over_the_range(lo, hi):
     assert all("e" not in tick_text(v) or v >= 1e12 for v in t)     # plain numbers below 1e12
     edges = [math.log(lo)] + [math.log(v) for v in t] + [math.log(hi)]
     assert max(np.diff(edges)) <= 0.5 * (math.log(hi) - math.log(lo)) + 1e-9
+
+
+# ------------------------------------------------------------------------------------------------ signal panel
+def _signal_run(indicators, weights, tables=None):
+    import types
+
+    from engine.signals.base import SignalResult
+
+    ns = types.SimpleNamespace
+    idx = weights.index
+    return ns(signal=SignalResult(weights=weights, indicators=indicators, tables=tables or {}),
+              backtest=ns(returns=pd.Series(0.0, idx)), dataset=ns(synthetic=True, tables={}))
+
+
+def test_signal_panel_sentiment_figure_1():
+    """Flat daily indicators: 图1 = the three sentiment indicators (their values, rounded to 4 significant
+    digits) over the target weight (sum of the weight row) on a second axis; the last-days table is shown; the
+    page marks it SYNTHETIC."""
+    from engine.report.signal_panel import signal_blocks
+
+    idx = pd.bdate_range("2024-01-01", periods=30)
+    rng = np.random.default_rng(2)
+    ind = pd.DataFrame(rng.uniform(0, 1, (30, 4)), idx, columns=["concentration", "temperature", "expectation",
+                                                                  "basis"])
+    w = pd.DataFrame({"000300.SH": np.where(rng.uniform(size=30) > 0.5, 1.0, 0.5)}, idx)
+    page = Page("t", "both", synthetic=True)
+    html = "".join(signal_blocks(page, _signal_run(ind, w, {"last_days": ind.tail(3)})))
+    fig = page.figs[0]
+    names = [t["name"] for t in fig["data"]]
+    assert names == ["情绪浓度 concentration", "情绪温度 temperature", "情绪预期 expectation",
+                     "目标权重 target weight"]
+    for t, c in zip(fig["data"][:3], ["concentration", "temperature", "expectation"]):
+        np.testing.assert_allclose(t["y"], ind[c].to_numpy(), rtol=5e-4)   # 4 significant digits: <= 5e-4
+    assert fig["data"][3]["y"] == w.sum(axis=1).tolist() and fig["data"][3]["yaxis"] == "y2"
+    assert any(a["text"] == "模拟数据 SYNTHETIC" for a in fig["layout"]["annotations"])
+    assert page.figs[1]["data"][0]["name"] == "basis"            # other indicators: small charts
+    assert "表1" in html and "Table 1" in html and html.count("<table") == 1
+
+
+def test_signal_panel_monthly_lists():
+    """(quantity, code) month-end indicators: the monthly buy and sell lists name exactly the codes flagged."""
+    from engine.report.signal_panel import signal_blocks
+
+    months = pd.DatetimeIndex(["2024-01-31", "2024-02-29"])
+    cols = pd.MultiIndex.from_product([["buy", "sell", "mean_rank"], ["A.SI", "B.SI", "C.SI"]])
+    ind = pd.DataFrame([[1, 0, 1, 0, 1, 0, 1, 2, 3], [0, 0, 1, 1, 0, 0, 3, 1, 2]], months, cols, dtype=float)
+    w = pd.DataFrame(0.0, pd.bdate_range("2024-01-01", "2024-03-29"), columns=["A.SI", "B.SI", "C.SI"])
+    page = Page("t", "en")
+    html = "".join(signal_blocks(page, _signal_run(ind, w)))
+    rows = re.findall(r"<tr><th>(2024-0\d)</th><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td></tr>", html)
+    assert rows == [("2024-02", "C.SI", "A.SI"), ("2024-01", "A.SI、C.SI", "B.SI")]
+    assert page.figs[0]["data"][0]["type"] == "heatmap"

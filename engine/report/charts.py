@@ -46,7 +46,12 @@ def chart_figure(run, font="auto"):
     title = f"{run.cfg.name} vs {run.cfg.benchmark.name}"
     if run.dataset.synthetic:
         title += ("  模拟数据" if fp is not None else "") + "  [SYNTHETIC signal inputs]"
-    a1.set_title(title, y=1.0, **tk)     # y given: no auto-placement pass (no top tick labels: same position)
+    if fp is not None:
+        fpt = fp.copy()
+        fpt.set_size("large")           # the default title size, in the CJK font
+        a1.set_title(title, y=1.0, fontproperties=fpt)
+    else:
+        a1.set_title(title, y=1.0)       # y given: no auto-placement pass (no top tick labels: same position)
     for eq, lab in ((eq_s, run.cfg.name), (eq_b, run.cfg.benchmark.name)):
         a2.plot(eq.index, (eq / eq.cummax() - 1).values, label=lab)
     a2.set_ylabel(label_text("回撤", "drawdown", fp), **tk)

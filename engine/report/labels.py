@@ -129,7 +129,7 @@ def label(key: str) -> tuple[str, str]:
 
 
 def kind_of(key: str, value) -> str:
-    """pct | ratio | times | int | date | text | num: how to show ``value`` of metric ``key``."""
+    """pct | ratio | times | int | money | text | num: how to show ``value`` of metric ``key``."""
     k = key.lower()
     if isinstance(value, bool):
         return "text"
@@ -161,6 +161,8 @@ def fmt(value, kind: str) -> str:
         return f"{value:.2f}x"
     if kind == "int":
         return f"{int(value):d}"
+    if kind == "money":
+        return f"{value:,.0f}"
     if kind == "num":
         return f"{value:.4g}" if isinstance(value, float) else str(value)
     return str(value)

@@ -19,7 +19,7 @@ def metrics_block(page: Page, m: dict) -> str:
     the dict later appears without a change here. Each value cell has ``data-key`` (dotted path in metrics.json)
     and ``data-value``."""
     st, bm = m.get("strategy", {}), m.get("benchmark", {})
-    conv = m.get("conventions", {})
+    conv = {**_series_definitions(), **m.get("conventions", {})}
     head = (f"<tr><th>{page.lab(label('metric'))}</th><th>{page.lab(label('strategy'))}</th>"
             f"<th>{page.lab(label('benchmark'))}</th><th>{page.lab(label('definition'))}</th></tr>")
     rows = []
@@ -37,9 +37,20 @@ def metrics_block(page: Page, m: dict) -> str:
         out.append(_kv_table(page, em.get("excess", {}), f"extra_benchmarks.{name}.excess",
                              (f"超额 vs {name}", f"Excess vs {name}"), em.get("excess", {}).get("definitions", {}),
                              conv))
-    crow = [f"<tr><th>{page.key_lab(k)}</th><td class='text'>{_esc(_flat(v))}</td></tr>" for k, v in conv.items()]
+    crow = [f"<tr><th>{page.key_lab(k)}</th><td class='text'>{_esc(_flat(v))}</td></tr>"
+            for k, v in m.get("conventions", {}).items()]
     out.append(_table(page, "", crow, caption=label("conventions")))
     return "".join(out)
+
+
+def _series_definitions() -> dict:
+    """The terminal table's one-line definitions of the per-series metrics (engine.metrics_format), if present."""
+    try:
+        from engine import metrics_format
+
+        return {row[1]: row[3] for row in getattr(metrics_format, "_SERIES_ROWS", ()) if len(row) > 3 and row[3]}
+    except Exception:   # noqa: BLE001 - definitions are a courtesy; the numbers do not depend on them
+        return {}
 
 
 def _kv_table(page, d: dict, prefix: str, caption, defs: dict, conv: dict) -> str:
@@ -269,8 +280,8 @@ def build_run_page(run, language: str = "both", trades=None, meta: dict | None =
             last["exit"] = last["exit"].dt.strftime("%Y-%m-%d")
             last = last.set_index("code")
             blocks.append(page.table(last, caption=("最近 30 笔交易", "Last 30 round trips"),
-                                     kinds={"return": "pct", "bought": "num", "sold": "num", "fees": "num",
-                                            "pnl": "num", "holding_days": "int", "open": "text"}))
+                                     kinds={"return": "pct", "bought": "money", "sold": "money", "fees": "money",
+                                            "pnl": "money", "holding_days": "int", "open": "text"}))
         page.section(label("trades"), *blocks, note=(
             "一笔交易 = 某代码仓位从 0 到 >0 再回到 0; 胜率 = 盈利交易占比; 盈亏比 = 平均盈利 / 平均亏损; 持仓天数按交易日",
             "a round trip = a code's position from zero to positive and back to zero (from the kernel's fills); "
