@@ -353,3 +353,34 @@ def test_signal_panel_monthly_lists():
     rows = re.findall(r"<tr><th>(2024-0\d)</th><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td></tr>", html)
     assert rows == [("2024-02", "C.SI", "A.SI"), ("2024-01", "A.SI、C.SI", "B.SI")]
     assert page.figs[0]["data"][0]["type"] == "heatmap"
+
+
+def test_open_calls_the_browser_with_the_page(tmp_path):
+    """--open hands report.html's file:// URL to the default browser ($BROWSER here: a script that records it)."""
+    marker = tmp_path / "opened.txt"
+    opener = tmp_path / "opener.sh"
+    opener.write_text(f'#!/bin/sh\necho "$1" > {marker}\n')
+    opener.chmod(0o755)
+    out = tmp_path / "run"
+    r = subprocess.run([sys.executable, "-m", "engine.run", "strategies/ma_timing.yaml", "--out", str(out),
+                        "--no-chart", "--report", "html", "--open"], cwd=ROOT, capture_output=True, text=True,
+                       timeout=900, env={**__import__("os").environ, "BROWSER": str(opener)})
+    assert r.returncode == 0, r.stderr[-1500:]
+    import time
+
+    for _ in range(50):
+        if marker.exists() and marker.read_text().strip():
+            break
+        time.sleep(0.1)
+    assert marker.read_text().strip() == (out / "report.html").resolve().as_uri()
+
+
+def test_rounded_equals_decimal_formatting():
+    """The vectorised rounding of the chart data equals Python's '%.5g' parsed back, value for value (20,000
+    log-normal values of both signs over 25 orders of magnitude, zero, NaN, inf, a large number)."""
+    from engine.report.html import rounded
+
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.lognormal(0, 3, 20000) * rng.choice([-1, 1], 20000), 0.0, np.nan, np.inf, 123456789.0]
+    assert rounded(x, 5) == [float(f"{v:.5g}") if np.isfinite(v) else None for v in x]
+    assert rounded(x, 3) == [float(f"{v:.3g}") if np.isfinite(v) else None for v in x]

@@ -71,16 +71,28 @@ def esc(x) -> str:
 
 
 def rounded(values, sig: int = 5) -> list:
-    """Floats rounded to ``sig`` significant digits for the page (NaN/inf -> null): what keeps the file small."""
-    a = np.asarray(values, dtype=float)
-    out = []
-    for v in a.tolist():
-        out.append(None if not math.isfinite(v) else float(f"{v:.{sig}g}"))
-    return out
+    """Floats rounded to ``sig`` significant digits for the page (NaN/inf -> null): what keeps the file small.
+    Vectorised: ``round(x * 10^e) / 10^e`` with an exact power of ten (or ``round(x / 10^-e) * 10^-e`` for large
+    x), so each result is the double nearest the rounded decimal and prints as short as it."""
+    a = np.asarray(values, dtype=float).ravel()
+    out = np.full(a.shape, np.nan)
+    ok = np.isfinite(a)
+    nz = ok & (a != 0)
+    out[ok & (a == 0)] = 0.0
+    if nz.any():
+        v = a[nz]
+        e = (sig - 1 - np.floor(np.log10(np.abs(v)))).astype(int)
+        r = np.empty_like(v)
+        pos = e >= 0
+        p10 = 10.0 ** np.abs(e)
+        r[pos] = np.round(v[pos] * p10[pos]) / p10[pos]
+        r[~pos] = np.round(v[~pos] / p10[~pos]) * p10[~pos]
+        out[nz] = r
+    return [None if x != x else x for x in out.tolist()]
 
 
 def dates(index) -> list[str]:
-    return [f"{d:%Y-%m-%d}" for d in pd.DatetimeIndex(index)]
+    return np.datetime_as_string(pd.DatetimeIndex(index).values.astype("datetime64[D]"), unit="D").tolist()
 
 
 class Page:

@@ -57,7 +57,7 @@ def signal_blocks(page, run) -> list[str]:
 def _flat(page, run, ind: pd.DataFrame) -> list[str]:
     t = page.txt
     w = run.signal.weights.loc[ind.index[0]:ind.index[-1]].sum(axis=1)
-    x = dates(ind.index)
+    x = "@dates" if ind.index.equals(run.backtest.returns.index) and "dates" in page.shared else dates(ind.index)
     unit = [c for c in ind.columns if ind[c].dropna().between(-1e-9, 1 + 1e-9).all() and ind[c].notna().any()]
     main = [c for c in ("concentration", "temperature", "expectation") if c in ind.columns] or unit[:4]
     colors = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e"]

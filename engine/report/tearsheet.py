@@ -28,11 +28,21 @@ def write_quantstats(run, path: Path) -> Path:
     ppy = int(run.metrics["conventions"]["periods_per_year"])
     rf = float(run.metrics["conventions"].get("risk_free") or 0.0)
     title = run.cfg.name + ("  [SYNTHETIC signal inputs]" if run.dataset.synthetic else "")
+    import logging
+    import warnings
+
+    fm_log = logging.getLogger("matplotlib.font_manager")
+    level = fm_log.level
     try:
-        qs.reports.html(rs, benchmark=rb, rf=rf, periods_per_year=ppy, output=str(path), title=title,
-                        download_filename=str(path))
+        fm_log.setLevel(logging.ERROR)              # its charts ask for Arial: one warning per text otherwise
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            qs.reports.html(rs, benchmark=rb, rf=rf, periods_per_year=ppy, output=str(path), title=title,
+                            download_filename=str(path))
     except Exception as exc:   # noqa: BLE001 - a third-party failure: one line, our files are already written
         raise ConfigError(f"--tearsheet quantstats: quantstats {getattr(qs, '__version__', '?')} failed on these "
                           f"returns ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); the "
                           f"other results are written") from None
+    finally:
+        fm_log.setLevel(level)
     return path
