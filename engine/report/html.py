@@ -284,6 +284,7 @@ font-weight:600}
 body.lang-both .en{color:#777;margin-left:.4em;font-size:.92em}body.lang-zh .en{display:none}
 body.lang-en .zh{display:none}
 #jg-errors{color:#b00020;white-space:pre-wrap}
+.tablewrap:has(table.lists){max-height:620px;overflow-y:auto}
 """
 
 _JS = r"""

@@ -92,6 +92,8 @@ def _monthly(page, run, ind: pd.DataFrame) -> list[str]:
     rows = {}
     cols = []
     for key, lab in LIST_KEYS:
+        if key == "sell":                # crowding's sell when crowding indicators are present, else rotation's
+            lab = ("拥挤度卖出", "crowding sell") if "crowd" in q else ("量能卖出", "rotation sell")
         if key in q:
             flags = ind[key].astype(float)
             cols.append(t(lab))
