@@ -384,3 +384,32 @@ def test_rounded_equals_decimal_formatting():
     x = np.r_[rng.lognormal(0, 3, 20000) * rng.choice([-1, 1], 20000), 0.0, np.nan, np.inf, 123456789.0]
     assert rounded(x, 5) == [float(f"{v:.5g}") if np.isfinite(v) else None for v in x]
     assert rounded(x, 3) == [float(f"{v:.3g}") if np.isfinite(v) else None for v in x]
+
+
+def test_sweep_page_heatmap_and_top_table(tmp_path):
+    """Sweep page: the heatmap cell (short=s, long=l) is the in-sample Sharpe of that row of sweep.csv (a naive
+    lookup), the metric menu offers the other metrics, rank 1 of the top table is the row with the highest
+    in-sample Sharpe, the IS/OOS scatter holds every combination, DSR and PBO carry their one-sentence
+    explanations."""
+    out = tmp_path / "sw"
+    r = cli("strategies/ma_timing.yaml", "--sweep", "--out", str(out), "--no-chart", "--set",
+            "sweep.split={in_sample: [2010-01-04, 2017-12-29], out_of_sample: [2018-01-02, 2025-12-31]}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    text = (out / "report.html").read_text(encoding="utf-8")
+    data = json.loads(re.search(r'<script id="jg-data" type="application/json">(.*?)</script>', text, re.S)
+                      .group(1).replace("<\\/", "</"))
+    res = pd.read_csv(out / "sweep.csv")
+    heat = next(f for f in data["figs"] if f["data"][0]["type"] == "heatmap")["data"][0]
+    for i, ys in enumerate(heat["y"]):
+        for j, xs in enumerate(heat["x"]):
+            row = res[(res["signal.params.short"] == int(ys)) & (res["signal.params.long"] == int(xs))]
+            assert len(row) == 1
+            assert heat["z"][i][j] == pytest.approx(row["is_sharpe"].iloc[0], rel=5e-4)   # 4 significant digits
+    menus = next(f for f in data["figs"] if f["data"][0]["type"] == "heatmap")["layout"]["updatemenus"][0]
+    assert [b["label"] for b in menus["buttons"]][:3] == ["is_sharpe", "is_annual_return", "is_max_drawdown"]
+    best = res.loc[res["is_sharpe"].idxmax()]
+    first = re.search(r"<tbody><tr><th>1</th><td[^>]*>(\d+)</td><td[^>]*>(\d+)</td>", text)
+    assert (int(first.group(1)), int(first.group(2))) == (best["signal.params.short"], best["signal.params.long"])
+    scatter = next(f for f in data["figs"] if f["data"][0].get("mode") == "markers")["data"][0]
+    assert len(scatter["x"]) == len(res)
+    assert "DSR (deflated Sharpe ratio)" in text and "PBO (probability of backtest overfitting" in text

@@ -73,6 +73,18 @@ def build_sweep_page(p, res: pd.DataFrame, skipped, sel: dict, info: dict, ds, l
             "yaxis": {"title": {"text": names[a]}, "type": "category"}, "hovermode": "closest",
             "updatemenus": [{"buttons": buttons, "x": 1.0, "y": 1.18, "xanchor": "right", "direction": "down"}],
             "margin": {"t": 70}}, height=max(320, 28 * len(ys) + 140)))
+    if len(keys) == 1:                   # one swept parameter: the metrics against it
+        k = keys[0]
+        xs = [str(v) for v in sorted(res[k].unique())]
+        tr = []
+        for i, m in enumerate(metrics):
+            agg = "min" if m in LOWER_IS_BETTER else "max"
+            y = res.groupby(k)[pre + m].agg(agg).sort_index()
+            tr.append({"type": "scatter", "mode": "lines+markers", "x": xs, "y": rounded(y, 4), "name": pre + m,
+                       "visible": True if i == 0 else "legendonly"})
+        figs.append(page.figure(tr, {"title": {"text": names[k]}, "xaxis": {"type": "category",
+                                                                            "title": {"text": names[k]}},
+                                     "hovermode": "closest"}, height=360))
     if figs:
         page.section(label("heatmaps"), *figs, note=("右上角菜单切换指标", "menu at the top right: the metric shown"))
 
