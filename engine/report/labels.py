@@ -149,18 +149,16 @@ def kind_of(key: str, value) -> str:
 
 
 def fmt(value, kind: str) -> str:
-    """The text shown for a value (same rules as the terminal table: 2-decimal percentages, 3-decimal ratios)."""
+    """The text shown for a value: the terminal table's own formatting (engine.metrics_format: 2-decimal
+    percentages, 3-decimal ratios, 'x' for turnover) with "-0.00%" shown as "0.00%"; money with thousands
+    separators; other numbers with 4 significant digits."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
-    if kind == "pct":
-        s = f"{100.0 * value:.2f}%"
+    if kind in ("pct", "ratio", "times", "int"):
+        from engine.metrics_format import _fmt
+
+        s = _fmt(value, kind)
         return "0.00%" if s == "-0.00%" else s
-    if kind == "ratio":
-        return f"{value:.3f}"
-    if kind == "times":
-        return f"{value:.2f}x"
-    if kind == "int":
-        return f"{int(value):d}"
     if kind == "money":
         return f"{value:,.0f}"
     if kind == "num":
