@@ -26,6 +26,8 @@ def check_report_args(args) -> None:
     if getattr(args, "open", False) and args.report not in ("html", "all"):
         raise ConfigError(f"--open needs an HTML page, but --report {args.report} writes none; use --report html "
                           "or all")
+    if getattr(args, "tearsheet", None) and getattr(args, "sweep", False):
+        raise ConfigError("--tearsheet applies to a single run, not to --sweep; drop one of them")
     if getattr(args, "tearsheet", None) == "quantstats":
         from engine.report.tearsheet import require_quantstats
 
