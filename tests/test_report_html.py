@@ -118,6 +118,9 @@ def test_page_numbers_equal_metrics_json(ma_run):
                     checked += 1
             elif isinstance(v, str):
                 assert shown == v
+    for key, v in leaves(m.get("warmup") or {}):      # sections added later (h12-stats' warm-up) are on it too
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            assert float(cells[f"warmup.{key}"][0]) == v
     assert checked >= 25
 
 
@@ -413,3 +416,23 @@ def test_sweep_page_heatmap_and_top_table(tmp_path):
     scatter = next(f for f in data["figs"] if f["data"][0].get("mode") == "markers")["data"][0]
     assert len(scatter["x"]) == len(res)
     assert "DSR (deflated Sharpe ratio)" in text and "PBO (probability of backtest overfitting" in text
+
+
+def test_generic_page_for_other_callers(tmp_path):
+    """The generic writer other results folders use (e.g. the dashboard): a PNG is embedded as a data: URI (the
+    bytes come back), text is escaped, a table keeps its numbers; the file refers to nothing outside itself."""
+    from PIL import Image
+
+    from engine.report.html import write_page
+
+    png = tmp_path / "b.png"
+    Image.new("RGB", (8, 4), (200, 10, 10)).save(png)
+    page = Page("周度看板 dashboard", "both", synthetic=True)
+    page.section(("杠杆资金", "Leverage"), page.image(png, caption=("图", "chart")), page.pre("a < b & c"),
+                 page.table(pd.DataFrame({"share": [0.1234]}, index=pd.Index(["x"], name="k"))))
+    text = write_page(tmp_path / "report.html", page, {"week": "2025-W01"}).read_text(encoding="utf-8")
+    m = re.search(r'src="data:image/png;base64,([^"]+)"', text)
+    assert base64.b64decode(m.group(1)) == png.read_bytes()
+    assert "a &lt; b &amp; c" in text and 'data-value="0.1234"' in text and "12.34%" in text
+    assert "模拟数据" in text and "2025-W01" in text
+    assert not re.search(r"https?://", text.replace(m.group(1), ""))

@@ -3,8 +3,9 @@
 The generic writer for every page (run, sweep, comparison, and any other caller such as a dashboard):
 
     page = Page("标题 / title", language="both", synthetic=True)
-    page.section(("业绩指标", "Performance metrics"), page.table(df), page.figure(traces, layout))
-    page.write(run_dir / "report.html", provenance={...})
+    page.section(("业绩指标", "Performance metrics"), page.table(df), page.figure(traces, layout),
+                 page.image(run_dir / "block.png"), page.pre(markdown_text))
+    write_page(run_dir / "report.html", page, provenance={...})
 
 Charts are plotly figures written as JSON specs (no plotly Python import). plotly.js (the copy the ``plotly``
 package ships, ~4.8 MB) is embedded once per file, gzip-compressed and base64-encoded (~1.9 MB), and unpacked in
@@ -156,7 +157,20 @@ class Page:
         return f'<div class="chart {cls}" id="fig{i}" data-chart="{i}"></div>'
 
     def text(self, s: str) -> str:
+        """A paragraph of HTML (escape plain text with :func:`esc` first)."""
         return f"<p>{s}</p>"
+
+    def pre(self, s: str) -> str:
+        """Preformatted plain text (escaped), e.g. a terminal table or a Markdown block."""
+        return f"<pre>{esc(s)}</pre>"
+
+    def image(self, png, caption=None, synthetic: bool | None = None) -> str:
+        """A PNG file (or bytes) embedded as a base64 ``data:`` URI: the page stays one self-contained file."""
+        data = png if isinstance(png, (bytes, bytearray)) else Path(png).read_bytes()
+        cap = (f"<figcaption>{self.lab(caption) if caption is not None else ''}{self.badge(synthetic)}"
+               "</figcaption>") if caption is not None or self.badge(synthetic) else ""
+        return (f'<figure class="img"><img alt="" src="data:image/png;base64,'
+                f'{base64.b64encode(bytes(data)).decode("ascii")}">{cap}</figure>')
 
     def badge(self, synthetic: bool | None = None) -> str:
         return (f'<span class="synth">{self.lab(SYNTH_TAG)}</span>'
@@ -280,6 +294,7 @@ font-weight:600}
 .banner{background:#fff3f3;border:2px solid #b00020;color:#8a0018;padding:8px 14px;margin:10px 0;border-radius:6px;
 font-weight:600}
 .note{color:#555;font-size:13px}.chart{width:100%;min-height:120px}pre{font-size:12px;overflow-x:auto}
+figure.img{margin:8px 0}figure.img img{max-width:100%;height:auto}
 .grid2{display:grid;grid-template-columns:1fr 1fr;gap:12px}
 body.lang-both .en{color:#777;margin-left:.4em;font-size:.92em}body.lang-zh .en{display:none}
 body.lang-en .zh{display:none}

@@ -107,6 +107,15 @@ LABELS = {
     "pnl": ("盈亏", "P&L"),
     "return": ("收益率", "Return"),
     "open": ("未平仓", "Open"),
+    "warmup": ("预热期", "Warm-up"),
+    "warnings": ("警告", "Warnings"),
+    "information_ratio_arithmetic": ("信息比率 (算术)", "Information ratio, arithmetic"),
+    "daily_wins": ("日胜次数", "Winning days"),
+    "daily_losses": ("日负次数", "Losing days"),
+    "daily_ties": ("日平次数", "Tied days"),
+    "monthly_wins": ("月胜次数", "Winning months"),
+    "monthly_losses": ("月负次数", "Losing months"),
+    "monthly_ties": ("月平次数", "Tied months"),
 }
 
 _PCT_WORDS = ("return", "excess", "drawdown", "volatility", "win_rate", "drag", "alpha", "tracking_error",
@@ -131,7 +140,7 @@ def label(key: str) -> tuple[str, str]:
 def kind_of(key: str, value) -> str:
     """pct | ratio | times | int | money | text | num: how to show ``value`` of metric ``key``."""
     k = key.lower()
-    if isinstance(value, bool):
+    if isinstance(value, (bool, dict, list, tuple)):
         return "text"
     if isinstance(value, str) or value is None:
         return "text"

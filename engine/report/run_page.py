@@ -37,10 +37,25 @@ def metrics_block(page: Page, m: dict) -> str:
         out.append(_kv_table(page, em.get("excess", {}), f"extra_benchmarks.{name}.excess",
                              (f"超额 vs {name}", f"Excess vs {name}"), em.get("excess", {}).get("definitions", {}),
                              conv))
+    for key, sec in m.items():            # any other section (warm-up, warnings, ...): shown as it is
+        if key in _SHOWN or not sec:
+            continue
+        if isinstance(sec, dict):
+            out.append(_kv_table(page, sec, key, label(key), {}, {}))
+        elif isinstance(sec, list):
+            items = "".join(f"<li>{_esc(_flat(x))}</li>" for x in sec)
+            out.append(f"<h3>{page.key_lab(key)}</h3><ul class='{esc_cls(key)}'>{items}</ul>")
     crow = [f"<tr><th>{page.key_lab(k)}</th><td class='text'>{_esc(_flat(v))}</td></tr>"
             for k, v in m.get("conventions", {}).items()]
     out.append(_table(page, "", crow, caption=label("conventions")))
     return "".join(out)
+
+
+_SHOWN = {"strategy", "benchmark", "excess", "extra_benchmarks", "conventions", "period", "data"}
+
+
+def esc_cls(key: str) -> str:
+    return "".join(ch for ch in key if ch.isalnum() or ch in "-_")
 
 
 def _series_definitions() -> dict:
@@ -56,8 +71,10 @@ def _series_definitions() -> dict:
 def _kv_table(page, d: dict, prefix: str, caption, defs: dict, conv: dict) -> str:
     rows = []
     for k, v in _flatten(d):
-        if k.split(".")[0] in _SKIP:
+        if _SKIP & set(k.split(".")):
             continue
+        if isinstance(v, (list, tuple)):
+            v = ", ".join(map(str, v))
         kind = kind_of(k, v)
         note = defs.get(k, conv.get(k, ""))
         rows.append(f"<tr><th>{page.key_lab(k)}</th>{page.td(v, kind, prefix + '.' + k)}"
