@@ -183,3 +183,11 @@ def test_price_plus_dividend_yield_benchmark(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert benchmark_label(ds, cfg2).endswith("total-return index as supplied")
+
+
+def test_header_only_file_in_a_dataset_folder(tmp_path, capsys):
+    d = tmp_path / "ds" / "panels" / "index"
+    d.mkdir(parents=True)
+    (d / "close.csv").write_text("date,000300.SH\n")
+    code, err = _run(tmp_path, _yaml(tmp_path, "{source: dataset, path: ds}"), capsys)
+    _one_error_line(code, err, "close.csv: has a header (date, 000300.SH) but no data rows")
