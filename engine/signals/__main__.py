@@ -35,7 +35,7 @@ def _main(args) -> int:
     cfg = load_config(args.config, args.overrides)
     ds = load_dataset(cfg.data, config_dir(cfg))
     spec = REGISTRY[cfg.signal.name]
-    cal = ds.panel(spec.universe).dates
+    cal = ds.panel(spec.universe_for(cfg.signal.params)).dates
     if args.asof:
         try:
             asof = pd.Timestamp(args.asof)
