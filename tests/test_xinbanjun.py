@@ -247,3 +247,39 @@ def test_asof_table_and_charts(ds, tmp_path):
     assert all(p.stat().st_size > 10_000 for p in paths)
     with pytest.raises(ConfigError, match="never overwritten"):
         charts(res, tmp_path, True)
+
+
+# ------------------------------------------------------------------------------------------ real ETF tradables
+def test_real_embedded_etfs_as_tradables(ds):
+    """The synthetic indicators with the embedded real ETFs as the traded panel (a dataset holding both): the
+    long/flat decisions are the same as on the sector indices, no weight before an ETF lists, and the table says
+    which inputs are real."""
+    from engine.config import load_config
+    from engine.data.embedded import etf_panel
+    from engine.pipeline import run_strategy
+
+    etf = etf_panel()
+    both = Dataset(panels={**ds.panels, "etf": etf}, series=ds.series, tables=ds.tables, meta=ds.meta,
+                   source=ds.source)
+    codes = {"new_energy": "516160.SH", "semiconductor": "512480.SH", "defense": "512660.SH"}
+    params = {**FAST, "panel": "etf", "tradable": codes}
+    res = X.compute(both, params)
+    ref = X.compute(ds, FAST).weights
+    ref = ref.loc[ref.index.intersection(res.weights.index)]          # the ETF panel starts on 2018-01-02
+    assert len(ref) > 1000
+    listed = etf["close"][list(codes.values())].reindex(ref.index).notna()
+    for s, c in codes.items():
+        got = res.weights[c].reindex(ref.index)
+        np.testing.assert_array_equal(got[listed[c]], ref[s][listed[c]])
+        assert (got[~listed[c]] == 0).all()
+    assert (res.weights.loc[:"2021-02-03", "516160.SH"] == 0).all()
+    foot = res.tables["asof_semiconductor"].attrs["inputs"]
+    assert "tradable: 512480.SH in panel 'etf': real" in foot and "main-force flows (stocks): synthetic" in foot
+    assert X.SPEC.universe_for(params) == "etf"
+    cfg = load_config("strategies/xinbanjun_defense.yaml", [
+        "signal.params.panel=etf", "signal.params.tradable={defense: 512660.SH}", "data.start=2019-01-02",
+        "data.end=2022-06-30", *(f"signal.params.{k}={v}" for k, v in FAST.items())])
+    cfg = __import__("dataclasses").replace(cfg, extra_benchmarks=())
+    run = run_strategy(cfg, both)
+    held = run.backtest.returns
+    assert len(held) > 800 and run.signal.weights["512660.SH"].max() == 1.0

@@ -214,7 +214,9 @@ def compute(ds: Dataset, params: dict) -> SignalResult:
                         f"xinbanjun parameters 'panel' and 'tradable' (codes: {', '.join(map(str, tradable.codes[:8]))})")
     per = float(p["weight_total"]) / len(sectors)
     weights = pd.DataFrame({p["tradable"][s]: state[s] * per for s in sectors}, index=state.index)
-    weights = weights.reindex(tradable.dates).fillna(0.0)
+    # no weight in a tradable without a close that day (an ETF before its listing): the close of t is known at t
+    listed = tradable["close"][list(weights.columns)].reindex(weights.index).notna()
+    weights = weights.where(listed, 0.0).reindex(tradable.dates).fillna(0.0)
     return SignalResult(weights=weights, indicators=indicator_frame(ind, state),
                         tables=asof_tables(ind, state, p, ds))
 

@@ -46,7 +46,7 @@ def _kind(ds: Dataset, panel: str) -> str:
     if panel not in ds.panels:
         return "missing"
     src = str(ds.panel(panel).source).lower()
-    return "synthetic" if "synthetic" in src or (ds.synthetic and panel != "index") else "real"
+    return "synthetic" if "synthetic" in src else "real"
 
 
 def _last_change(sign: pd.Series) -> str:
@@ -118,7 +118,7 @@ def asof_tables(ind: dict, state: pd.DataFrame, p: dict, ds: Dataset) -> dict:
                        f"flows (stocks): {_kind(ds, 'stocks')}; ETF shares/NAV ({p['etf_panel']}): "
                        f"{_kind(ds, p['etf_panel'])}; fund issuance: "
                        f"{'synthetic' if ds.synthetic else 'real' if iss is not None else 'missing'}; "
-                       f"tradable: {p['tradable'][s]}"),
+                       f"tradable: {p['tradable'][s]} in panel '{p['panel']}': {_kind(ds, p['panel'])}"),
         })
         out[f"asof_{s}"] = df
     return out
