@@ -102,7 +102,10 @@ def _daily_yield(ds: Dataset, cfg: StrategyConfig, index: pd.DatetimeIndex) -> p
         d = y.index[y.isna().to_numpy()][0]
         raise DataError(f"series '{name}' column '{col}': no dividend yield on or before {d:%Y-%m-%d}; extend the series "
                         f"or move data.start")
-    return (y.shift(1) / cfg.metrics.periods_per_year).fillna(0.0)
+    from engine.metrics_ppy import resolve_ppy
+
+    ppy, _ = resolve_ppy(cfg.metrics.periods_per_year, ds.panel(cfg.benchmark.panel).dates)
+    return (y.shift(1) / ppy).fillna(0.0)
 
 
 def benchmark_label(ds: Dataset, cfg: StrategyConfig) -> str:
@@ -122,16 +125,19 @@ def benchmark_label(ds: Dataset, cfg: StrategyConfig) -> str:
 
 
 def _boards(ds: Dataset, universe: str):
+    """The info table of a stock panel for the limit rules (engine.limits): code, board, list_date, ST dates,
+    issue price, as far as the data has them; None otherwise."""
     if universe == "stocks" and "stocks_info" in ds.tables:
         info = ds.tables["stocks_info"]
-        if {"code", "board"} <= set(info.columns):
-            return info.set_index("code")["board"]
+        if "code" in info.columns:
+            return info
     return None
 
 
 def run_strategy(cfg: StrategyConfig, ds: Dataset) -> RunOutput:
     from engine.backtest import run_backtest
     from engine.metrics import compute_metrics, yearly_table
+    from engine.metrics_warmup import warmup_section
 
     timings = {}
     t0 = time.perf_counter()
@@ -145,12 +151,14 @@ def run_strategy(cfg: StrategyConfig, ds: Dataset) -> RunOutput:
     _check_weights_in_period(cfg, sig, start, end)
     t1 = time.perf_counter()
     bt = run_backtest(sig.weights, panel, start, end, cfg.execution, cfg.costs, cfg.market_rules,
-                      boards=_boards(ds, universe), rebalance_dates=sig.rebalance_dates)
+                      boards=_boards(ds, universe), rebalance_dates=sig.rebalance_dates, dataset=ds)
     timings["backtest_s"] = time.perf_counter() - t1
     bench = benchmark_returns(ds, cfg, bt.returns.index)
     t2 = time.perf_counter()
     metrics = compute_metrics(bt.returns, bench, cfg.metrics, turnover=bt.turnover, cost_returns=bt.cost_returns,
-                              benchmark_note=benchmark_label(ds, cfg))
+                              benchmark_note=benchmark_label(ds, cfg), calendar=panel.dates)
+    metrics["warmup"], warn = warmup_section(sig, bt, bench, cfg.metrics, calendar=panel.dates)
+    metrics["warnings"] += warn
     yearly = yearly_table(bt.returns, bench)
     timings["metrics_s"] = time.perf_counter() - t2
     extra = {}
@@ -162,12 +170,14 @@ def run_strategy(cfg: StrategyConfig, ds: Dataset) -> RunOutput:
         ds.require(espec.requires_for(eb["params"]))
         esig = espec.compute(ds, dict(eb["params"]))
         ebt = run_backtest(esig.weights, ds.panel(euniverse), start, end, cfg.execution, cfg.costs,
-                           cfg.market_rules, boards=_boards(ds, euniverse), rebalance_dates=esig.rebalance_dates)
+                           cfg.market_rules, boards=_boards(ds, euniverse), rebalance_dates=esig.rebalance_dates,
+                           dataset=ds)
         if not ebt.returns.index.equals(bt.returns.index):
             raise DataError(f"extra benchmark '{eb['name']}': its panel '{euniverse}' has other trading days than "
                             f"the strategy's panel '{universe}' in the period; align the data calendars")
         em = compute_metrics(bt.returns, ebt.returns, cfg.metrics, turnover=bt.turnover, cost_returns=bt.cost_returns,
-                             benchmark_note=f"{eb['name']} (signal {eb['signal']}, same execution and costs)")
+                             benchmark_note=f"{eb['name']} (signal {eb['signal']}, same execution and costs)",
+                             calendar=panel.dates)
         metrics["extra_benchmarks"][eb["name"]] = {"benchmark": em["benchmark"], "excess": em["excess"],
                                                    "signal": eb["signal"]}
         extra[eb["name"]] = ebt.returns.rename(eb["name"])

@@ -148,9 +148,9 @@ def selection_stats(p: Plan, res: pd.DataFrame, cscv: pd.DataFrame, periods) -> 
 
     out: dict = {}
     pre = "is_" if any(lbl == "is" for lbl, _, _ in periods) else ""
-    ppy = p.configs[0].metrics.periods_per_year
     if len(res):
         top = rank(res, p.spec.rank_by, pre).iloc[0]
+        ppy = float(top[pre + "periods_per_year"])     # the annualisation base its metrics used (metrics_vec)
         sr_trials = res[pre + "sharpe"].to_numpy() / np.sqrt(ppy)
         d = deflated_sharpe(top[pre + "sharpe"] / np.sqrt(ppy), sr_trials, int(top[pre + "n_days"]) if
                             np.isfinite(top[pre + "n_days"]) else 0, top[pre + "skew"], top[pre + "kurtosis"])
