@@ -225,6 +225,13 @@ def test_reproduction_rows_004_x1(tmp_path):
     pe = ds.panel("sectors")["pe_ttm"]["new_energy"].loc[:"2022-02-22"]
     assert rows[0].ours == pe.iloc[-1]
     assert rows[1].ours == pytest.approx(pe.rolling(250, min_periods=120).rank(method="max", pct=True).iloc[-1])
+    # and through the CLI: python -m engine.reproduce 004 --config ... --out ...
+    from engine.reproduce import main
+
+    out = tmp_path / "r.md"
+    assert main(["004", "--config", str(cfg), "--out", str(out)]) == 0
+    md = out.read_text(encoding="utf-8")
+    assert "新能源 PE rolling one-year percentile at 2022-02-22" in md and "synthetic" in md
 
 
 # ------------------------------------------------------------------------------------------ as-of table, charts
