@@ -290,3 +290,19 @@ def test_real_embedded_etfs_as_tradables(ds):
     run = run_strategy(cfg, both)
     held = run.backtest.returns
     assert len(held) > 800 and run.signal.weights["512660.SH"].max() == 1.0
+
+
+def test_indicators_alone_equal_the_signals_and_need_only_their_inputs(ds):
+    full = X.compute(_with_funds(ds), {**FAST, **FUNDS}).indicators
+    by = {i.name: i for i in X.SPEC.indicators}
+    val = by["valuation"].compute(Dataset(panels={"sectors": ds.panel("sectors")}), FAST)
+    pd.testing.assert_series_equal(val["semiconductor.val_pct"], full["semiconductor.val_pct"])
+    mf = by["main_force"].compute(ds, FAST)
+    pd.testing.assert_series_equal(mf["defense.mf_z"], full["defense.mf_z"])
+    etf = by["etf"].compute(ds, FAST)
+    pd.testing.assert_series_equal(etf["new_energy.etf_rank"], full["new_energy.etf_rank"])
+    iss = by["issuance"].compute(ds, FAST)
+    pd.testing.assert_series_equal(iss["pct"], full["issuance.pct"], check_names=False)
+    pos = by["positions"].compute(_with_funds(ds), {**FAST, **FUNDS})
+    pd.testing.assert_series_equal(pos["defense.pos_fund"], full["defense.pos_fund"])
+    assert {"主力资金", "估值分位", "ETF净流入", "基金发行分位", "仓位"} <= {a for i in X.SPEC.indicators for a in i.aliases}
