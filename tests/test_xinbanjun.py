@@ -306,3 +306,26 @@ def test_indicators_alone_equal_the_signals_and_need_only_their_inputs(ds):
     pos = by["positions"].compute(_with_funds(ds), {**FAST, **FUNDS})
     pd.testing.assert_series_equal(pos["defense.pos_fund"], full["defense.pos_fund"])
     assert {"主力资金", "估值分位", "ETF净流入", "基金发行分位", "仓位"} <= {a for i in X.SPEC.indicators for a in i.aliases}
+
+
+# ------------------------------------------------------------------------------------------ end to end
+@pytest.mark.parametrize("name", ["xinbanjun", "xinbanjun_new_energy", "xinbanjun_semiconductors", "xinbanjun_defense"])
+def test_shipped_strategies_run_end_to_end(name):
+    from engine.config import load_config
+    from engine.data.sources import load_dataset
+    from engine.pipeline import run_strategy
+
+    cfg = load_config(f"strategies/{name}.yaml", ["data.size=small"])
+    run = run_strategy(cfg, load_dataset(cfg.data))
+    assert run.metrics["data"]["synthetic"] is True
+    assert run.backtest.returns.index[0] < pd.Timestamp("2019-01-03") and len(run.backtest.returns) > 1600
+    (hold_name, hold), = run.metrics["extra_benchmarks"].items()
+    assert hold_name.startswith("hold") and hold["signal"] == "xinbanjun"
+    # one sector: the hold benchmark is the tradable's own buy-and-hold from the base close, less one buy's costs
+    # (3 bp commission + 2 bp slippage on the first trade)
+    if len(run.signal.weights.columns) == 1:
+        close = run.dataset.panel("sectors")["close"][run.signal.weights.columns[0]]
+        r = run.extra_benchmarks[hold_name]
+        growth = close.loc[r.index[-1]] / close.loc[r.index[0]]
+        assert (1 + r).prod() == pytest.approx(growth * (1 - 5e-4), rel=2e-4)
+    assert run.signal.weights.sum(axis=1).max() <= 1.0 + 1e-12
