@@ -92,7 +92,8 @@ def asof_tables(ind: dict, state: pd.DataFrame, p: dict, ds: Dataset) -> dict:
             n_done = sum(1 for e in ind["episodes"][s] if e[2] <= len(dates) - 1 and
                          dates[e[0]] >= pd.Timestamp(p["etf_since"]))
             rows.append(("ETF 本轮回调累计净流入", _yi(ind["etf_dd"][s].iloc[-1]),
-                         f"不低于 {_pct(rank)} 的 {n_done} 轮历史调整 (自 {p['etf_since'][:4]})" if np.isfinite(rank)
+                         f">= {round(rank * n_done)}/{n_done} 轮历史调整 ({_pct(rank)}, 自 {p['etf_since'][:4]})"
+                         if np.isfinite(rank)
                          else f"无已完成的历史调整 (自 {p['etf_since'][:4]})"))
         else:
             rows.append(("ETF 净流入", "-", f"无输入 (panel '{p['etf_panel']}')"))
