@@ -20,7 +20,13 @@ def _checks_002(config_path=None):
     return checks(config_path)
 
 
-REPORTS = {"002": _checks_002}
+def _checks_004(config_path=None):
+    from engine.signals.xinbanjun_reproduce import checks
+
+    return checks(config_path)
+
+
+REPORTS = {"002": _checks_002, "004": _checks_004}
 
 
 def _fmt(v, unit: str) -> str:
