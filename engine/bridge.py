@@ -67,5 +67,5 @@ def to_vectorbt(run, freq: str = "D"):
     from engine.signals import REGISTRY
 
     cfg = run.cfg
-    panel = run.dataset.panel(REGISTRY[cfg.signal.name].universe)
+    panel = run.dataset.panel(REGISTRY[cfg.signal.name].universe_for(cfg.signal.params))
     return portfolio_from_backtest(run.backtest, panel, cfg.execution, cfg.costs, freq)

@@ -34,7 +34,7 @@ SECTIONS = {
 TOP_LEVEL = {"name", "description", "sweep", "extra_benchmarks", *SECTIONS}
 
 CHOICES = {
-    ("data", "source"): ("embedded", "synthetic", "dataset", "csv", "parquet", "akshare"),
+    ("data", "source"): ("embedded", "synthetic", "dataset", "csv", "parquet", "cache"),
     ("data", "size"): ("default", "small"),
     ("data", "layout"): ("long", "wide"),
     ("execution", "price"): ("close", "open"),
@@ -212,6 +212,10 @@ def _validate_signal(sig: S.SignalConfig, ctx: _Ctx, path: tuple = ("signal",)) 
         if key in spec.positive and v <= 0:
             ctx.fail(p, f"must be > 0, got {v}")
         params[key] = v
+    if "path" in spec.defaults and isinstance(params.get("path"), str):   # weights_file: relative to the YAML
+        from engine.signals.basic import resolve_param_path
+
+        params["path"] = resolve_param_path(params["path"], ctx.file)
     return S.SignalConfig(name=sig.name, params=params)
 
 

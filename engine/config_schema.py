@@ -23,8 +23,8 @@ A_SHARE_STAMP_DUTY = (
 
 @dataclass(frozen=True)
 class DataConfig:
-    source: str = "embedded"          # embedded | synthetic | dataset | csv | parquet | akshare
-    path: Optional[str] = None        # dataset dir (dataset), file/dir (csv/parquet)
+    source: str = "embedded"          # embedded | synthetic | dataset | csv | parquet | cache
+    path: Optional[str] = None        # dataset dir (dataset), file/dir (csv/parquet), cache dir (cache; default $JINGONG_DATA_DIR)
     start: Optional[str] = None       # first day of the reported period (YYYY-MM-DD); None = first day of data
     end: Optional[str] = None         # last day of the reported period; None = last day of data
     seed: int = 42                    # synthetic only
@@ -34,8 +34,10 @@ class DataConfig:
     panel: str = "index"              # csv/parquet import: which panel the file fills
     field: str = "close"              # csv/parquet wide layout: which field the file holds
     columns: dict = _field(default_factory=dict)   # csv/parquet import: rename map {their_name: our_name}
-    units: dict = _field(default_factory=dict)     # csv/parquet import: scale factors {field: factor}
+    units: dict = _field(default_factory=dict)     # csv/parquet import: {field: factor} or {field: {code: factor, '*': default}}
     date_format: Optional[str] = None
+    encoding: Optional[str] = None    # csv import: None = detect (UTF-8 / UTF-16 BOM / GB18030 = GBK)
+    datasets: tuple = ()              # cache: which cached datasets to read (sw_l1, index, margin, ...); () = all
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,10 @@ class BenchmarkConfig:
     code: str = "000300.SH"
     name: str = "CSI 300"
     field: str = "close"
+    # price: a price index (labelled "no dividends reinvested"); total_return: the series already includes
+    # dividends (e.g. CSI 300 全收益 H00300.CSI supplied by the user). A panel adj_factor is always applied.
+    kind: str = "price"
+    dividend_yield: str = ""          # "series.column": annual dividend yield (fraction) added day by day to the price return
 
 
 @dataclass(frozen=True)

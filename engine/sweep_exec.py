@@ -201,8 +201,8 @@ def compute_chunk(task: ChunkTask) -> pd.DataFrame:
         cfg0 = task.configs[members[0]]
         ds = get_dataset(cfg0, task.config_dir)
         spec = REGISTRY[cfg0.signal.name]
-        ds.require(spec.requires)
-        panel = ds.panel(spec.universe)
+        ds.require(spec.requires_for(cfg0.signal.params))
+        panel = ds.panel(spec.universe_for(cfg0.signal.params))
         pkey = {i: json.dumps(task.configs[i].signal.params, sort_keys=True, default=str) for i in members}
         pmap = {pkey[i]: dict(task.configs[i].signal.params) for i in members}
         distinct = list(pmap)
@@ -243,7 +243,7 @@ def _run_periods(task, ds, spec, panel, cfg0, w, idx, put, problems, S, bt_kwarg
     from engine.backtest import backtest_dates, run_backtest_many
     from engine.pipeline import _boards, benchmark_returns
 
-    boards = _boards(ds, spec.universe)
+    boards = _boards(ds, spec.universe_for(cfg0.signal.params))
     active = w.codes_used()                                          # codes ever held: as run_backtest does
     if len(active) == 0:
         active = np.array([0])

@@ -35,7 +35,7 @@ def _main(args) -> int:
     cfg = load_config(args.config, args.overrides)
     ds = load_dataset(cfg.data, config_dir(cfg))
     spec = REGISTRY[cfg.signal.name]
-    cal = ds.panel(spec.universe).dates
+    cal = ds.panel(spec.universe_for(cfg.signal.params)).dates
     if args.asof:
         try:
             asof = pd.Timestamp(args.asof)
@@ -70,6 +70,9 @@ def _main(args) -> int:
             if path.exists():
                 raise ConfigError(f"--csv {d}: {path.name} already exists; it is never overwritten, choose another directory")
             tab.to_csv(path, encoding="utf-8-sig")
+            print(f"written: {path}")
+    if args.csv and spec.charts:
+        for path in spec.charts(res, Path(args.csv), ds.synthetic):
             print(f"written: {path}")
     return 0
 

@@ -6,7 +6,8 @@ import pandas as pd
 
 from engine.data.embedded import CSI300_CODE
 from engine.data.panel import Dataset, Panel
-from engine.data.synthetic import derivatives, flows, funds
+from engine.data.synthetic import capital, derivatives, flows, funds
+from engine.data.synthetic.enhanced_funds import enhanced_funds
 from engine.data.synthetic.effects import Effects
 from engine.data.synthetic.industries import CODES as SW_CODES, NAMES as SW_NAMES, simulate_industries
 from engine.data.synthetic.market import build_market, stream
@@ -16,7 +17,7 @@ from engine.data.synthetic.universe import build_universe
 
 STOCK_FIELDS = ("open", "high", "low", "close", "volume", "amount", "turnover", "float_shares", "suspended",
                 "limit_up", "limit_down", "elg_buy", "elg_sell", "lg_buy", "lg_sell", "margin_balance",
-                "margin_buy", "margin_repay")
+                "margin_buy", "margin_repay", "short_sell", "short_balance", "total_shares", "free_float_shares")
 FLOW_COLUMNS = ("elg_buy", "elg_sell", "lg_buy", "lg_sell", "amount")
 IC_OI = ((2015.3, 3e4), (2016.0, 2e4), (2019.0, 1.5e5), (2021.0, 3e5), (2026.0, 3.5e5))
 IM_OI = ((2022.55, 5e4), (2023.5, 2e5), (2026.0, 3e5))
@@ -37,13 +38,18 @@ def simulate(seed: int, n_stocks: int, n_l3: int, effects: Effects) -> Dataset:
     heat_s = ind.heat[np.arange(mkt.n)[:, None], np.maximum(uni.ind, 0)]
     mg = flows.margin(mkt, uni, st, heat_s, seed)
     listed = uni.ind >= 0
+    margin_mkt = flows.margin_market(mkt, mg, seed)
+    short = capital.short_side(mkt, mg, st.amount, margin_mkt, seed)
+    shares = capital.share_capital(mkt, uni, seed)
     arrays = {"open": st.open, "high": st.high, "low": st.low, "close": st.close, "volume": st.volume,
               "amount": st.amount, "turnover": st.turnover, "float_shares": uni.fs,
-              "suspended": uni.susp & listed, "limit_up": st.limit_up, "limit_down": st.limit_down, **mf, **mg}
+              "suspended": uni.susp & listed, "limit_up": st.limit_up, "limit_down": st.limit_down, **mf, **mg,
+              **short, **shares}
     stocks = Panel("stocks", {f: _frame(arrays[f], d, uni.codes) for f in STOCK_FIELDS}, source="synthetic")
     sw = Panel("sw_l1", {f: _frame(v, d, SW_CODES) for f, v in st.sw.items()}, source="synthetic")
     # broad indices and PE
-    broad = derivatives.broad_indices(mkt, uni, st)
+    broad_m = derivatives.broad_members(mkt, uni, st)
+    broad = derivatives.broad_indices(mkt, uni, st, broad_m)
     idx_codes = [CSI300_CODE] + [c for c, _ in derivatives.BROAD]
     idx = {f: np.column_stack([mkt.csi300[f].to_numpy()] + [broad[c][f] for c, _ in derivatives.BROAD])
            for f in ("open", "high", "low", "close", "volume")}
@@ -51,7 +57,7 @@ def simulate(seed: int, n_stocks: int, n_l3: int, effects: Effects) -> Dataset:
     index = Panel("index", {f: _frame(v, d, idx_codes) for f, v in idx.items()}, source="synthetic")
     l3 = simulate_citic_l3(mkt, ind, n_l3, seed)
     citic = Panel("citic_l3", {"close": _frame(l3["close"], d, l3["codes"])}, source="synthetic")
-    sec = funds.sectors(mkt, st.sw["close"], SW_CODES, seed)
+    sec = funds.sectors(mkt, st.sw["close"], SW_CODES, seed, drift=effects.sector_drift(mf, uni.ind, st.sw["close"]))
     sectors = Panel("sectors", {f: _frame(sec[f], d, sec["codes"]) for f in ("close", "pe_ttm")}, source="synthetic")
     etf = funds.sector_etfs(mkt, sec["close"], seed)
     etfs = Panel("sector_etfs", {f: _frame(etf[f], d, etf["codes"]) for f in ("shares", "nav")}, source="synthetic")
@@ -62,9 +68,12 @@ def simulate(seed: int, n_stocks: int, n_l3: int, effects: Effects) -> Dataset:
         "flows": pd.DataFrame({**tot, "amount": amount}, index=d)[list(FLOW_COLUMNS)],
         "futures_if": derivatives.futures_if(mkt, seed),
         "options_50etf": derivatives.options_50etf(mkt, seed),
-        "margin": flows.margin_market(mkt, mg, seed),
+        "margin": margin_mkt,
         "northbound": flows.northbound(mkt, amount, seed),
         "market": pd.DataFrame({"amount": amount, "float_mcap": np.nansum(uni.fs * st.close, axis=1)}, index=d),
+        "market_mcap": pd.DataFrame({"total_mcap": np.nansum(shares["total_shares"] * st.close, axis=1),
+                                     "free_float_mcap": np.nansum(shares["free_float_shares"] * st.close, axis=1)},
+                                    index=d),
         "fund_issuance": funds.fund_issuance(mkt, seed),
         "index_enhanced": derivatives.index_enhanced(mkt, seed),
         "futures_ic": derivatives.futures_by_maturity(mkt, broad["000905.SH"]["close"], "ic", derivatives.IC_START,
@@ -74,8 +83,14 @@ def simulate(seed: int, n_stocks: int, n_l3: int, effects: Effects) -> Dataset:
     }
     for s in series.values():
         s.index = pd.DatetimeIndex(s.index, name="date")
+    ef = enhanced_funds(mkt, {c: broad[c]["close"] for c in ("000905.SH", "000852.SH")}, series["index_enhanced"], seed)
+    funds_panel = Panel("enhanced_funds", {"nav": _frame(ef["nav"], d, ef["info"]["code"])}, source="synthetic")
     tables = _tables(d, uni, l3, etf)
-    return Dataset(panels={p.name: p for p in (index, sw, stocks, citic, sectors, etfs)}, series=series,
+    members = capital.index_members(mkt, uni, st, broad_m)
+    tables["index_membership"] = capital.membership_table(d, uni.codes, members)
+    tables["northbound_holdings"] = capital.northbound_holdings(mkt, uni, st, seed)
+    tables["enhanced_funds_info"] = ef["info"]
+    return Dataset(panels={p.name: p for p in (index, sw, stocks, citic, sectors, etfs, funds_panel)}, series=series,
                    tables=tables, source="synthetic")
 
 
@@ -121,7 +136,7 @@ def cut_window(ds: Dataset, start: pd.Timestamp, end: pd.Timestamp) -> Dataset:
     (a dataset cut at ``end`` must not know later delistings or reclassifications)."""
     panels = {}
     for name, p in ds.panels.items():
-        key = "shares" if "shares" in p.fields else "close"
+        key = next(f for f in ("shares", "close", "nav") if f in p.fields)
         keep = p.fields[key].loc[start:end].notna().any(axis=0)
         if not keep.any():
             continue
@@ -137,8 +152,12 @@ def cut_window(ds: Dataset, start: pd.Timestamp, end: pd.Timestamp) -> Dataset:
     for name, t in ds.tables.items():
         t = t.copy()
         panel = {"stocks_info": "stocks", "membership": "stocks", "citic_l3_info": "citic_l3",
-                 "sector_etfs_info": "sector_etfs", "sw_l1_info": "sw_l1"}[name]
+                 "sector_etfs_info": "sector_etfs", "sw_l1_info": "sw_l1", "index_membership": "stocks",
+                 "northbound_holdings": "stocks", "enhanced_funds_info": "enhanced_funds"}[name]
         t = t[t["code"].isin(kept.get(panel, set()))]
+        for col in ("published", "date", "inception"):   # facts disclosed after the window are not known in it
+            if col in t:
+                t = t[t[col] <= end]
         for col in ("list_date", "start"):
             if col in t:
                 t = t[t[col] <= end]

@@ -27,28 +27,47 @@ BROAD = (("000905.SH", 1050.0), ("000852.SH", 1100.0), ("000016.SH", 850.0))
 IF_START, IC_START, IM_START, OPT_START = "2010-04-16", "2015-04-16", "2022-07-22", "2015-02-09"
 
 
-def broad_indices(mkt: Market, uni: Universe, st: Stocks) -> dict:
-    """{code: {'open','high','low','close','volume'} (T,) arrays} for the synthetic CSI 500 / CSI 1000 / SSE 50."""
-    T, n = st.close.shape
-    listed = uni.ind >= 0
+def rebalance_days(mkt: Market) -> np.ndarray:
+    """Day 0 and the first trading day of every June and December (broad-index reviews)."""
     mid = mkt.month_ids()
     months = (mkt.dates.month == 6) | (mkt.dates.month == 12)
-    rebal = np.r_[0, np.flatnonzero(months & np.r_[True, mid[1:] != mid[:-1]])]
-    rebal = np.unique(rebal)
-    sh_main = np.array([c.endswith(".SH") for c in uni.codes]) & (uni.board == "main")
-    members = {code: np.zeros((T, n), dtype=bool) for code, _ in BROAD}
+    return np.unique(np.r_[0, np.flatnonzero(months & np.r_[True, mid[1:] != mid[:-1]])])
+
+
+def review_ranks(mkt: Market, uni: Universe, st: Stocks):
+    """Yield (d, e, ranked) per review: members hold on days d..e-1; ``ranked`` = eligible stocks (listed > 60 days
+    or from day 0, not ST, on the day before d) by float cap, largest first."""
+    listed = uni.ind >= 0
+    rebal = rebalance_days(mkt)
+    T = st.close.shape[0]
     for i, d in enumerate(rebal):
         sel = max(d - 1, 0)
         e = rebal[i + 1] if i + 1 < len(rebal) else T
         is_st = (uni.st_start >= 0) & (uni.st_start <= sel) & (sel <= uni.st_end)
         ok = listed[sel] & ((sel - uni.list_day > 60) | (uni.list_day == 0)) & ~is_st
         order = np.argsort(-np.where(ok, np.nan_to_num(uni.fs[sel] * st.close[sel]), -1.0), kind="stable")
-        nl = int(ok.sum())
-        ranked = order[:nl]
+        yield d, e, order[: int(ok.sum())]
+
+
+def broad_members(mkt: Market, uni: Universe, st: Stocks) -> dict:
+    """{code: (T, N) bool} members of the synthetic CSI 500 / CSI 1000 / SSE 50 (module doc)."""
+    T, n = st.close.shape
+    sh_main = np.array([c.endswith(".SH") for c in uni.codes]) & (uni.board == "main")
+    members = {code: np.zeros((T, n), dtype=bool) for code, _ in BROAD}
+    for d, e, ranked in review_ranks(mkt, uni, st):
+        nl = len(ranked)
         members["000905.SH"][d:e, ranked[int(0.06 * nl): int(0.16 * nl)]] = True
         members["000852.SH"][d:e, ranked[int(0.16 * nl): int(0.36 * nl)]] = True
         shr = ranked[sh_main[ranked]]
         members["000016.SH"][d:e, shr[: max(3, int(0.05 * len(shr)))]] = True
+    return members
+
+
+def broad_indices(mkt: Market, uni: Universe, st: Stocks, members: dict | None = None) -> dict:
+    """{code: {'open','high','low','close','volume'} (T,) arrays} for the synthetic CSI 500 / CSI 1000 / SSE 50."""
+    listed = uni.ind >= 0
+    if members is None:
+        members = broad_members(mkt, uni, st)
     vol = np.where(listed, st.volume, 0.0)
     out = {}
     for code, base in BROAD:

@@ -37,13 +37,16 @@ def fund_issuance(mkt: Market, seed: int) -> pd.DataFrame:
     return pd.DataFrame({"count": rng.poisson(lam).astype(np.int64)}, index=pd.DatetimeIndex(d, name="date"))
 
 
-def sectors(mkt: Market, sw_close: np.ndarray, sw_codes, seed: int) -> dict:
-    """{'close': (T, 3), 'pe_ttm': (T, 3), 'codes': [...]}."""
+def sectors(mkt: Market, sw_close: np.ndarray, sw_codes, seed: int, drift: np.ndarray | None = None) -> dict:
+    """{'close': (T, 3), 'pe_ttm': (T, 3), 'codes': [...]}; ``drift`` (T-1, 3): a planted effect added to the daily
+    returns (``effects.flow_leads_returns_drift``), None = none."""
     rng = stream(seed, "funds/sectors")
     T = mkt.n
     cols = [list(sw_codes).index(p) for _, p, _ in SECTORS]
     rp = sw_close[1:, cols] / sw_close[:-1, cols]
     r = rp**1.1 - 1.0 + 0.006 * student_t(rng, 5.0, (T - 1, len(cols)))
+    if drift is not None:
+        r = r + drift
     close = 1000.0 * np.vstack([np.ones((1, len(cols))), np.cumprod(1.0 + np.maximum(r, -0.5), axis=0)])
     pe = pe_ttm(mkt, close, np.array([s[2] for s in SECTORS]), rng)
     return {"close": close, "pe_ttm": pe, "codes": [s[0] for s in SECTORS]}

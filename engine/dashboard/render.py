@@ -1,0 +1,153 @@
+"""Output of the dashboard: aligned terminal tables, the Markdown page, one PNG chart per block, CSV tables and
+meta.json in a new results folder (never an existing one: the run-directory helper of ``engine.report``)."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SYNTH_LABEL = ("SYNTHETIC DATA: every number below comes from the simulated A-share market (engine/data/synthetic), "
+               "not from real margin, fund, futures or northbound data; it demonstrates the dashboard and is not "
+               "evidence about the market.")
+PCT_WORDS = ("share", "/", "excess", "return", "annualised", "ann.", "leverage", "rate", "mean", "median")
+CHART_TITLES = {"leverage": "Leveraged money (margin)", "quant": "Quant money", "mainforce": "Main-force money",
+                "northbound": "Northbound money"}
+
+
+def fmt(v, label: str = "") -> str:
+    """One cell: dates as YYYY-MM-DD, fractions as percent where the row/column label says so, CNY in 万亿/亿."""
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+        return "n/a"
+    if isinstance(v, (pd.Timestamp, np.datetime64)):
+        return f"{pd.Timestamp(v):%Y-%m-%d}"
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    v = float(v)
+    low = label.lower()
+    if "(亿)" in label:
+        return f"{v:,.2f}"
+    if any(w in low for w in PCT_WORDS):
+        return f"{v:.2%}"
+    if "(cny)" in low and abs(v) >= 1e12:
+        return f"{v / 1e12:,.3f} 万亿"
+    if "(cny)" in low and abs(v) >= 1e8:
+        return f"{v / 1e8:,.2f} 亿"
+    if v == int(v) and abs(v) < 1e15:
+        return f"{int(v):,d}"
+    return f"{v:,.2f}"
+
+
+def cells(df: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    head = [""] + [str(c) for c in df.columns]
+    body = [[str(i)] + [fmt(v, f"{i} {c}") for c, v in zip(df.columns, row)] for i, row in zip(df.index, df.itertuples(index=False))]
+    return head, body
+
+
+def _width(s: str) -> int:
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in s)   # CJK characters take two terminal columns
+
+
+def text_table(df: pd.DataFrame) -> str:
+    head, body = cells(df)
+    w = [max(_width(r[j]) for r in [head] + body) for j in range(len(head))]
+    pad = lambda s, j: (s + " " * (w[j] - _width(s))) if j == 0 else (" " * (w[j] - _width(s)) + s)  # noqa: E731
+    lines = ["  ".join(pad(h, j) for j, h in enumerate(head)), "-" * (sum(w) + 2 * (len(w) - 1))]
+    lines += ["  ".join(pad(c, j) for j, c in enumerate(r)) for r in body]
+    return "\n".join(lines)
+
+
+def md_table(df: pd.DataFrame) -> str:
+    head, body = cells(df)
+    esc = lambda s: s.replace("|", "\\|")  # noqa: E731
+    out = ["| " + " | ".join(esc(h) for h in head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    out += ["| " + " | ".join(esc(c) for c in r) + " |" for r in body]
+    return "\n".join(out)
+
+
+def terminal(dash) -> str:
+    lines = [f"Fund-behaviour dashboard (中泰 负债行为跟踪), week {dash.week.label}; data: {dash.source}"]
+    if dash.synthetic:
+        lines.append(SYNTH_LABEL)
+    for b in dash.blocks:
+        lines += ["", "=" * 100, b.title + (" [SYNTHETIC]" if dash.synthetic else "")]
+        for note in b.notes:
+            lines.append("  " + note)
+        for name, t in b.tables.items():
+            lines += ["", name + (" (synthetic)" if dash.synthetic else ""), text_table(t)]
+    return "\n".join(lines)
+
+
+def markdown(dash, charts: dict) -> str:
+    lines = [f"# Fund-behaviour dashboard, week {dash.week.label}", ""]
+    if dash.synthetic:
+        lines += [f"> **{SYNTH_LABEL}**", ""]
+    lines += [f"Data: `{dash.source}`. Week = Monday..Friday trading days; margin data are published T+1, so the "
+              f"margin figures are as of {dash.week.margin_asof:%Y-%m-%d} ({dash.week.margin_asof:%A}). "
+              "Definitions: docs/dashboard.md (methodology §5).", ""]
+    for b in dash.blocks:
+        lines += [f"## {b.title}" + (" (SYNTHETIC)" if dash.synthetic else ""), ""]
+        lines += [f"*{n}*" for n in b.notes] + [""]
+        if b.key in charts:
+            lines += [f"![{CHART_TITLES.get(b.key, b.key)}]({charts[b.key].name})", ""]
+        for name, t in b.tables.items():
+            lines += [f"**{name}**" + (" — synthetic" if dash.synthetic else ""), "", md_table(t), ""]
+    return "\n".join(lines)
+
+
+def _ascii(s: str) -> str:
+    return re.sub(r"[^\x00-\x7f]+", "", s).strip()
+
+
+def plot_block(block, path: Path, weeks: int, synthetic: bool) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    items = list(block.chart.items())
+    fig, axes = plt.subplots(1, max(1, len(items)), figsize=(4.6 * max(1, len(items)), 3.6), squeeze=False)
+    for ax, (name, obj) in zip(axes[0], items):
+        if isinstance(obj, pd.Series) and isinstance(obj.index, pd.DatetimeIndex):
+            s = obj.dropna().iloc[-weeks:]
+            ax.plot(s.index, s.to_numpy(), marker="o", ms=2.5)
+            ax.tick_params(axis="x", labelrotation=45, labelsize=7)
+        elif isinstance(obj, pd.Series):
+            s = obj.dropna()
+            ax.barh([_ascii(str(i)) or str(j) for j, i in enumerate(s.index)], s.to_numpy(),
+                    color=np.where(s.to_numpy() >= 0, "tab:red", "tab:green"))
+            ax.tick_params(axis="y", labelsize=6)
+        else:
+            obj.astype(float).plot.bar(ax=ax, rot=0)
+            ax.set_xticklabels([_ascii(str(i)) for i in obj.index], fontsize=7)
+        ax.set_title(_ascii(name), fontsize=9)
+        ax.grid(alpha=0.3)
+    fig.suptitle(CHART_TITLES.get(block.key, block.key) + (" - SYNTHETIC DATA" if synthetic else ""), fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write(dash, run_dir: Path, chart: bool = True) -> Path:
+    """Write dashboard.md, <block>.png, tables/<block>__<n>.csv and meta.json into ``run_dir``."""
+    charts = {}
+    if chart:
+        for b in dash.blocks:
+            charts[b.key] = plot_block(b, run_dir / f"{b.key}.png", dash.params.history_weeks, dash.synthetic)
+    (run_dir / "tables").mkdir()
+    for b in dash.blocks:
+        for i, (name, t) in enumerate(list(b.tables.items()) + list(b.data.items())):
+            t.to_csv(run_dir / "tables" / f"{b.key}__{i}.csv", index_label=str(name))
+    (run_dir / "dashboard.md").write_text(markdown(dash, charts), encoding="utf-8")
+    meta = {"week": dash.week.label, "margin_asof": f"{dash.week.margin_asof:%Y-%m-%d}", "synthetic": dash.synthetic,
+            "data": dash.source, "params": {k: (list(v) if isinstance(v, tuple) else v)
+                                            for k, v in dash.params.__dict__.items()}}
+    (run_dir / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
+    # report.html: once engine/report (issue 16) offers an HTML page builder, call it here with run_dir, the
+    # Markdown page and the block PNGs, e.g. ``engine.report.html.write_page(run_dir, title, markdown, images)``.
+    return run_dir
