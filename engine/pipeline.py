@@ -102,7 +102,10 @@ def _daily_yield(ds: Dataset, cfg: StrategyConfig, index: pd.DatetimeIndex) -> p
         d = y.index[y.isna().to_numpy()][0]
         raise DataError(f"series '{name}' column '{col}': no dividend yield on or before {d:%Y-%m-%d}; extend the series "
                         f"or move data.start")
-    return (y.shift(1) / cfg.metrics.periods_per_year).fillna(0.0)
+    from engine.metrics_ppy import resolve_ppy      # periods_per_year: auto = the benchmark panel's sessions per year
+
+    ppy, _ = resolve_ppy(cfg.metrics.periods_per_year, ds.panel(cfg.benchmark.panel).dates)
+    return (y.shift(1) / ppy).fillna(0.0)
 
 
 def benchmark_label(ds: Dataset, cfg: StrategyConfig) -> str:
