@@ -102,7 +102,7 @@ def _daily_yield(ds: Dataset, cfg: StrategyConfig, index: pd.DatetimeIndex) -> p
         d = y.index[y.isna().to_numpy()][0]
         raise DataError(f"series '{name}' column '{col}': no dividend yield on or before {d:%Y-%m-%d}; extend the series "
                         f"or move data.start")
-    from engine.metrics_ppy import resolve_ppy      # periods_per_year: auto = the benchmark panel's sessions per year
+    from engine.metrics_ppy import resolve_ppy
 
     ppy, _ = resolve_ppy(cfg.metrics.periods_per_year, ds.panel(cfg.benchmark.panel).dates)
     return (y.shift(1) / ppy).fillna(0.0)
@@ -125,10 +125,12 @@ def benchmark_label(ds: Dataset, cfg: StrategyConfig) -> str:
 
 
 def _boards(ds: Dataset, universe: str):
+    """The info table of a stock panel for the limit rules (engine.limits): code, board, list_date, ST dates,
+    issue price, as far as the data has them; None otherwise."""
     if universe == "stocks" and "stocks_info" in ds.tables:
         info = ds.tables["stocks_info"]
-        if {"code", "board"} <= set(info.columns):
-            return info.set_index("code")["board"]
+        if "code" in info.columns:
+            return info
     return None
 
 
@@ -149,7 +151,7 @@ def run_strategy(cfg: StrategyConfig, ds: Dataset) -> RunOutput:
     _check_weights_in_period(cfg, sig, start, end)
     t1 = time.perf_counter()
     bt = run_backtest(sig.weights, panel, start, end, cfg.execution, cfg.costs, cfg.market_rules,
-                      boards=_boards(ds, universe), rebalance_dates=sig.rebalance_dates)
+                      boards=_boards(ds, universe), rebalance_dates=sig.rebalance_dates, dataset=ds)
     timings["backtest_s"] = time.perf_counter() - t1
     bench = benchmark_returns(ds, cfg, bt.returns.index)
     t2 = time.perf_counter()
@@ -168,7 +170,8 @@ def run_strategy(cfg: StrategyConfig, ds: Dataset) -> RunOutput:
         ds.require(espec.requires_for(eb["params"]))
         esig = espec.compute(ds, dict(eb["params"]))
         ebt = run_backtest(esig.weights, ds.panel(euniverse), start, end, cfg.execution, cfg.costs,
-                           cfg.market_rules, boards=_boards(ds, euniverse), rebalance_dates=esig.rebalance_dates)
+                           cfg.market_rules, boards=_boards(ds, euniverse), rebalance_dates=esig.rebalance_dates,
+                           dataset=ds)
         if not ebt.returns.index.equals(bt.returns.index):
             raise DataError(f"extra benchmark '{eb['name']}': its panel '{euniverse}' has other trading days than "
                             f"the strategy's panel '{universe}' in the period; align the data calendars")

@@ -257,7 +257,7 @@ def _run_periods(task, ds, spec, panel, cfg0, w, idx, put, problems, S, bt_kwarg
         for label, p_start, p_end in task.periods:          # one period at a time: bounded memory
             start, end = _period_bounds(cfg0, label, p_start, p_end, panel.dates)
             res = run_backtest_many(w, panel, start, end, cfg0.execution, cfg0.costs, cfg0.market_rules,
-                                    boards=boards, **bt_kwargs)
+                                    boards=boards, dataset=ds, **bt_kwargs)
             dates = backtest_dates(panel.dates, start, end)
             bench = benchmark_returns(ds, cfg0, dates).to_numpy()
             m = vector_metrics(res["returns"], bench, dates, cfg0.metrics, res["turnover"], res["costs"],

@@ -166,3 +166,14 @@ def test_empty_cache_and_default_root(tmp_path, monkeypatch):
     assert data_root() == tmp_path / "nothing"
     with pytest.raises(DataError, match="the data cache is empty; fetch a dataset first"):
         load_cache(DataConfig(source="cache"))
+
+
+def test_list_shows_the_cache(tmp_path, capsys):
+    from engine.data import __main__ as data_main
+
+    fetch("sw_l1", "2024-02-01", "2024-03-29", root=tmp_path, provider="akshare", adapter=Recorder())
+    assert data_main.main(["list", "--dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"cache: {tmp_path}" and out[1].split()[:6] == ["dataset", "provider", "version", "range", "rows", "codes"]
+    n = 2 * len(CAL[(CAL >= "2024-02-01") & (CAL <= "2024-03-29")])
+    assert out[2].split()[:6] == ["sw_l1", "akshare", out[2].split()[2], "2024-02-01..2024-03-29", str(n), "2"]

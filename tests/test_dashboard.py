@@ -220,3 +220,47 @@ def test_render_labels_synthetic_everywhere(tmp_path):
     assert sorted(p.name for p in out.glob("*.png")) == ["leverage.png", "mainforce.png", "northbound.png", "quant.png"]
     real = render.terminal(build_dashboard(make(synthetic=False), "2024-01-03"))
     assert "synthetic" not in real.lower()
+
+
+def test_block_without_rows_in_the_week_names_the_series(ds):
+    from engine.data.panel import Dataset
+
+    late = {k: v for k, v in ds.series.items()}
+    late["northbound"] = ds.series["northbound"].loc["2024-01-08":]
+    late["margin"] = ds.series["margin"].loc["2024-01-08":]
+    d2 = Dataset(panels=dict(ds.panels), series=late, tables=dict(ds.tables), meta=ds.meta, source="handmade")
+    with pytest.raises(DataError, match=r"series northbound has no rows in 2024-01-02\.\.2024-01-05 .*--blocks"):
+        build_dashboard(d2, "2024-01-03", blocks=("northbound",))
+    with pytest.raises(DataError, match=r"series margin has no rows published during 2024-01-02\.\.2024-01-05"):
+        build_dashboard(d2, "2024-01-03", blocks=("leverage",))
+    assert build_dashboard(d2, "2024-01-03", blocks=("mainforce", "quant")).blocks
+
+
+def test_weekly_basis_series_matches_the_block(ds, dash):
+    from engine.dashboard.series import weekly
+
+    s = weekly(ds, "basis_im_q1")
+    t = dash.block("quant").tables["IM (CSI 1000) basis and open interest on 2024-01-05"]
+    assert s.at[D("2024-01-05")] == pytest.approx(t.at["下季 q1", "annualised"], rel=1e-12)
+    F, S = ds.series["futures_im"].at[D("2023-12-29"), "close_q1"], ds.panel("index")["close"].at[D("2023-12-29"), "000852.SH"]
+    assert s.at[D("2023-12-29")] == pytest.approx((F - S) / S * 365 / (D("2024-06-21") - D("2023-12-29")).days, rel=1e-12)
+
+
+def test_cli_on_user_files_writes_a_new_folder_and_never_overwrites(tmp_path, capsys):
+    """The documented user-file layout (docs/dashboard.md) read through data.source: dataset, end to end."""
+    from engine.dashboard.__main__ import main
+    from engine.data.io import write_dataset
+
+    root = write_dataset(make(), tmp_path / "mydata")
+    cfg = tmp_path / "mine.yaml"
+    cfg.write_text(f"name: mine\ndata: {{source: dataset, path: {root}}}\n", encoding="utf-8")
+    out = tmp_path / "res"
+    assert main(["--week", "2024-01-03", str(cfg), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert text.rstrip().endswith(f"results: {out}") and "synthetic" not in text.lower()
+    assert {p.name for p in out.iterdir()} >= {"dashboard.md", "meta.json", "leverage.png", "quant.png", "tables"}
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    assert main(["--week", "2024-01-03", str(cfg), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "already exists" in err[0]
+    assert before == {p: p.stat().st_mtime_ns for p in out.rglob("*")}

@@ -73,3 +73,39 @@ def test_weekly_margin_share_groups_rows_by_publication_week(ds):
     rows = pd.date_range("2024-11-01", "2024-11-07", freq="B")
     want = (m.loc[rows, "margin_buy"] + m.loc[rows, "short_sell"]).sum() / mk.loc[rows, "amount"].sum()
     assert x.at[d] == pytest.approx(want, rel=1e-12)
+
+
+@pytest.mark.parametrize("series", ["quant_excess_500", "basis_ic_q0"])
+def test_no_lookahead_fund_and_futures_series(series):
+    full = small()
+    ds = Dataset(panels={k: full.panel(k) for k in ("index", "enhanced_funds")},
+                 series={k: full.series[k] for k in ("market", "futures_ic")},
+                 tables={"enhanced_funds_info": full.table("enhanced_funds_info")}, meta=full.meta, source=full.source)
+    assert_no_lookahead(compute, ds, {**DEFAULTS, "series": series, "threshold": 0.5}, CUTS[1:])
+
+
+def test_shipped_strategy_runs_and_holds_only_its_two_exposures():
+    """strategies/dashboard_margin_timing.yaml end to end on the small market (same seed), frictionless: the daily
+    returns equal a naive simulation that trades to the target decided at close t-1 at the close of t, only when the
+    target changes, and lets the weight drift in between."""
+    from engine.config import load_config
+    from engine.pipeline import run_strategy
+
+    cfg = load_config("strategies/dashboard_margin_timing.yaml",
+                      ["data.size=small", "costs.commission=0", "costs.min_commission=0"])
+    run = run_strategy(cfg, small())
+    w = run.signal.weights["000300.SH"]
+    assert set(np.unique(w.to_numpy())) == {0.5, 1.0}
+    r = run.backtest.value.pct_change().fillna(0.0)
+    rb = small().panel("index")["close"]["000300.SH"].pct_change()
+    decided = w.shift(1)
+    hold, cash, last, want = 0.0, 1.0, None, []
+    for i, d in enumerate(r.index):
+        v0 = hold + cash
+        if i:
+            hold *= 1.0 + rb[d]
+        v = hold + cash
+        want.append(v / v0 - 1.0 if i else 0.0)
+        if decided[d] != last:
+            hold, cash, last = decided[d] * v, v - decided[d] * v, decided[d]
+    np.testing.assert_allclose(r.to_numpy(), np.array(want), atol=1e-12)

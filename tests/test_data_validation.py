@@ -177,8 +177,11 @@ def test_price_plus_dividend_yield_benchmark(tmp_path):
     r = benchmark_returns(ds, cfg, idx)
     c = ds.panel("index")["close"]["000300.SH"].loc[idx].to_numpy()
     y = np.linspace(0.02, 0.03, 10)
-    cal = ds.panel("index").dates               # periods_per_year: auto = mean sessions per complete year 2007-2024
-    ppy = pd.Series(1, index=cal).loc["2007":"2024"].groupby(cal[(cal.year >= 2007) & (cal.year <= 2024)].year).size().mean()
+    # metrics.periods_per_year: auto = trading days per complete calendar year of the benchmark's calendar (a
+    # year is complete when the data also has the years before and after it): the embedded CSI 300 runs
+    # 2006-2025, so the complete years are 2007..2024
+    cal = ds.panel("index").dates
+    ppy = ((cal.year >= 2007) & (cal.year <= 2024)).sum() / 18
     np.testing.assert_allclose(r.to_numpy()[1:], c[1:] / c[:-1] - 1 + y[:-1] / ppy, rtol=1e-13)
     assert "price + dividend yield of series valuation.dividend_yield" in benchmark_label(ds, cfg)
     cfg2 = config_from_dict({"name": "t", "signal": {"name": "hold"}, "benchmark": {"kind": "total_return", "code": "000300.SH"}})

@@ -153,3 +153,32 @@ def test_wide_gbk_with_aliases(tmp_path):
     p.write_bytes("date,801010,801030.SI\n2023-11-29,3005,4010\n2023-11-30,3015,4020\n".encode("gbk"))
     panel = import_wide(p, "close", {}, {}, None, "sw_l1")
     pd.testing.assert_frame_equal(panel["close"], _clean(tmp_path)["close"], check_freq=False)
+
+
+def test_dataset_folder_codes_normalised_and_dividend_becomes_adj_factor(tmp_path):
+    """A dataset directory with bare codes and a dividend field: codes normalised, adj_factor derived on read
+    (ex-reference price rule: factor ratio = prev close / (prev close - dividend))."""
+    from engine.data.io import read_dataset
+
+    d = tmp_path / "ds" / "panels" / "etf"
+    d.mkdir(parents=True)
+    (d / "close.csv").write_text("date,510300\n2024-01-02,4.00\n2024-01-03,3.95\n2024-01-04,4.00\n")
+    (d / "dividend.csv").write_text("date,510300\n2024-01-02,\n2024-01-03,0.10\n2024-01-04,\n")
+    cfg = DataConfig(source="dataset", path=str(tmp_path / "ds"))
+    with pytest.warns(DataWarning, match="no panel 'index'"):
+        ds = load_dataset(cfg)
+    p = ds.panel("etf")
+    assert list(p.codes) == ["510300.SH"]
+    np.testing.assert_allclose(p["adj_factor"]["510300.SH"].to_numpy(), [1.0, 4.0 / 3.9, 4.0 / 3.9], rtol=1e-15)
+    assert read_dataset(tmp_path / "ds").panel("etf")["close"].columns.tolist() == ["510300.SH"]
+
+
+def test_wide_folder_unused_broken_field_does_not_block(tmp_path):
+    d = tmp_path / "wide"
+    d.mkdir()
+    (d / "close.csv").write_text("date,801010,801030\n2023-11-29,3005,4010\n2023-11-30,3015,4020\n")
+    (d / "turnover.csv").write_text("date,801010,801030\n2023-11-29,1.5,N/A\n2023-11-30,1.6,2.6\n")
+    panel = import_wide(d, "close", {}, {}, None, "sw_l1")
+    assert panel["close"].loc["2023-11-30", "801030.SI"] == 4020
+    with pytest.raises(DataError, match=r"turnover.csv: field 'turnover' has a non-numeric value 'N/A' for 801030.SI on 2023-11-29"):
+        panel["turnover"]

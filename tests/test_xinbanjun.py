@@ -225,3 +225,25 @@ def test_reproduction_rows_004_x1(tmp_path):
     pe = ds.panel("sectors")["pe_ttm"]["new_energy"].loc[:"2022-02-22"]
     assert rows[0].ours == pe.iloc[-1]
     assert rows[1].ours == pytest.approx(pe.rolling(250, min_periods=120).rank(method="max", pct=True).iloc[-1])
+
+
+# ------------------------------------------------------------------------------------------ as-of table, charts
+def test_asof_table_and_charts(ds, tmp_path):
+    from engine.data.synthetic.build import cut_window
+    from engine.signals.xinbanjun_report import charts, format_asof
+
+    cut = cut_window(ds, ds.panel("sectors").dates[0], pd.Timestamp("2022-02-22"))
+    res = X.compute(cut, FAST)
+    text = format_asof(res.tables)
+    for word in ("新能源 (new_energy) as of the close of 2022-02-22", "半导体", "军工", "主力资金 20日净流入", "PE-TTM",
+                 "估值分位 (滚动120日)", "调整前", "基金发行 (2022-01)", "ETF 本轮回调累计净流入", "公募仓位", "目标仓位",
+                 "rule 'composite' (our own design)", "main-force flows (stocks): synthetic"):
+        assert word in text, word
+    t = res.tables["asof_defense"]
+    pe = cut.panel("sectors")["pe_ttm"]["defense"].iloc[-1]
+    assert t.loc[t["指标"] == "PE-TTM", "数值"].item() == f"{pe:.1f}x"
+    paths = charts(res, tmp_path, True)
+    assert [p.name for p in paths] == [f"xinbanjun_{s}_20220222.png" for s in ("defense", "new_energy", "semiconductor")]
+    assert all(p.stat().st_size > 10_000 for p in paths)
+    with pytest.raises(ConfigError, match="never overwritten"):
+        charts(res, tmp_path, True)

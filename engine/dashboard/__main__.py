@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--share-method", default="sum", choices=("sum", "mean"),
                    help="shares as a ratio of weekly sums (default) or the mean of daily ratios")
     p.add_argument("--popular-n", type=int, default=35, help="number of popular stocks (default 35)")
+    p.add_argument("--blocks", default="leverage,quant,mainforce,northbound", metavar="LIST",
+                   help="comma-separated blocks to build (default: all four)")
     return p
 
 
@@ -46,12 +48,19 @@ def load_data(config: str | None):
 
 
 def _run(args) -> int:
-    from engine.dashboard import DashboardParams, build_dashboard, render
+    from engine.dashboard import BLOCKS, DashboardParams, build_dashboard, render
+    from engine.errors import ConfigError
     from engine.report import make_run_dir, new_run_dir
 
+    if args.popular_n <= 0:
+        raise ConfigError(f"--popular-n must be a positive integer, got {args.popular_n}")
     params = DashboardParams(margin_lag=args.margin_lag, share_method=args.share_method, popular_n=args.popular_n)
     ds, label = load_data(args.config)
-    dash = build_dashboard(ds, args.week, params)
+    blocks = tuple(b.strip() for b in args.blocks.split(",") if b.strip())
+    bad = [b for b in blocks if b not in BLOCKS]
+    if bad or not blocks:
+        raise ConfigError(f"--blocks: unknown block(s) {', '.join(bad) or '(none given)'}; choose from {', '.join(BLOCKS)}")
+    dash = build_dashboard(ds, args.week, params, blocks=blocks)
     if args.out:
         run_dir = make_run_dir(None, args.out)
     else:

@@ -83,34 +83,28 @@ def _missing(ds: Dataset, key: str, detail: str) -> DataError:
                      f"dataset ({DOC}) or run on data.source: synthetic")
 
 
-def need_series(ds: Dataset, name: str, cols=()) -> pd.DataFrame:
-    if name not in ds.series:
-        raise _missing(ds, f"series:{name}", "")
-    df = ds.series[name]
-    gone = [c for c in cols if c not in df.columns]
+def _need(ds: Dataset, kind: str, name: str, wanted, store, names):
+    if name not in store:
+        raise _missing(ds, f"{kind}:{name}", "")
+    obj = store[name]
+    gone = [c for c in wanted if c not in names(obj)]
     if gone:
-        raise _missing(ds, f"series:{name}", f", which lacks column(s) {', '.join(gone)}")
-    return df
+        what = "field(s)" if kind == "panel" else "column(s)"
+        raise _missing(ds, f"{kind}:{name}", f", which lacks {what} {', '.join(gone)}")
+    return obj
+
+
+def need_series(ds: Dataset, name: str, cols=()) -> pd.DataFrame:
+    """``ds.series[name]`` with ``cols``, or a one-line DataError saying what it holds and where the file goes."""
+    return _need(ds, "series", name, cols, ds.series, lambda df: df.columns)
 
 
 def need_panel(ds: Dataset, name: str, fields=()):
-    if name not in ds.panels:
-        raise _missing(ds, f"panel:{name}", "")
-    p = ds.panels[name]
-    gone = [f for f in fields if f not in p.fields]
-    if gone:
-        raise _missing(ds, f"panel:{name}", f", which lacks field(s) {', '.join(gone)}")
-    return p
+    return _need(ds, "panel", name, fields, ds.panels, lambda p: p.fields)
 
 
 def need_table(ds: Dataset, name: str, cols=()) -> pd.DataFrame:
-    if name not in ds.tables:
-        raise _missing(ds, f"table:{name}", "")
-    t = ds.tables[name]
-    gone = [c for c in cols if c not in t.columns]
-    if gone:
-        raise _missing(ds, f"table:{name}", f", which lacks column(s) {', '.join(gone)}")
-    return t
+    return _need(ds, "table", name, cols, ds.tables, lambda t: t.columns)
 
 
 @dataclass(frozen=True)
@@ -191,18 +185,19 @@ def members_mask(table: pd.DataFrame, key: str, dates: pd.DatetimeIndex, codes) 
     empty end = still a member). Rows with codes outside ``codes`` are ignored."""
     codes = pd.Index(codes)
     t = table[table["code"].isin(codes)]
-    out = {}
+    col = codes.get_indexer(t["code"])
+    start = pd.to_datetime(t["start"]).to_numpy(dtype="datetime64[ns]")
+    end = pd.to_datetime(t["end"]).to_numpy(dtype="datetime64[ns]")
+    end = np.where(np.isnat(end), np.datetime64("2262-01-01", "ns"), end)
     d = dates.to_numpy(dtype="datetime64[ns]")[:, None]
-    for g, rows in t.groupby(key, sort=True):
-        m = np.zeros((len(dates), len(codes)), dtype=bool)
-        col = codes.get_indexer(rows["code"])
-        start = pd.to_datetime(rows["start"]).to_numpy(dtype="datetime64[ns]")
-        end = pd.to_datetime(rows["end"]).to_numpy(dtype="datetime64[ns]")
-        end = np.where(np.isnat(end), np.datetime64("2262-01-01", "ns"), end)
-        hit = (d >= start[None, :]) & (d <= end[None, :])
-        for j in range(len(col)):
-            m[:, col[j]] |= hit[:, j]
-        out[str(g)] = pd.DataFrame(m, index=dates, columns=codes)
+    hit = (d >= start[None, :]) & (d <= end[None, :])                  # dates x rows
+    groups = t[key].astype(str).to_numpy()
+    out = {}
+    for g in sorted(set(groups)):
+        r = np.flatnonzero(groups == g)
+        onehot = np.zeros((len(r), len(codes)))
+        onehot[np.arange(len(r)), col[r]] = 1.0
+        out[g] = pd.DataFrame(hit[:, r].astype(float) @ onehot > 0, index=dates, columns=codes)
     return out
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 from engine.dashboard.common import (INDEX_NAMES, YI, Block, DashboardParams, Week, members_mask, need_panel,
                                      need_series, need_table, ratio)
 from engine.dashboard.series import margin_balance_ratio, margin_share
+from engine.errors import DataError
 
 STOCK_FIELDS = ("margin_buy", "margin_repay", "amount", "close")
 
@@ -37,6 +38,10 @@ def _stock_net(st, days: pd.DatetimeIndex, p: DashboardParams) -> pd.DataFrame:
 def market_summary(ds, week: Week, p: DashboardParams) -> pd.DataFrame:
     m = need_series(ds, "margin", ("margin_balance", "margin_buy", "short_balance", "short_sell"))
     mk = need_series(ds, "market", ("amount", "float_mcap"))
+    if not week.margin_days.isin(m.index).any():
+        raise DataError(f"{ds.source}: series margin has no rows published during {week.label} (it covers "
+                        f"{m.index[0]:%Y-%m-%d}..{m.index[-1]:%Y-%m-%d}); choose a week inside it or skip the block "
+                        f"with --blocks")
     free = need_series(ds, "market_mcap", ("free_float_mcap",))["free_float_mcap"]
     rows = {}
     for tag, days in (("this week", week.margin_days), ("last week", week.prev_margin_days)):

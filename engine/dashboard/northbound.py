@@ -23,6 +23,9 @@ from engine.errors import DataError
 def turnover_table(ds, week: Week, p: DashboardParams) -> pd.DataFrame:
     nb = need_series(ds, "northbound", ("turnover",))["turnover"]
     amt = need_series(ds, "market", ("amount",))["amount"]
+    if not week.days.isin(nb.index).any():
+        raise DataError(f"{ds.source}: series northbound has no rows in {week.label} (it covers {nb.index[0]:%Y-%m-%d}.."
+                        f"{nb.index[-1]:%Y-%m-%d}); choose a week inside it or skip the block with --blocks")
     rows = {}
     for tag, days in (("this week", week.days), ("last week", week.prev_days)):
         d = days[days.isin(nb.index)]

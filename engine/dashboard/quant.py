@@ -55,19 +55,22 @@ def select_contracts(contracts: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def basis_frame(fut: pd.DataFrame, spot: pd.Series, days: pd.DatetimeIndex, tag: str) -> pd.DataFrame:
+    """Rows ``days``: expiry, F, S, F - S, (F - S)/S, annualised (x 365 / calendar days to expiry), days, oi."""
+    F = fut[f"close_{tag}"].reindex(days).astype(float)
+    S = spot.reindex(days).astype(float)
+    exp = pd.to_datetime(fut[f"expiry_{tag}"].reindex(days))
+    n = (exp - days).dt.days.astype(float) if hasattr(exp, "dt") else pd.Series(np.nan, index=days)
+    rate = (F - S) / S
+    ann = (rate * 365.0 / n).where(n > 0)
+    return pd.DataFrame({"expiry": exp, "F": F, "S": S, "basis": F - S, "rate": rate, "annualised": ann, "days": n,
+                         "oi": fut[f"oi_{tag}"].reindex(days).astype(float)})
+
+
 def basis_table(fut: pd.DataFrame, spot: pd.Series, day: pd.Timestamp) -> pd.DataFrame:
     """Per contract month on ``day``: expiry, F, S, F - S, (F - S)/S, annualised, days to expiry, open interest."""
-    rows = {}
-    S = float(spot.get(day, np.nan))
-    for tag, cn in TAGS:
-        F = float(fut.at[day, f"close_{tag}"]) if day in fut.index else np.nan
-        exp = pd.Timestamp(fut.at[day, f"expiry_{tag}"]) if day in fut.index else pd.NaT
-        days = (exp - day).days if exp is not pd.NaT else np.nan
-        rate = (F - S) / S
-        rows[f"{cn} {tag}"] = {"expiry": exp, "F": F, "S": S, "basis": F - S, "rate": rate,
-                               "annualised": rate * 365.0 / days if days and days > 0 else np.nan,
-                               "days": days, "oi": float(fut.at[day, f"oi_{tag}"]) if day in fut.index else np.nan}
-    return pd.DataFrame(rows).T
+    day = pd.DatetimeIndex([day])
+    return pd.DataFrame({f"{cn} {tag}": basis_frame(fut, spot, day, tag).iloc[0] for tag, cn in TAGS}).T
 
 
 def excess_table(ds, week: Week) -> pd.DataFrame:
@@ -97,13 +100,13 @@ def build(ds, week: Week, p: DashboardParams) -> Block:
                             f"add it to panels/index/close.parquet (docs/dashboard.md)")
         if week.end not in fut.index or week.prev_end not in fut.index:
             raise DataError(f"{ds.source}: series futures_{prod} has no row on {week.end:%Y-%m-%d} or "
-                            f"{week.prev_end:%Y-%m-%d}; it covers {fut.index[0]:%Y-%m-%d}..{fut.index[-1]:%Y-%m-%d}")
+                            f"{week.prev_end:%Y-%m-%d}; it covers {fut.index[0]:%Y-%m-%d}..{fut.index[-1]:%Y-%m-%d} (skip the "
+                            f"block with --blocks)")
         now, before = basis_table(fut, idx[code], week.end), basis_table(fut, idx[code], week.prev_end)
         wk = fut.index[fut.index.isin(week.days)]
-        mean_ann = {f"{cn} {tag}": np.nanmean([basis_table(fut, idx[code], d).at[f"{cn} {tag}", "annualised"]
-                                               for d in wk]) for tag, cn in TAGS}
+        mean_ann = {f"{cn} {tag}": basis_frame(fut, idx[code], wk, tag)["annualised"].mean() for tag, cn in TAGS}
         b.tables[f"{label} basis and open interest on {week.end:%Y-%m-%d}"] = pd.DataFrame({
-            "expiry": now["expiry"].map(lambda x: f"{x:%Y-%m-%d}"), "F - S": now["basis"].astype(float),
+            "expiry": now["expiry"].map(lambda x: "n/a" if pd.isna(x) else f"{pd.Timestamp(x):%Y-%m-%d}"), "F - S": now["basis"].astype(float),
             "annualised": now["annualised"].astype(float), "week mean ann.": pd.Series(mean_ann),
             "last week ann.": before["annualised"].astype(float), "OI": now["oi"].astype(float),
             "OI last week": before["oi"].astype(float), "OI change": (now["oi"] - before["oi"]).astype(float)})

@@ -148,7 +148,8 @@ def basis_at_week_end(product: str, tag: str):
         ends = pd.DatetimeIndex(week_ends(week_calendar(ds)).unique())
         ends = ends[ends.isin(fut.index) & ends.isin(spot.index)]
         F, S = fut[f"close_{tag}"].reindex(ends), spot.reindex(ends)
-        days = (pd.to_datetime(fut[f"expiry_{tag}"].reindex(ends)) - ends).days.to_numpy().astype(float)
+        exp = pd.DatetimeIndex(pd.to_datetime(fut[f"expiry_{tag}"].reindex(ends)))
+        days = np.asarray((exp - ends).days, dtype=float)
         days[days <= 0] = np.nan
         return (F - S) / S * 365.0 / days
     f.__doc__ = f"Annualised basis (F - S)/S x 365/calendar days to expiry of {product.upper()} {tag} at the week's last day."

@@ -14,7 +14,6 @@ already fetched; a new fetch asks the provider only for the dates outside it (``
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import shutil
@@ -208,11 +207,9 @@ def _write_version(root: Path, name: str, data: pd.DataFrame, manifest: dict) ->
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    from engine.data.io import file_sha256
+
+    return file_sha256(path)
 
 
 # ---------------------------------------------------------------- to a Dataset

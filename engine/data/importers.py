@@ -241,7 +241,7 @@ def import_wide(path: Path, field: str, columns: dict, units: dict, date_format:
             raise DataError(f"{path}: no .csv or .parquet files; a wide dataset has one file per field named <field>.csv")
     else:
         files[field] = path
-    out = {}
+    raw = {}
     for f, p in files.items():
         df = _drop_footer(read_table(p, encoding)).rename(columns=columns)
         if "date" not in df.columns:
@@ -250,22 +250,30 @@ def import_wide(path: Path, field: str, columns: dict, units: dict, date_format:
         body = df.drop(columns=["date"])
         body.columns = normalize_codes(list(body.columns), panel_name, str(p))
         body.index = idx
-        body = _numeric(body, f, str(p))
-        if f not in FLAG_FIELDS:
-            fac = _unit_factor(units, f, list(body.columns), str(p))
-            if fac is not None:
-                body = body * fac
-            body = _zero_prices(body, f, str(p))
         if not body.index.is_unique:
             d = body.index[body.index.duplicated()][0]
             raise DataError(f"{p}: duplicate date {d:%Y-%m-%d}; keep one row per date")
-        out[f] = body.sort_index()
+        raw[f] = body.sort_index()
     for f in units:
-        if f not in out:
-            raise DataError(f"{path}: data.units names field '{f}' that the file does not have (it has: {', '.join(out)})")
-    # align all fields to the union of dates and codes so the panel is rectangular
-    dates = pd.DatetimeIndex(sorted(set().union(*[set(v.index) for v in out.values()])), name="date")
-    codes = sorted(set().union(*[set(v.columns) for v in out.values()]))
-    for f in out:
-        out[f] = out[f].reindex(index=dates, columns=codes)
+        if f not in raw:
+            raise DataError(f"{path}: data.units names field '{f}' that the file does not have (it has: {', '.join(raw)})")
+    # one rectangle for all fields: the union of dates and codes; numbers are converted when a field is first read
+    dates = pd.DatetimeIndex(sorted(set().union(*[set(v.index) for v in raw.values()])), name="date")
+    codes = sorted(set().union(*[set(v.columns) for v in raw.values()]))
+
+    def load(f: str) -> pd.DataFrame:
+        body = _numeric(raw[f], f, str(files[f]))
+        if f not in FLAG_FIELDS:
+            fac = _unit_factor(units, f, list(body.columns), str(files[f]))
+            if fac is not None:
+                body = body * fac
+            body = _zero_prices(body, f, str(files[f]))
+        return body.reindex(index=dates, columns=codes)
+
+    for f in units:
+        _unit_factor(units, f, codes, str(path))
+    loaders = {f: (lambda f=f: load(f)) for f in raw}
+    if "close" in loaders:
+        loaders = {"close": loaders.pop("close"), **loaders}
+    out = LazyFields(loaders, where=f"{path}: panel '{panel_name}'")
     return Panel(panel_name, out, source=str(path))

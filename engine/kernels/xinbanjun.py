@@ -94,15 +94,22 @@ def nnls_gram(G, c):
 
 
 @njit
+def _positive_set(w, free):
+    """Write the indices with ``w > 0`` to the front of ``free``; return their count."""
+    k = 0
+    for i in range(w.shape[0]):
+        if w[i] > 0.0:
+            free[k] = i
+            k += 1
+    return k
+
+
+@njit
 def _kkt_sum_active(G, c, cap, w_guess):
     """Exact solution of the sum-active problem on the free set of ``w_guess``; (w, lam, ok)."""
     n = G.shape[0]
     free = np.empty(n, dtype=np.int64)
-    k = 0
-    for i in range(n):
-        if w_guess[i] > 0.0:
-            free[k] = i
-            k += 1
+    k = _positive_set(w_guess, free)
     w = np.zeros(n)
     if k == 0:
         return w, 0.0, False
@@ -150,11 +157,7 @@ def capped_nnls(G, c, cap):
     shifted = np.empty(n)
     for _ in range(_MAX_LAM):
         # Newton step on the current free set: d sum / d lam = -1' G_FF^-1 1
-        k = 0
-        for i in range(n):
-            if w[i] > 0.0:
-                free[k] = i
-                k += 1
+        k = _positive_set(w, free)
         ones = np.zeros(n)
         for a in range(k):
             ones[free[a]] = 1.0

@@ -8,8 +8,9 @@ Indicators (``engine/signals/xinbanjun_indicators.py``, all parameters below):
   event; a month is used only from the ``iss_publish_lag``-th trading day after it ends.
 * ETF净流入 (reconstructed): ``(shares_t - shares_{t-1}) x NAV_t`` over the sector's ETFs; cumulative during the
   current drawdown, ranked against completed corrections since ``etf_since``.
-* 公募仓位 / 私募成长仓位 (proposal): rolling constrained regressions (weights >= 0, sum <= cap); computed only when
-  the dataset has the fund-index series named by ``pos_*`` / ``priv_*`` (the synthetic market has none).
+* 公募仓位 / 私募成长仓位 (proposal): rolling constrained regressions (weights >= 0, sum <= cap) of a fund index on
+  the sector indices (+ ``pos_other``) and of a private-fund index on growth/value style indices; computed when the
+  dataset has the series named by ``pos_*`` / ``priv_*`` (synthetic: series ``fund_indices``), else reported missing.
 * 估值分位 (found-verbatim: rolling one year): rank percentile of PE-TTM over ``val_window`` trading days.
 
 Drawdowns: a zigzag with ``dd_min_depth`` (a correction) and ``dd_rebound`` (its end) on the sector close.
@@ -50,8 +51,8 @@ DEFAULTS = {
     "iss_series": "fund_issuance", "iss_column": "count", "iss_window_months": 0, "iss_min_months": 12,
     "iss_trough_lookback": 3, "iss_rise_min": 0.0, "iss_publish_lag": 1, "iss_hold_months": 3,
     "etf_panel": "sector_etfs", "etf_table": "sector_etfs_info", "etf_since": "2019-01-01", "etf_min_episodes": 1,
-    "pos_series": "", "pos_column": "active_equity", "pos_other": ["000300.SH"], "pos_window": 60, "pos_cap": 0.95,
-    "priv_series": "", "priv_column": "private_long", "priv_style_series": "", "priv_growth": "growth",
+    "pos_series": "fund_indices", "pos_column": "active_equity", "pos_other": ["000300.SH"], "pos_window": 60, "pos_cap": 0.95,
+    "priv_series": "fund_indices", "priv_column": "private_long", "priv_style_series": "fund_indices", "priv_growth": "growth",
     "priv_value": "value", "priv_window": 60, "priv_cap": 1.0,
     "val_window": 250, "val_min_periods": 120,
     "entry_val_max": 0.5, "exit_val_min": 0.8, "entry_need_drawdown": True,
@@ -139,19 +140,32 @@ def _returns(df: pd.DataFrame) -> pd.DataFrame:
     return df.pct_change(fill_method=None)
 
 
+def _series_col(ds: Dataset, name: str, cols: list, dates) -> pd.DataFrame | None:
+    """Columns of an optional input series on ``dates``; None when the dataset lacks the series (the table then
+    says '无输入'); a series without the named columns is a data error."""
+    if not name or name not in ds.series:
+        return None
+    s = ds.get_series(name)
+    missing = [c for c in cols if c not in s.columns]
+    if missing:
+        raise DataError(f"{ds.source}: series '{name}' has no column(s) {', '.join(missing)} (it has: "
+                        f"{', '.join(map(str, s.columns))}); set the xinbanjun pos_* / priv_* parameters")
+    return s[cols].reindex(dates)
+
+
 def _positions(ds: Dataset, p: dict, sectors, dates) -> dict:
     out = {}
-    if p["pos_series"]:
-        y = ds.get_series(p["pos_series"])[p["pos_column"]].reindex(dates)
+    y = _series_col(ds, p["pos_series"], [p["pos_column"]], dates)
+    if y is not None:
         X = _panel_cols(ds, p["price_panel"], "close", sectors, dates)
         if p["pos_other"]:
             X = X.join(_panel_cols(ds, "index", "close", list(p["pos_other"]), dates))
-        w = xi.rolling_positions(_returns(y), _returns(X), p["pos_window"], p["pos_window"], p["pos_cap"])
+        w = xi.rolling_positions(_returns(y.iloc[:, 0]), _returns(X), p["pos_window"], p["pos_window"], p["pos_cap"])
         out["pos_fund"] = w[sectors]
-    if p["priv_series"] and p["priv_style_series"]:
-        y = ds.get_series(p["priv_series"])[p["priv_column"]].reindex(dates)
-        st = ds.get_series(p["priv_style_series"])[[p["priv_growth"], p["priv_value"]]].reindex(dates)
-        w = xi.rolling_positions(_returns(y), _returns(st), p["priv_window"], p["priv_window"], p["priv_cap"])
+    y = _series_col(ds, p["priv_series"], [p["priv_column"]], dates)
+    st = _series_col(ds, p["priv_style_series"], [p["priv_growth"], p["priv_value"]], dates)
+    if y is not None and st is not None:
+        w = xi.rolling_positions(_returns(y.iloc[:, 0]), _returns(st), p["priv_window"], p["priv_window"], p["priv_cap"])
         out["pos_private_growth"] = pd.DataFrame({s: w[p["priv_growth"]] for s in sectors}, index=dates)
     return out
 

@@ -131,15 +131,15 @@ def format_asof(tables: dict) -> str:
     return "\n\n".join(parts)
 
 
-def charts(res, out_dir: Path, synthetic: bool) -> list[Path]:
-    """One PNG per sector: close with corrections and long periods shaded; main-force flow; valuation percentile
-    and PE; ETF inflow during the drawdown. Never overwrites a file."""
+def charts(res, out_dir: Path, synthetic: bool, days: int = 750) -> list[Path]:
+    """One PNG per sector over the last ``days`` trading days: close with corrections and long periods shaded;
+    main-force flow; valuation percentile and PE; ETF inflow during the drawdown. Never overwrites a file."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ind = res.indicators
+    ind = res.indicators.iloc[-days:]
     last = ind.index[-1]
     sectors = sorted({c.split(".")[0] for c in ind.columns if c.endswith(".close")})
     paths = []

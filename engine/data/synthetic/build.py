@@ -75,6 +75,7 @@ def simulate(seed: int, n_stocks: int, n_l3: int, effects: Effects) -> Dataset:
                                      "free_float_mcap": np.nansum(shares["free_float_shares"] * st.close, axis=1)},
                                     index=d),
         "fund_issuance": funds.fund_issuance(mkt, seed),
+        "fund_indices": funds.fund_indices(mkt, st.sw["close"], SW_CODES, sec["close"], seed),
         "index_enhanced": derivatives.index_enhanced(mkt, seed),
         "futures_ic": derivatives.futures_by_maturity(mkt, broad["000905.SH"]["close"], "ic", derivatives.IC_START,
                                                       IC_OI, seed),
