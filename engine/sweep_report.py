@@ -14,6 +14,7 @@ import pandas as pd
 
 from engine.config import config_hash, to_yaml
 from engine.metrics_format import fmt_pct
+from engine.metrics_ppy import format_ppy
 from engine.report import SYNTH_BANNER, _git_commit, _pkg_versions
 from engine.sweep_grid import LOWER_IS_BETTER, column_names
 
@@ -38,7 +39,9 @@ def _top(p, res: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     t.index = range(1, len(t) + 1)
     t.index.name = "rank"
     how = "ascending" if p.spec.rank_by in LOWER_IS_BETTER else "descending"
-    return t, f"ranked by {'in-sample ' if pre else ''}{p.spec.rank_by} ({how})"
+    ppy = sorted(set(res["periods_per_year"].dropna())) if "periods_per_year" in res else []   # metrics_vec column
+    ann = f"; annualised with ppy = {', '.join(format_ppy(x) for x in ppy)}" if ppy else ""
+    return t, f"ranked by {'in-sample ' if pre else ''}{p.spec.rank_by} ({how}{ann})"
 
 
 def _fmt_table(t: pd.DataFrame) -> str:
