@@ -137,16 +137,17 @@ def plot_block(block, path: Path, weeks: int, synthetic: bool, end=None) -> Path
 
 
 def write(dash, run_dir: Path, chart: bool = True) -> Path:
-    """Write dashboard.md, <block>.png, tables/<block>__<n>.csv and meta.json into ``run_dir``."""
+    """Write dashboard.md, <block>.png, tables/[SYNTHETIC-]<block>__<n>.csv and meta.json into ``run_dir``."""
     charts = {}
     if chart:
         for b in dash.blocks:
             charts[b.key] = plot_block(b, run_dir / f"{b.key}.png", dash.params.history_weeks, dash.synthetic,
                                        dash.week.end)
     (run_dir / "tables").mkdir()
+    prefix = "SYNTHETIC-" if dash.synthetic else ""      # the label travels with every table file
     for b in dash.blocks:
         for i, (name, t) in enumerate(list(b.tables.items()) + list(b.data.items())):
-            t.to_csv(run_dir / "tables" / f"{b.key}__{i}.csv", index_label=str(name))
+            t.to_csv(run_dir / "tables" / f"{prefix}{b.key}__{i}.csv", index_label=str(name))
     (run_dir / "dashboard.md").write_text(markdown(dash, charts), encoding="utf-8")
     meta = {"week": dash.week.label, "margin_asof": f"{dash.week.margin_asof:%Y-%m-%d}", "synthetic": dash.synthetic,
             "data": dash.source, "params": {k: (list(v) if isinstance(v, tuple) else v)
