@@ -21,7 +21,7 @@ def test_rows_and_labels(rows):
     assert {r.inputs for r in rows} == {"synthetic"} and all("synthetic" in r.note for r in rows)
     pub = {r.item: r.published for r in rows}
     assert pub["margin trade share of A-share amount, week of 11-03"] == 0.109
-    assert pub["northbound average daily turnover, week of 10-27"] == 272.9e9
+    assert pub["northbound average daily turnover, week of 10-27"] == 272.9     # bn CNY
     assert all(isinstance(r.ours, float) and r.diff is not None for r in rows)
 
 
@@ -33,12 +33,12 @@ def test_values_equal_plain_pandas(rows):
     share = (m.loc[this, "margin_buy"] + m.loc[this, "short_sell"]).sum() / mk.loc[this, "amount"].sum()
     assert got["margin trade share of A-share amount, week of 11-03"] == pytest.approx(share, rel=1e-12)
     bal = m.at[this[-1], "margin_balance"] + m.at[this[-1], "short_balance"]
-    assert got["margin balance (融资融券余额), as of Thursday 11-06"] == pytest.approx(bal, rel=1e-12)
+    assert got["margin balance (融资融券余额), as of Thursday 11-06"] == pytest.approx(bal / 1e12, rel=1e-12)   # 万亿
     assert got["margin balance / A-share float market value (流通市值)"] == pytest.approx(
         bal / mk.at[this[-1], "float_mcap"], rel=1e-12)
     week = pd.bdate_range("2025-11-03", "2025-11-07")
-    assert got["northbound average daily turnover, week of 11-03"] == pytest.approx(nb.loc[week, "turnover"].mean(),
-                                                                                     rel=1e-12)
+    assert got["northbound average daily turnover, week of 11-03"] == pytest.approx(nb.loc[week, "turnover"].mean() / 1e9,
+                                                                                     rel=1e-12)   # bn CNY
     assert got["northbound share of A-share amount, week of 11-03"] == pytest.approx(
         nb.loc[week, "turnover"].sum() / mk.loc[week, "amount"].sum(), rel=1e-12)
     nav, idx = ds.panel("enhanced_funds")["nav"], ds.panel("index")["close"]
