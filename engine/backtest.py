@@ -18,22 +18,30 @@ Timing convention (all functions here):
   ``rebalance_threshold`` = 0 the portfolio trades only when the target changes (constant weights = buy and hold).
   Rebalancing, blocked (pending) orders, lot rounding and cash-limited buys follow
   :mod:`engine.kernels.portfolio` (its docstring is the contract; ``tests/naive_portfolio.py`` is its spec).
+* Costs are dated (:mod:`engine.costs`); tradability (price limits at the tick, suspensions) is
+  :mod:`engine.limits`. Idle cash earns ``costs.cash_return``. A panel with an ``adj_factor`` field (adjusted
+  price = raw close x adj_factor) pays each holder ``close_i (adj_i / adj_{i-1} - 1)`` per share into cash on the
+  bar the factor changes, so positions earn the adjusted (total) return while shares, lots and limits stay raw.
 """
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from engine.config_schema import A_SHARE_STAMP_DUTY, CostConfig, ExecutionConfig, MarketRulesConfig
+from engine.config_schema import CostConfig, ExecutionConfig, MarketRulesConfig
+from engine.costs import cash_growth, sh_share_mask, stamp_duty_schedule, transfer_schedule, validate_cost_specs
 from engine.data.panel import Panel, _fmt_codes, _fmt_dates
 from engine.errors import ConfigError, DataError
 from engine.kernels.portfolio import dense_events, simulate_events
+from engine.limits import tradability
 from engine.weightpaths import as_paths, clean_targets, lagged_targets
 
-LIMIT_TOLERANCE = 0.0001   # |move| >= pct - 0.0001 counts as at the limit (board rule)
+__all__ = ["BacktestResult", "backtest_dates", "run_backtest", "run_backtest_many", "stamp_duty_schedule",
+           "tradability", "kernel_threads"]
 
 
 @dataclass
@@ -59,107 +67,6 @@ class BacktestResult:
     cash: pd.Series
     base_date: pd.Timestamp
     initial_cash: float
-
-
-def stamp_duty_schedule(dates, spec) -> tuple[np.ndarray, np.ndarray]:
-    """Per-date stamp duty rates ``(buy, sell)`` (float64 arrays, fractions of traded value, len(dates)).
-
-    ``spec``: ``"a_share"`` (the dated China A-share history in ``engine.config_schema.A_SHARE_STAMP_DUTY``),
-    ``"none"``, or a list of ``{from: YYYY-MM-DD, buy: rate, sell: rate}``; each item applies from its date (a
-    missing rate is 0) until the next item; dates before the first item pay no stamp duty.
-    """
-    dates = pd.DatetimeIndex(dates)
-    buy = np.zeros(len(dates))
-    sell = np.zeros(len(dates))
-    if isinstance(spec, str):
-        if spec == "none":
-            return buy, sell
-        if spec != "a_share":
-            raise ConfigError(f"costs.stamp_duty: '{spec}' is not allowed; use 'a_share', 'none' or a list of "
-                              "{from: YYYY-MM-DD, buy: rate, sell: rate}")
-        spec = A_SHARE_STAMP_DUTY
-    if not isinstance(spec, (list, tuple)) or not spec:
-        raise ConfigError("costs.stamp_duty: expected 'a_share', 'none' or a list of {from, buy, sell}")
-    items = []
-    for n, item in enumerate(spec):
-        if not isinstance(item, dict) or "from" not in item or set(item) - {"from", "buy", "sell"}:
-            raise ConfigError(f"costs.stamp_duty: item {n} must be a mapping with keys from, buy, sell; got {item!r}")
-        try:
-            d = pd.Timestamp(item["from"])
-            b, s = float(item.get("buy", 0.0)), float(item.get("sell", 0.0))
-        except (TypeError, ValueError):
-            raise ConfigError(f"costs.stamp_duty: item {n}: 'from' must be a date and rates numbers; "
-                              f"got {item!r}") from None
-        if not (0.0 <= b < 1.0 and 0.0 <= s < 1.0):
-            raise ConfigError(f"costs.stamp_duty: item {n}: rates must be fractions in [0, 1), got buy={b}, sell={s}")
-        items.append((d, b, s))
-    if [d for d, _, _ in items] != sorted(d for d, _, _ in items):
-        raise ConfigError("costs.stamp_duty: items must be sorted by 'from' date")
-    for d, b, s in items:
-        on = np.asarray(dates >= d)
-        buy[on] = b
-        sell[on] = s
-    return buy, sell
-
-
-def _flag(panel: Panel, name: str) -> np.ndarray:
-    return panel[name].to_numpy(dtype=float, na_value=np.nan) > 0.5
-
-
-def _board_pct(codes: pd.Index, rules: MarketRulesConfig, boards) -> np.ndarray:
-    names = pd.Series(rules.default_board, index=codes, dtype=object)
-    if boards is not None:
-        known = pd.Series(boards).reindex(codes)
-        names = known.where(known.notna(), names)
-    unknown = sorted(set(names) - set(rules.board_limits))
-    if unknown:
-        bad = names.index[names.isin(unknown)]
-        raise ConfigError(f"market_rules.board_limits: no limit for board(s) {', '.join(map(str, unknown))} "
-                          f"(codes {_fmt_codes(bad)}); add them to market_rules.board_limits")
-    return np.array([float(rules.board_limits[b]) for b in names], dtype=float)
-
-
-def tradability(panel: Panel, rules: MarketRulesConfig, exec_price_field: str = "close",
-                boards: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Boolean ``date x code`` frames ``(can_buy, can_sell)`` for trades at ``exec_price_field`` (close or open).
-
-    ``rules.limits``: ``data`` = panel flags ``limit_up`` (blocks buys) / ``limit_down`` (blocks sells), taken as
-    given also for open execution (the flags describe the close: an approximation); ``board`` = the move of the
-    execution price against the previous close (forward filled) reaching the board's limit, |move| >= pct - 0.0001,
-    with ``boards`` mapping code -> board name (missing codes: ``rules.default_board``; pct from
-    ``rules.board_limits``); ``auto`` = data if a flag field exists, else board; ``off`` = no limit blocks.
-    Suspension blocks both sides: the ``suspended`` flag (when ``rules.suspension``) and always a missing
-    execution price. Uses the execution day's own row only (these are market facts, not decisions).
-    """
-    px = panel[exec_price_field].to_numpy(dtype=float, na_value=np.nan)
-    has_flags = "limit_up" in panel or "limit_down" in panel
-    mode = rules.limits
-    if mode not in ("auto", "data", "board", "off"):
-        raise ConfigError(f"market_rules.limits: '{mode}' is not allowed; use auto, data, board or off")
-    if mode == "data" and not has_flags:
-        raise DataError(f"{panel.source}: market_rules.limits is 'data' but panel '{panel.name}' has no limit_up / "
-                        "limit_down fields; add them or use limits: board (or auto)")
-    if mode == "auto":
-        mode = "data" if has_flags else "board"
-    up = np.zeros(px.shape, dtype=bool)
-    down = np.zeros(px.shape, dtype=bool)
-    if mode == "data":
-        if "limit_up" in panel:
-            up = _flag(panel, "limit_up")
-        if "limit_down" in panel:
-            down = _flag(panel, "limit_down")
-    elif mode == "board":
-        prev = panel["close"].ffill().shift(1).to_numpy(dtype=float, na_value=np.nan)
-        pct = _board_pct(panel.codes, rules, boards)[None, :] - LIMIT_TOLERANCE
-        with np.errstate(invalid="ignore", divide="ignore"):
-            move = px / prev - 1.0
-            up = move >= pct
-            down = move <= -pct
-    halted = np.isnan(px)
-    if rules.suspension and "suspended" in panel:
-        halted |= _flag(panel, "suspended")
-    frame = lambda a: pd.DataFrame(a, index=panel.dates, columns=panel.codes)  # noqa: E731
-    return frame(~up & ~halted), frame(~down & ~halted)
 
 
 def backtest_dates(dates: pd.DatetimeIndex, start=None, end=None) -> pd.DatetimeIndex:
@@ -192,35 +99,70 @@ def _check_config(execution: ExecutionConfig, costs: CostConfig, rules: MarketRu
     if not execution.initial_cash > 0:
         raise ConfigError(f"execution.initial_cash must be > 0, got {execution.initial_cash!r}")
     checks = {"execution.rebalance_threshold": execution.rebalance_threshold, "costs.commission": costs.commission,
-              "costs.min_commission": costs.min_commission, "costs.transfer_fee": costs.transfer_fee,
+              "costs.min_commission": costs.min_commission,
               "costs.slippage_bps": costs.slippage_bps, "market_rules.lot_size": rules.lot_size}
     for key, v in checks.items():
         if not (np.isfinite(v) and v >= 0):
             raise ConfigError(f"{key} must be a finite number >= 0, got {v!r}")
     if costs.slippage_bps >= 10_000:
         raise ConfigError(f"costs.slippage_bps must be below 10000 (100%), got {costs.slippage_bps}")
+    validate_cost_specs(costs)
+    if execution.price == "close" and lag == 0 and not execution.allow_same_close:
+        warnings.warn("execution.lag: 0 at price: close trades at the very close the signal reads (it assumes the "
+                      "close is known before it is printed); use lag: 1, or set execution.allow_same_close: true "
+                      "if that is intended", SameCloseWarning, stacklevel=3)
 
 
-def _prepare(panel: Panel, i0: int, i1: int, execution, costs, rules, boards) -> dict:
-    """Kernel inputs for rows i0..i1 of ``panel``: prices, masks, per-bar stamp duty, scalar costs."""
+class SameCloseWarning(UserWarning):
+    """``lag: 0`` with close execution: the signal and the trade use the same close."""
+
+
+def _prepare(panel: Panel, i0: int, i1: int, execution, costs, rules, boards, dataset=None) -> dict:
+    """Kernel inputs for rows i0..i1 of ``panel``: prices, masks, per-bar stamp duty and transfer fee, cash growth,
+    distributions from ``adj_factor``, scalar costs."""
     close = panel["close"].ffill()
     px_field = execution.price
     exec_px = panel[px_field].to_numpy(dtype=float, na_value=np.nan)
     close_v = close.to_numpy(dtype=float, na_value=np.nan)
     exec_px = np.where(np.isnan(close_v), np.nan, exec_px)   # nothing to value it with yet: not tradable
     can_buy, can_sell = tradability(panel, rules, px_field, boards)
-    buy, sell = stamp_duty_schedule(panel.dates[i0:i1 + 1], costs.stamp_duty)
+    dates = panel.dates[i0:i1 + 1]
+    buy, sell = stamp_duty_schedule(dates, costs.stamp_duty)
+    tf = transfer_schedule(dates, costs.transfer_fee)
     rows = slice(i0, i1 + 1)
+    g = cash_growth(dates, costs.cash_return, dataset)
+    div = np.zeros((0, 0))
+    if "adj_factor" in panel:
+        div = _distributions(panel, close)[rows]
 
     def c(a):   # C-contiguous and writeable: one compiled kernel signature (pandas may hand out read-only views)
-        return np.require(a, requirements=["C", "W"])
+        return np.require(a, dtype=np.float64 if a.dtype != bool else None, requirements=["C", "W"])
 
     return dict(exec_price=c(exec_px[rows]), close=c(close_v[rows]), can_buy=c(can_buy.to_numpy(bool)[rows]),
                 can_sell=c(can_sell.to_numpy(bool)[rows]), trade_bar0=execution.price == "close",
                 commission=float(costs.commission), min_commission=float(costs.min_commission),
-                stamp_buy=c(buy), stamp_sell=c(sell), transfer=float(costs.transfer_fee),
+                stamp_buy=c(buy), stamp_sell=c(sell), transfer=c(tf["rate"]), tshare=c(tf["sh_per_share"]),
+                tshare_min=c(tf["sh_min"]), sh_mask=c(sh_share_mask(panel.codes)),
+                cash_g=c(np.zeros(0) if g is None else g), div=c(div),
                 slippage=float(costs.slippage_bps) / 1e4, lot=float(rules.lot_size),
                 initial_cash=float(execution.initial_cash), threshold=float(execution.rebalance_threshold))
+
+
+def _distributions(panel: Panel, close: pd.DataFrame) -> np.ndarray:
+    """(T_all, N) cash per share paid into each bar from the adjustment factor (h10's docs/data.md: adjusted
+    price = raw close x adj_factor): ``close_i * (adj_i / adj_{i-1} - 1)``, so a held position earns exactly the
+    adjusted return ``close_i adj_i / (close_{i-1} adj_{i-1})`` while trading, lots and limits use raw prices.
+    A factor that falls (a negative distribution) is accepted as given; a non-positive factor is an error."""
+    adj = panel["adj_factor"]
+    bad = adj.notna() & ~(adj > 0)
+    if bad.to_numpy().any():
+        col = bad.any()[lambda x: x].index
+        raise DataError(f"{panel.source}: panel '{panel.name}' field adj_factor has values <= 0 for codes "
+                        f"{_fmt_codes(col)}; an adjustment factor must be positive")
+    a = adj.ffill()
+    ratio = (a / a.shift(1)).to_numpy(dtype=float, na_value=np.nan)
+    div = close.to_numpy(dtype=float, na_value=np.nan) * (ratio - 1.0)
+    return np.nan_to_num(div, nan=0.0, posinf=0.0, neginf=0.0)
 
 
 def _force(dates: pd.DatetimeIndex, i0: int, i1: int, lag: int, rebalance_dates) -> np.ndarray:
@@ -293,8 +235,9 @@ def _run_kernel(events_of, prep, force, P, record=False, want=("returns", "value
         rows = {k: v[p0:p1] if asked[k] else v for k, v in out.items()}   # this block's rows of each output
         simulate_events(ptr, bars, ew, prep["exec_price"], prep["close"], close_t, prep["can_buy"], prep["can_sell"],
                         prep["trade_bar0"], prep["commission"], prep["min_commission"], prep["stamp_buy"],
-                        prep["stamp_sell"], prep["transfer"], prep["slippage"], prep["lot"], prep["initial_cash"],
-                        prep["threshold"], force, True, "returns" in want, flows, record, rows["value"],
+                        prep["stamp_sell"], prep["transfer"], prep["tshare"], prep["tshare_min"], prep["sh_mask"],
+                        prep["slippage"], prep["lot"], prep["initial_cash"], prep["threshold"], force,
+                        prep["cash_g"], prep["div"], True, "returns" in want, flows, record, rows["value"],
                         rows["returns"], rows["turnover"], rows["costs"], dummy, dummy, rows["cash"],
                         rows["positions"], rows["raw0"])
 
@@ -311,14 +254,16 @@ def _run_kernel(events_of, prep, force, P, record=False, want=("returns", "value
 
 def run_backtest(weights: pd.DataFrame, panel: Panel, start=None, end=None,
                  execution: ExecutionConfig = ExecutionConfig(), costs: CostConfig = CostConfig(),
-                 rules: MarketRulesConfig = MarketRulesConfig(), boards: pd.Series | None = None,
-                 rebalance_dates=None) -> BacktestResult:
+                 rules: MarketRulesConfig = MarketRulesConfig(), boards=None,
+                 rebalance_dates=None, dataset=None) -> BacktestResult:
     """Backtest one target-weight path; timing and base-row conventions in the module docstring.
 
     ``weights``: date x code, decided at close t, values in [0, 1] with row sums <= 1 (NaN = no view; an all-NaN
     row = keep positions); may start long before ``start`` (warm-up). Its dates and codes must be in ``panel``
     (which needs ``close``, and ``open`` for price: open).
-    ``boards``: code -> board name for the board limit rule. ``rebalance_dates``: decision dates on which the
+    ``boards``: code -> board name, or an info frame (code, board, list_date, st_start, st_end, issue_price), for
+    the board limit rule (:mod:`engine.limits`). ``dataset``: needed only for ``costs.cash_return`` given as a
+    panel code. ``rebalance_dates``: decision dates on which the
     target is re-applied even if unchanged (scheduled rebalancing; otherwise only a changed target trades).
     Returns a :class:`BacktestResult` in float64 from the
     base day to ``end``. Deterministic.
@@ -350,7 +295,7 @@ def run_backtest(weights: pd.DataFrame, panel: Panel, start=None, end=None,
         active[:1] = True
     act_codes = weights.columns[active]
     sub = Panel(panel.name, {k: v[act_codes] for k, v in panel.fields.items()}, panel.source)
-    prep = _prepare(sub, i0, i1, execution, costs, rules, boards)
+    prep = _prepare(sub, i0, i1, execution, costs, rules, boards, dataset)
     force = _force(dates, i0, i1, int(execution.lag), rebalance_dates)
     events = dense_events(np.ascontiguousarray(target[:, :, active]), prep["trade_bar0"])
     out = _run_kernel(lambda p0, p1: events, prep, force, 1, record=True)
@@ -380,8 +325,8 @@ def run_backtest(weights: pd.DataFrame, panel: Panel, start=None, end=None,
 
 def run_backtest_many(weights3d, panel: Panel, start=None, end=None,
                       execution: ExecutionConfig = ExecutionConfig(), costs: CostConfig = CostConfig(),
-                      rules: MarketRulesConfig = MarketRulesConfig(), boards: pd.Series | None = None,
-                      rebalance_dates=None, outputs=("returns", "value", "turnover", "costs")) -> dict:
+                      rules: MarketRulesConfig = MarketRulesConfig(), boards=None,
+                      rebalance_dates=None, outputs=("returns", "value", "turnover", "costs"), dataset=None) -> dict:
     """Backtest P weight paths at once (sweeps): one mask/price preparation, one kernel call.
 
     ``weights3d``: (T_all, P, N) float array aligned to ``panel.dates`` x (portfolio) x ``panel.codes``, same
@@ -405,7 +350,7 @@ def run_backtest_many(weights3d, panel: Panel, start=None, end=None,
         raise DataError(f"weights3d: expected shape (dates={len(dates)}, P, codes={len(panel.codes)}) aligned to panel "
                         f"'{panel.name}', got {shape}")
     i0, i1 = _period(dates, start, end, f"{panel.source}: panel '{panel.name}'")
-    prep = _prepare(panel, i0, i1, execution, costs, rules, boards)
+    prep = _prepare(panel, i0, i1, execution, costs, rules, boards, dataset)
     force = _force(dates, i0, i1, int(execution.lag), rebalance_dates)
     lag = int(execution.lag)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.backtest import stamp_duty_schedule
+from engine.costs import sh_share_mask, stamp_duty_schedule, transfer_schedule
 from engine.errors import ConfigError
 
 
@@ -38,7 +38,11 @@ def replay_orders(bt, panel, execution, costs) -> dict[str, pd.DataFrame]:
     x = np.where(traded, np.abs(dq) * fill, 0.0)
     buy, sell = stamp_duty_schedule(idx, costs.stamp_duty)
     stamp = np.where(dq > 0, buy[:, None], sell[:, None])
-    fee = np.maximum(costs.commission * x, costs.min_commission) + stamp * x + costs.transfer_fee * x
+    tf = transfer_schedule(idx, costs.transfer_fee)
+    per_share = tf["sh_per_share"][:, None] * sh_share_mask(codes)[None, :]
+    share_fee = np.where(per_share > 0, np.maximum(per_share * np.abs(dq), tf["sh_min"][:, None]), 0.0)
+    fee = (np.maximum(costs.commission * x, costs.min_commission) + stamp * x + tf["rate"][:, None] * x
+           + share_fee)
     close = panel["close"].ffill().reindex(index=idx, columns=codes)
 
     def frame(a):
@@ -55,6 +59,10 @@ def portfolio_from_backtest(bt, panel, execution, costs, freq: str = "D"):
         import vectorbt as vbt
     except ImportError:
         raise ConfigError("to_vectorbt needs vectorbt: pip install vectorbt") from None
+    if costs.cash_return != 0 or "adj_factor" in panel:
+        raise ConfigError("to_vectorbt replays orders only: a run with costs.cash_return or an adj_factor field "
+                          "(interest and distributions credited to cash) cannot be replayed; set cash_return: 0 and "
+                          "drop adj_factor to compare with vectorbt")
     o = replay_orders(bt, panel, execution, costs)
     return vbt.Portfolio.from_orders(
         close=o["close"], size=o["size"], size_type="amount", price=o["price"], fees=0.0,
@@ -67,5 +75,5 @@ def to_vectorbt(run, freq: str = "D"):
     from engine.signals import REGISTRY
 
     cfg = run.cfg
-    panel = run.dataset.panel(REGISTRY[cfg.signal.name].universe)
+    panel = run.dataset.panel(REGISTRY[cfg.signal.name].universe_for(cfg.signal.params))
     return portfolio_from_backtest(run.backtest, panel, cfg.execution, cfg.costs, freq)

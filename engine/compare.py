@@ -56,7 +56,7 @@ def common_period(cfgs, datasets) -> tuple[pd.Timestamp, pd.Timestamp]:
     from engine.pipeline import resolve_period
     from engine.signals import REGISTRY
 
-    spans = [resolve_period(c, ds.panel(REGISTRY[c.signal.name].universe).dates) for c, ds in zip(cfgs, datasets)]
+    spans = [resolve_period(c, ds.panel(REGISTRY[c.signal.name].universe_for(c.signal.params)).dates) for c, ds in zip(cfgs, datasets)]
     start, end = max(s for s, _ in spans), min(e for _, e in spans)
     if end <= start:
         names = ", ".join(f"{c.name} {s:%Y-%m-%d}..{e:%Y-%m-%d}" for c, (s, e) in zip(cfgs, spans))

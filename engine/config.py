@@ -34,7 +34,7 @@ SECTIONS = {
 TOP_LEVEL = {"name", "description", "sweep", "extra_benchmarks", *SECTIONS}
 
 CHOICES = {
-    ("data", "source"): ("embedded", "synthetic", "dataset", "csv", "parquet", "akshare"),
+    ("data", "source"): ("embedded", "synthetic", "dataset", "csv", "parquet", "cache"),
     ("data", "size"): ("default", "small"),
     ("data", "layout"): ("long", "wide"),
     ("execution", "price"): ("close", "open"),
@@ -45,7 +45,7 @@ NON_NEGATIVE = {
     ("execution", "lag"), ("execution", "rebalance_threshold"), ("costs", "commission"), ("costs", "min_commission"),
     ("costs", "transfer_fee"), ("costs", "slippage_bps"), ("market_rules", "lot_size"), ("metrics", "risk_free"),
 }
-POSITIVE = {("execution", "initial_cash"), ("metrics", "periods_per_year"), ("output", "last_n_days")}
+POSITIVE = {("execution", "initial_cash"), ("output", "last_n_days")}   # metrics.*: engine.metrics_input
 
 
 class _Loader(yaml.SafeLoader):
@@ -212,30 +212,37 @@ def _validate_signal(sig: S.SignalConfig, ctx: _Ctx, path: tuple = ("signal",)) 
         if key in spec.positive and v <= 0:
             ctx.fail(p, f"must be > 0, got {v}")
         params[key] = v
+    if "path" in spec.defaults and isinstance(params.get("path"), str):   # weights_file: relative to the YAML
+        from engine.signals.basic import resolve_param_path
+
+        params["path"] = resolve_param_path(params["path"], ctx.file)
     return S.SignalConfig(name=sig.name, params=params)
 
 
-def _validate_stamp(value, ctx: _Ctx):
-    path = ("costs", "stamp_duty")
-    if isinstance(value, str):
-        if value not in ("a_share", "none"):
-            ctx.fail(path, f"'{value}' is not allowed{_suggest(value, ('a_share', 'none'))} or a list of {{from, buy, sell}}")
-        return value
-    if not isinstance(value, list) or not value:
-        ctx.fail(path, "expected 'a_share', 'none' or a list of {from: YYYY-MM-DD, buy: rate, sell: rate}")
-    out = []
-    for i, item in enumerate(value):
-        if not isinstance(item, dict) or set(item) - {"from", "buy", "sell"} or "from" not in item:
-            ctx.fail(path, f"item {i} must be a mapping with keys from, buy, sell; got {item!r}")
-        d = _parse_date(item["from"], ctx, path)
-        b = _coerce(item.get("buy", 0.0), float, ctx, path)
-        s = _coerce(item.get("sell", 0.0), float, ctx, path)
-        if b < 0 or s < 0:
-            ctx.fail(path, f"item {i}: rates must be >= 0")
-        out.append({"from": d, "buy": b, "sell": s})
-    if [o["from"] for o in out] != sorted(o["from"] for o in out):
-        ctx.fail(path, "items must be sorted by 'from' date")
-    return tuple(out)
+def _validate_costs(costs: S.CostConfig, ctx: _Ctx) -> S.CostConfig:
+    """Dated cost schedules through the backtester's own validator (engine.costs), reported at their YAML key."""
+    from engine import costs as C
+
+    checks = (("stamp_duty", C.STAMP_KEYS, {"a_share": S.A_SHARE_STAMP_DUTY, "none": ()}),
+              ("transfer_fee", C.TRANSFER_KEYS, {"a_share": S.A_SHARE_TRANSFER_FEE, "none": ()}))
+    for key, rates, named in checks:
+        spec = getattr(costs, key)
+        if key == "transfer_fee":
+            spec = C._transfer_named(spec)
+        try:
+            items = C.dated_items(spec, key, rates, named)
+            if isinstance(getattr(costs, key), list):    # normalised: ISO dates, float rates
+                costs = dataclasses.replace(costs, **{key: tuple({"from": f"{d:%Y-%m-%d}", **v} for d, v in items)})
+        except ValueError as exc:
+            msg = str(exc)
+            if "is not allowed" in msg and isinstance(spec, str):
+                msg = f"'{spec}' is not allowed{_suggest(spec, named)} or a list of {{from, ...}}"
+            ctx.fail(("costs", key), msg)
+    try:
+        C._cash_spec(costs.cash_return)
+    except ConfigError as exc:
+        ctx.fail(("costs", "cash_return"), str(exc).split(": ", 1)[1])
+    return costs
 
 
 # ------------------------------------------------------------------------------------------------- overrides
@@ -308,12 +315,17 @@ def config_from_dict(raw: Any, source: str = "<memory>", overrides=None, lines=N
     if start and end and end < start:
         ctx.fail(("data", "end"), f"end {end} is before start {start}")
     sections["data"] = dataclasses.replace(data, start=start, end=end)
-    sections["costs"] = dataclasses.replace(sections["costs"], stamp_duty=_validate_stamp(sections["costs"].stamp_duty, ctx))
+    sections["costs"] = _validate_costs(sections["costs"], ctx)
     if sections["execution"].price == "open" and sections["execution"].lag < 1:
         ctx.fail(("execution", "lag"), "price: open needs lag >= 1 (a weight decided at close t trades at the open of t+lag)")
     if sections["costs"].min_commission > 0 and sections["execution"].initial_cash < sections["costs"].min_commission * 10:
         ctx.fail(("execution", "initial_cash"), "too small for the minimum commission; raise initial_cash or set costs.min_commission: 0")
     sections["signal"] = _validate_signal(sections["signal"], ctx)
+    from engine.metrics_input import config_problem
+
+    bad = config_problem(sections["metrics"])
+    if bad:
+        ctx.fail(("metrics", bad[0]), bad[1])
     extra = []
     for i, item in enumerate(raw.get("extra_benchmarks") or []):
         path = ("extra_benchmarks", i)

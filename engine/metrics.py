@@ -10,7 +10,10 @@ trading day after the base day to the last row. Validation lives in :mod:`engine
 
 Conventions (also returned in ``metrics["conventions"]`` and printed by :func:`format_metrics_table`)
 ------------------------------------------------------------------------------------------------------
-* ``ppy`` = ``MetricsConfig.periods_per_year`` (default 252) is passed to empyrical as ``annualization=ppy``.
+* ``ppy`` = ``MetricsConfig.periods_per_year``, passed to empyrical as ``annualization=ppy``. Default ``auto``: the
+  data's own trading days per complete calendar year (:mod:`engine.metrics_ppy`; ``calendar`` argument, else the
+  return series' dates); a number (250, 252, 365) is used as given. The value used is printed next to every
+  annualised number.
 * annual return (geometric, CAGR): ``(1 + R)^(ppy / n) - 1``, R = total compounded return (empyrical).
 * annual volatility: ``std(r, ddof=1) * sqrt(ppy)`` (empyrical).
 * risk-free: config gives an annual rate ``rf``; empyrical wants a per-period rate, so
@@ -25,16 +28,21 @@ Conventions (also returned in ``metrics["conventions"]`` and printed by :func:`f
 * beta = ``cov(r_s - rf_d, r_b - rf_d) / var(r_b - rf_d)`` (population moments); alpha (empyrical, annualised) =
   ``(1 + mean((r_s - rf_d) - beta (r_b - rf_d)))^ppy - 1``.
 * active return ``a = r_s - r_b`` (daily). Tracking error = ``std(a, ddof=1) * sqrt(ppy)``. Information ratio
-  (annualised) = ``mean(a) * ppy / tracking error`` (None when tracking error is 0).
+  (primary) = ``annual_excess / tracking error`` (the primary excess, geometric by default, so the ratio printed
+  beside it matches it); arithmetic information ratio = ``mean(a) * ppy / tracking error``. They differ by the
+  volatility drag between the two annualisations (None when tracking error is 0).
 * excess: geometric ``(1 + Ra_s)/(1 + Ra_b) - 1`` and arithmetic ``Ra_s - Ra_b`` (both reported; ``annual_excess``
   is the one ``MetricsConfig.primary_excess`` names).
-* win rates: share of days with ``r_s > r_b`` (strict); share of calendar months with compounded strategy return >
-  compounded benchmark return (strict; partial first/last months included).
+* win rates: ``wins / (wins + losses)``, ties excluded and counted: a day is a win when ``r_s - r_b > 1e-12``, a
+  loss when ``< -1e-12``, else a tie (e.g. a fully invested day of a benchmark-holding strategy); the same for
+  calendar months of compounded returns (partial first/last months included). None when every day is a tie.
 * annual turnover = ``mean(daily turnover) * ppy``; daily turnover = two-sided traded value / portfolio value.
 * cost drag: ``c_t`` = costs_t / V_{t-1}, so the gross (pre-cost) return is ``r_t + c_t``. Total cost drag =
   ``prod(1 + r + c) / prod(1 + r) - 1``; annual cost drag = ``(prod(1 + r + c) / prod(1 + r))^(ppy/n) - 1``
   = ``(1 + Ra_gross)/(1 + Ra_net) - 1``. Positive = how much higher the pre-cost result would have been.
 * Undefined numbers (zero volatility, zero tracking error, n too small) are ``None`` in the output, never NaN/inf.
+* ``warnings``: one-line strings (the ppy fallback; a period shorter than one year annualised); the table prints
+  them first.
 """
 from __future__ import annotations
 
@@ -57,6 +65,7 @@ import pandas as pd
 from engine.config_schema import MetricsConfig
 from engine.metrics_format import format_metrics_table  # re-exported
 from engine.metrics_input import check_aux, check_config, check_pair
+from engine.metrics_ppy import format_ppy, resolve_ppy
 
 __all__ = ["compute_metrics", "yearly_table", "format_metrics_table", "drawdown_dates", "to_json_safe"]
 
@@ -110,11 +119,11 @@ def drawdown_dates(period_returns: pd.Series, base_date) -> dict:
     return {"max_drawdown": float(dd[t]), "peak": idx[p], "trough": idx[t], "recovery": rec}
 
 
-def _per_period_rf(config: MetricsConfig) -> float:
-    return (1.0 + float(config.risk_free)) ** (1.0 / config.periods_per_year) - 1.0
+def _per_period_rf(config: MetricsConfig, ppy: float) -> float:
+    return (1.0 + float(config.risk_free)) ** (1.0 / ppy) - 1.0
 
 
-def _series_stats(r: pd.Series, base_date, ppy: int, rf_d: float) -> dict:
+def _series_stats(r: pd.Series, base_date, ppy: float, rf_d: float) -> dict:
     """The per-series block of compute_metrics (r = period returns, base row removed)."""
     arr = r.to_numpy(dtype=float)
     dd = drawdown_dates(r, base_date)
@@ -145,16 +154,22 @@ def _series_stats(r: pd.Series, base_date, ppy: int, rf_d: float) -> dict:
 WIN_TOL = 1e-12
 
 
-def _monthly_win_rate(s: pd.Series, b: pd.Series) -> tuple[Optional[float], int]:
+def _wins(diff: np.ndarray, prefix: str) -> dict:
+    """Win rate = wins / (wins + losses) of the differences ``diff``; |diff| <= WIN_TOL is a tie."""
+    wins, losses = int(np.sum(diff > WIN_TOL)), int(np.sum(diff < -WIN_TOL))
+    return {f"{prefix}_win_rate": wins / (wins + losses) if wins + losses else None, f"{prefix}_wins": wins,
+            f"{prefix}_losses": losses, f"{prefix}_ties": int(len(diff)) - wins - losses}
+
+
+def _monthly_wins(s: pd.Series, b: pd.Series) -> dict:
     keys = [s.index.year, s.index.month]
     ms = (1.0 + s).groupby(keys).prod()
     mb = (1.0 + b).groupby(keys).prod()
-    return (float((ms - mb > WIN_TOL).mean()) if len(ms) else None), int(len(ms))
+    return _wins((ms - mb).to_numpy(), "monthly") | {"n_months": int(len(ms))}
 
 
-def _excess(s: pd.Series, b: pd.Series, st: dict, bt: dict, config: MetricsConfig, rf_d: float,
+def _excess(s: pd.Series, b: pd.Series, st: dict, bt: dict, config: MetricsConfig, ppy: float, rf_d: float,
             turnover: Optional[pd.Series], costs: Optional[pd.Series]) -> dict:
-    ppy = config.periods_per_year
     n = len(s)
     sa, ba = s.to_numpy(dtype=float), b.to_numpy(dtype=float)
     active = sa - ba
@@ -164,14 +179,14 @@ def _excess(s: pd.Series, b: pd.Series, st: dict, bt: dict, config: MetricsConfi
         te = 0.0  # exactly constant active return: avoid a 1e-18 float residue posing as tracking error
     else:
         te = float(np.std(active, ddof=1) * math.sqrt(ppy))
-    ir = active.mean() * ppy / te if te > 0 else float("nan")
+    ir_ari = active.mean() * ppy / te if te > 0 else float("nan")
     alpha, beta = ep.alpha_beta(sa, ba, risk_free=rf_d, annualization=ppy)
     ra_s, ra_b = st["annual_return"], bt["annual_return"]
     geo = (1 + ra_s) / (1 + ra_b) - 1 if ra_s is not None and ra_b is not None and ra_b > -1 else None
     ari = ra_s - ra_b if ra_s is not None and ra_b is not None else None
-    mwr, n_months = _monthly_win_rate(s, b)
+    primary = geo if config.primary_excess == "geometric" else ari
     out = {
-        "annual_excess": geo if config.primary_excess == "geometric" else ari,
+        "annual_excess": primary,
         "primary_excess": config.primary_excess,
         "annual_excess_geometric": _f(geo),
         "annual_excess_arithmetic": _f(ari),
@@ -179,12 +194,12 @@ def _excess(s: pd.Series, b: pd.Series, st: dict, bt: dict, config: MetricsConfi
                                      if bt["total_return"] > -1 else None),
         "total_excess_arithmetic": _f(st["total_return"] - bt["total_return"]),
         "tracking_error": _f(te),
-        "information_ratio": _f(ir),
+        "information_ratio": _f(primary / te) if primary is not None and te > 0 else None,
+        "information_ratio_arithmetic": _f(ir_ari),
         "beta": _f(beta),
         "alpha": _f(alpha),
-        "daily_win_rate": float(np.mean(sa - ba > WIN_TOL)),
-        "monthly_win_rate": _f(mwr),
-        "n_months": n_months,
+        **_wins(active, "daily"),
+        **_monthly_wins(s, b),
         "annual_turnover": None if turnover is None else float(turnover.to_numpy().mean() * ppy),
         "total_cost_drag": None,
         "annual_cost_drag": None,
@@ -202,11 +217,13 @@ def _excess(s: pd.Series, b: pd.Series, st: dict, bt: dict, config: MetricsConfi
         "total_excess_geometric": "(1 + R_strategy) / (1 + R_benchmark) - 1 over the period",
         "total_excess_arithmetic": "R_strategy - R_benchmark over the period",
         "tracking_error": "std(r_s - r_b, ddof=1) * sqrt(ppy)",
-        "information_ratio": "mean(r_s - r_b) * ppy / tracking_error (annualised)",
+        "information_ratio": f"annual_excess ({config.primary_excess}, the primary) / tracking_error",
+        "information_ratio_arithmetic": "mean(r_s - r_b) * ppy / tracking_error",
         "beta": "cov(r_s - rf_d, r_b - rf_d) / var(r_b - rf_d) (empyrical, population moments)",
         "alpha": "(1 + mean((r_s - rf_d) - beta * (r_b - rf_d)))^ppy - 1 (empyrical, annualised)",
-        "daily_win_rate": "share of trading days with r_s - r_b > 1e-12 (strict; float noise is a tie)",
-        "monthly_win_rate": "share of calendar months with prod(1+r_s) - prod(1+r_b) > 1e-12 (strict; partial months included)",
+        "daily_win_rate": "wins / (wins + losses) of days; win: r_s - r_b > 1e-12, loss: < -1e-12, else a tie",
+        "monthly_win_rate": "wins / (wins + losses) of calendar months of prod(1 + r) (partial months included; "
+                            "|difference| <= 1e-12 is a tie)",
         "annual_turnover": "mean(daily two-sided traded value / portfolio value) * ppy",
         "total_cost_drag": "prod(1 + r + c) / prod(1 + r) - 1, c = costs / previous value, r = net return",
         "annual_cost_drag": "(prod(1 + r + c) / prod(1 + r))^(ppy / n) - 1",
@@ -214,9 +231,11 @@ def _excess(s: pd.Series, b: pd.Series, st: dict, bt: dict, config: MetricsConfi
     return out
 
 
-def _conventions(config: MetricsConfig, rf_d: float, benchmark_note: Optional[str]) -> dict:
+def _conventions(config: MetricsConfig, ppy_info: dict, rf_d: float, benchmark_note: Optional[str]) -> dict:
     return {
-        "periods_per_year": int(config.periods_per_year),
+        "periods_per_year": ppy_info["value"],
+        "periods_per_year_setting": ppy_info["setting"],
+        "periods_per_year_rule": ppy_info["rule"],
         "risk_free": float(config.risk_free),
         "risk_free_per_period": float(rf_d),
         "risk_free_conversion": "rf_d = (1 + rf_annual)^(1/ppy) - 1",
@@ -224,7 +243,9 @@ def _conventions(config: MetricsConfig, rf_d: float, benchmark_note: Optional[st
         "annualisation": "annual_return = (1 + R)^(ppy / n) - 1 (geometric); volatility = std(r, ddof=1) * sqrt(ppy)",
         "sharpe": "mean(r - rf_d) / std(r - rf_d, ddof=1) * sqrt(ppy)",
         "sortino": "mean(r - rf_d) * ppy / (sqrt(mean(min(r - rf_d, 0)^2)) * sqrt(ppy))",
-        "information_ratio": "mean(r_s - r_b) * ppy / (std(r_s - r_b, ddof=1) * sqrt(ppy)) (annualised)",
+        "information_ratio": f"annual_excess ({config.primary_excess}) / tracking_error; arithmetic: "
+                             "mean(r_s - r_b) * ppy / tracking_error; tracking_error = std(r_s - r_b, ddof=1) * sqrt(ppy)",
+        "win_rates": "wins / (wins + losses); ties (|r_s - r_b| <= 1e-12) are counted apart",
         "max_drawdown": "min(V / running_max(V) - 1), V = equity incl. base day (negative fraction)",
         "calmar": "annual_return / |max_drawdown|",
         "excess": {"geometric": "(1 + Ra_s) / (1 + Ra_b) - 1", "arithmetic": "Ra_s - Ra_b",
@@ -238,19 +259,20 @@ def _conventions(config: MetricsConfig, rf_d: float, benchmark_note: Optional[st
 
 def compute_metrics(strategy_returns: pd.Series, benchmark_returns: pd.Series, config: MetricsConfig,
                     turnover: Optional[pd.Series] = None, cost_returns: Optional[pd.Series] = None,
-                    benchmark_note: Optional[str] = None) -> dict:
+                    benchmark_note: Optional[str] = None, calendar=None) -> dict:
     """Strategy-vs-benchmark statistics as a JSON-serialisable dict (conventions in the module docstring).
 
     Inputs: two base-row daily return Series on the same dates (first row = base day, return 0, excluded;
     n = rows - 1 >= 1); optional ``turnover`` (daily two-sided traded value / value, >= 0) and ``cost_returns``
     (daily costs / previous value, >= 0), indexed like the returns with or without the base row (base-row value
     must be 0/NaN); ``config`` (periods_per_year, annual risk_free, primary_excess); ``benchmark_note`` (free text
-    such as "CSI 300 price index, no dividends", copied into conventions).
+    such as "CSI 300 price index, no dividends", copied into conventions); ``calendar`` (the data's trading days,
+    for ``periods_per_year: auto``; default: the return series' own dates).
 
     Output keys: ``strategy``, ``benchmark`` (total_return, annual_return, annual_volatility, sharpe, sortino,
     max_drawdown <= 0 and its peak/trough/recovery ISO dates, calmar, n_days, start, end, best_day(+_date),
     worst_day(+_date)), ``excess`` (see its ``definitions``), ``conventions``, ``period`` (start, end, n_days,
-    base_date). Floats or None (never NaN/inf), ints, ISO date strings. No warm-up; the whole period is used.
+    base_date), ``warnings`` (list of one-line strings). Floats or None (never NaN/inf), ints, ISO date strings. No warm-up; the whole period is used.
     Raises DataError / ConfigError with a one-line message on bad input.
     """
     check_config(config)
@@ -259,17 +281,22 @@ def compute_metrics(strategy_returns: pd.Series, benchmark_returns: pd.Series, c
     costs_p = check_aux(cost_returns, "cost_returns", s_full.index)
     base_date = s_full.index[0]
     s, b = s_full.iloc[1:], b_full.iloc[1:]
-    ppy = config.periods_per_year
-    rf_d = _per_period_rf(config)
+    ppy, ppy_info = resolve_ppy(config.periods_per_year, s_full.index if calendar is None else calendar)
+    rf_d = _per_period_rf(config, ppy)
     st = _series_stats(s, base_date, ppy, rf_d)
     bt = _series_stats(b, base_date, ppy, rf_d)
+    warnings = [ppy_info["warning"]] if ppy_info["warning"] else []
+    if len(s) < ppy:
+        warnings.append(f"the period {_iso(s.index[0])}..{_iso(s.index[-1])} has {len(s)} trading days, less than "
+                        f"one year ({format_ppy(ppy)}): its annualised numbers extrapolate a short period")
     out = {
         "strategy": st,
         "benchmark": bt,
-        "excess": _excess(s, b, st, bt, config, rf_d, turnover_p, costs_p),
-        "conventions": _conventions(config, rf_d, benchmark_note),
+        "excess": _excess(s, b, st, bt, config, ppy, rf_d, turnover_p, costs_p),
+        "conventions": _conventions(config, ppy_info, rf_d, benchmark_note),
         "period": {"start": _iso(s.index[0]), "end": _iso(s.index[-1]), "n_days": int(len(s)),
                    "base_date": _iso(base_date)},
+        "warnings": warnings,
     }
     return to_json_safe(out)
 

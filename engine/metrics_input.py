@@ -24,18 +24,40 @@ def _dates(idx) -> str:
     return shown + (f" (+{more} more)" if more > 0 else "")
 
 
+# Annual risk-free rates are fractions; above this the value is almost surely a percentage typed as a number
+# (risk_free: 3 meaning 3%). The highest CNY one-year deposit rate on record is 10.98% (1993-1995).
+MAX_RISK_FREE = 0.2
+
+
+def config_problem(config: MetricsConfig) -> Optional[tuple[str, str]]:
+    """``(key, what is wrong)`` for the first unusable ``metrics.*`` value, or None."""
+    from engine.metrics_ppy import valid_ppy
+
+    bad = valid_ppy(config.periods_per_year)
+    if bad:
+        return "periods_per_year", bad
+    rf = config.risk_free
+    if isinstance(rf, bool) or not isinstance(rf, (int, float, np.integer, np.floating)) or not np.isfinite(rf) \
+            or rf <= -1:
+        return "risk_free", f"must be an annual rate as a fraction (0.03 = 3%), got {rf!r}"
+    if rf > MAX_RISK_FREE:
+        return "risk_free", (f"{rf!r} would be {100.0 * rf:g}% a year; rates are fractions (0.03 = 3%); "
+                             f"values above {MAX_RISK_FREE:g} are refused")
+    if config.primary_excess not in ("geometric", "arithmetic"):
+        return "primary_excess", f"must be 'geometric' or 'arithmetic', got {config.primary_excess!r}"
+    w = config.warmup_warning
+    if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w <= 1:
+        return "warmup_warning", f"must be a share of the period between 0 and 1 (0.1 = 10%), got {w!r}"
+    return None
+
+
 def check_config(config: MetricsConfig) -> None:
     """Raise ConfigError (naming the ``metrics.*`` key) for an unusable MetricsConfig."""
     if not isinstance(config, MetricsConfig):
         raise ConfigError(f"metrics: expected a MetricsConfig, got {type(config).__name__}")
-    ppy = config.periods_per_year
-    if isinstance(ppy, bool) or not isinstance(ppy, (int, np.integer)) or ppy <= 0:
-        raise ConfigError(f"metrics.periods_per_year must be a positive integer (e.g. 252), got {ppy!r}")
-    rf = config.risk_free
-    if isinstance(rf, bool) or not isinstance(rf, (int, float)) or not np.isfinite(rf) or rf <= -1:
-        raise ConfigError(f"metrics.risk_free must be an annual rate > -1 (e.g. 0.02 for 2%), got {rf!r}")
-    if config.primary_excess not in ("geometric", "arithmetic"):
-        raise ConfigError(f"metrics.primary_excess must be 'geometric' or 'arithmetic', got {config.primary_excess!r}")
+    bad = config_problem(config)
+    if bad:
+        raise ConfigError(f"metrics.{bad[0]}: {bad[1]}")
 
 
 def _as_float_series(x, name: str) -> pd.Series:

@@ -1,7 +1,8 @@
 """Vectorised :func:`engine.metrics.compute_metrics` for sweeps: P return columns at once.
 
 The formulas and conventions are exactly those of :mod:`engine.metrics` (read its module docstring): the base
-row (row 0, return 0) is excluded, ``n = rows - 1``, ``ppy`` annualises, ``rf_d = (1 + rf)^(1/ppy) - 1`` is the
+row (row 0, return 0) is excluded, ``n = rows - 1``, ``ppy`` (resolved by :func:`engine.metrics_ppy.resolve_ppy`
+from the same calendar, column ``periods_per_year``) annualises, ``rf_d = (1 + rf)^(1/ppy) - 1`` is the
 per-period risk-free rate, and every statistic uses the same expression. The column sums come from one numba
 kernel (:mod:`engine.kernels.colstats`) that adds in row order, as bottleneck (which empyrical-reloaded
 installs and then uses) does inside empyrical, so the
@@ -26,6 +27,7 @@ from engine.config_schema import MetricsConfig
 from engine.errors import DataError
 from engine.kernels.colstats import SUMS, column_sums, pairwise_cols
 from engine.metrics_input import check_config
+from engine.metrics_ppy import resolve_ppy
 
 # (column, section of metrics.json it mirrors); the order is the column order of sweep tables.
 COLUMNS = (
@@ -33,10 +35,10 @@ COLUMNS = (
     ("sharpe", "strategy"), ("sortino", "strategy"), ("max_drawdown", "strategy"), ("calmar", "strategy"),
     ("annual_excess", "excess"), ("annual_excess_geometric", "excess"), ("annual_excess_arithmetic", "excess"),
     ("total_excess_geometric", "excess"), ("total_excess_arithmetic", "excess"), ("tracking_error", "excess"),
-    ("information_ratio", "excess"), ("beta", "excess"), ("alpha", "excess"), ("daily_win_rate", "excess"),
+    ("information_ratio", "excess"), ("information_ratio_arithmetic", "excess"), ("beta", "excess"), ("alpha", "excess"), ("daily_win_rate", "excess"),
     ("monthly_win_rate", "excess"), ("annual_turnover", "excess"), ("total_cost_drag", "excess"),
     ("annual_cost_drag", "excess"), ("best_day", "strategy"), ("worst_day", "strategy"), ("n_days", "strategy"),
-    ("skew", None), ("kurtosis", None),
+    ("periods_per_year", "conventions"), ("skew", None), ("kurtosis", None),
 )
 METRIC_NAMES = tuple(c for c, _ in COLUMNS)
 
@@ -54,13 +56,14 @@ def _rows(a) -> np.ndarray:
 
 def vector_metrics(returns: np.ndarray, bench: np.ndarray, dates, config: MetricsConfig,
                    turnover: np.ndarray | None = None, costs: np.ndarray | None = None,
-                   value: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                   value: np.ndarray | None = None, calendar=None) -> dict[str, np.ndarray]:
     """Strategy-vs-benchmark statistics for P columns, as :func:`engine.metrics.compute_metrics` computes them.
 
     Inputs: ``returns`` (T, P) base-row daily net returns (row 0 = base day, excluded), ``bench`` (T,) base-row
     benchmark returns on the same ``dates`` (T,), ``config`` (periods_per_year, risk_free, primary_excess);
     optional ``turnover`` (T, P) daily traded value / value, and ``costs`` (T, P) currency with ``value`` (T, P)
-    (cost returns = ``costs[1:] / value[:-1]``), all as returned by :func:`engine.backtest.run_backtest_many`.
+    (cost returns = ``costs[1:] / value[:-1]``), all as returned by :func:`engine.backtest.run_backtest_many`;
+    ``calendar``: the data's trading days for ``periods_per_year: auto`` (default ``dates``), as in compute_metrics.
     Output: ``{column: (P,) float64}`` for every name in :data:`METRIC_NAMES`; NaN where undefined (and for every
     metric of a column whose returns are not finite). No warm-up; n = T - 1 >= 1 days. Cost: three passes of a
     numba kernel over each column (:func:`engine.kernels.colstats.column_sums`; no copy of run_backtest_many's
@@ -74,7 +77,7 @@ def vector_metrics(returns: np.ndarray, bench: np.ndarray, dates, config: Metric
                         f"{b.shape}")
     T, P = R.shape
     n = T - 1
-    ppy = config.periods_per_year
+    ppy, _ = resolve_ppy(config.periods_per_year, dates if calendar is None else calendar)
     rf_d = (1.0 + float(config.risk_free)) ** (1.0 / ppy) - 1.0
     dummy = np.zeros((1, 1))
     use_to = turnover is not None
@@ -121,10 +124,11 @@ def vector_metrics(returns: np.ndarray, bench: np.ndarray, dates, config: Metric
         out["total_excess_geometric"] = (1 + out["total_return"]) / (1 + tr_b) - 1 if tr_b > -1 else nan.copy()
         out["total_excess_arithmetic"] = out["total_return"] - tr_b
         out["tracking_error"] = te
-        out["information_ratio"] = np.where(te > 0, act_mean * ppy / te, np.nan)
+        out["information_ratio"] = np.where(te > 0, out["annual_excess"] / te, np.nan)
+        out["information_ratio_arithmetic"] = np.where(te > 0, act_mean * ppy / te, np.nan)
         out["beta"], out["alpha"] = beta, alpha
-        out["daily_win_rate"] = S["win_days"] / n
-        out["monthly_win_rate"] = S["win_months"] / int(_month_end(pd.DatetimeIndex(dates))[1:].sum())
+        out["daily_win_rate"] = S["win_days"] / (S["win_days"] + S["loss_days"])       # ties excluded
+        out["monthly_win_rate"] = S["win_months"] / (S["win_months"] + S["loss_months"])
         out["annual_turnover"] = pairwise_cols(2, Rt, b, to, act_mean, 1, n) / n * ppy if use_to else nan.copy()
         if use_c:
             ok = growth > 0
@@ -135,6 +139,7 @@ def vector_metrics(returns: np.ndarray, bench: np.ndarray, dates, config: Metric
             out["total_cost_drag"], out["annual_cost_drag"] = nan.copy(), nan.copy()
         out["best_day"], out["worst_day"] = S["best"], S["worst"]
         out["n_days"] = np.full(P, float(n))
+        out["periods_per_year"] = np.full(P, float(ppy))
         m2 = S["ss_r"] / n
         out["skew"] = S["m3"] / n / m2 ** 1.5
         out["kurtosis"] = S["m4"] / n / m2 ** 2

@@ -59,6 +59,9 @@ def _run(args) -> int:
     cfg = load_config(args.config, args.overrides)
     ds = load_dataset(cfg.data, config_dir(cfg))
     run = run_strategy(cfg, ds)
+    after = REGISTRY[cfg.signal.name].after_run          # signal-specific extra tables (e.g. lag sensitivity)
+    if after:
+        run.signal.tables = {**(run.signal.tables or {}), **after(run)}
     table = format_metrics_table(run.metrics)
     extra = format_extra_benchmarks(run.metrics)
     if extra:

@@ -52,7 +52,7 @@ def resolve_periods(p: Plan, config_dir: str | None) -> list[tuple[str, str | No
         return periods
     base = p.configs[0]
     ds = get_dataset(base, config_dir)
-    dates = ds.panel(REGISTRY[base.signal.name].universe).dates
+    dates = ds.panel(REGISTRY[base.signal.name].universe_for(base.signal.params)).dates
     start, end = resolve_period(p.base, dates)
     inside = dates[(dates >= start) & (dates <= end)]
     if "walk_forward" in split:
@@ -103,7 +103,7 @@ def make_tasks(p: Plan, periods, config_dir: str | None, chunk_size: int | None 
         from engine.signals.batch import BATCHED
 
         name = p.configs[0].signal.name
-        panel = get_dataset(p.configs[0], config_dir).panel(REGISTRY[name].universe)
+        panel = get_dataset(p.configs[0], config_dir).panel(REGISTRY[name].universe_for(p.configs[0].signal.params))
         size = min(MAX_AUTO_CHUNK, columns_per_batch(len(panel.dates), len(panel.codes)))
         if name not in BATCHED:
             size = min(size, max(1, -(-len(p.configs) // (4 * (os.cpu_count() or 1)))))
@@ -148,9 +148,9 @@ def selection_stats(p: Plan, res: pd.DataFrame, cscv: pd.DataFrame, periods) -> 
 
     out: dict = {}
     pre = "is_" if any(lbl == "is" for lbl, _, _ in periods) else ""
-    ppy = p.configs[0].metrics.periods_per_year
     if len(res):
         top = rank(res, p.spec.rank_by, pre).iloc[0]
+        ppy = float(top[pre + "periods_per_year"])     # the annualisation base its metrics used (metrics_vec)
         sr_trials = res[pre + "sharpe"].to_numpy() / np.sqrt(ppy)
         d = deflated_sharpe(top[pre + "sharpe"] / np.sqrt(ppy), sr_trials, int(top[pre + "n_days"]) if
                             np.isfinite(top[pre + "n_days"]) else 0, top[pre + "skew"], top[pre + "kurtosis"])

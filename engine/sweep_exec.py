@@ -201,8 +201,8 @@ def compute_chunk(task: ChunkTask) -> pd.DataFrame:
         cfg0 = task.configs[members[0]]
         ds = get_dataset(cfg0, task.config_dir)
         spec = REGISTRY[cfg0.signal.name]
-        ds.require(spec.requires)
-        panel = ds.panel(spec.universe)
+        ds.require(spec.requires_for(cfg0.signal.params))
+        panel = ds.panel(spec.universe_for(cfg0.signal.params))
         pkey = {i: json.dumps(task.configs[i].signal.params, sort_keys=True, default=str) for i in members}
         pmap = {pkey[i]: dict(task.configs[i].signal.params) for i in members}
         distinct = list(pmap)
@@ -243,7 +243,7 @@ def _run_periods(task, ds, spec, panel, cfg0, w, idx, put, problems, S, bt_kwarg
     from engine.backtest import backtest_dates, run_backtest_many
     from engine.pipeline import _boards, benchmark_returns
 
-    boards = _boards(ds, spec.universe)
+    boards = _boards(ds, spec.universe_for(cfg0.signal.params))
     active = w.codes_used()                                          # codes ever held: as run_backtest does
     if len(active) == 0:
         active = np.array([0])
@@ -257,15 +257,15 @@ def _run_periods(task, ds, spec, panel, cfg0, w, idx, put, problems, S, bt_kwarg
         for label, p_start, p_end in task.periods:          # one period at a time: bounded memory
             start, end = _period_bounds(cfg0, label, p_start, p_end, panel.dates)
             res = run_backtest_many(w, panel, start, end, cfg0.execution, cfg0.costs, cfg0.market_rules,
-                                    boards=boards, **bt_kwargs)
+                                    boards=boards, dataset=ds, **bt_kwargs)
             dates = backtest_dates(panel.dates, start, end)
             bench = benchmark_returns(ds, cfg0, dates).to_numpy()
             m = vector_metrics(res["returns"], bench, dates, cfg0.metrics, res["turnover"], res["costs"],
-                               res["value"])
+                               res["value"], calendar=panel.dates)
             for k in METRIC_NAMES:
                 put(_prefix(label) + k, idx, m[k])
             if label == "":
-                _cscv_sums(res["returns"], cfg0.metrics, S, idx, put)
+                _cscv_sums(res["returns"], cfg0.metrics, S, idx, put, panel.dates)
             del res
     except DataError as exc:
         if w.shape[1] == 1:                      # this combination's own problem (e.g. invalid weights)
@@ -275,9 +275,13 @@ def _run_periods(task, ds, spec, panel, cfg0, w, idx, put, problems, S, bt_kwarg
             _run_periods(task, ds, spec, panel, cfg0, w.take([j]), idx[j:j + 1], put, problems, S, bt_kwargs)
 
 
-def _cscv_sums(returns: np.ndarray, mcfg, S: int, idx, put) -> None:
-    """Per block k of S contiguous blocks of the period rows: count, sum and sum of squares of r - rf_d."""
-    rf_d = (1.0 + float(mcfg.risk_free)) ** (1.0 / mcfg.periods_per_year) - 1.0
+def _cscv_sums(returns: np.ndarray, mcfg, S: int, idx, put, calendar=()) -> None:
+    """Per block k of S contiguous blocks of the period rows: count, sum and sum of squares of r - rf_d (ppy
+    resolved from the data's ``calendar`` as in the metrics)."""
+    from engine.metrics_ppy import resolve_ppy
+
+    ppy, _ = resolve_ppy(mcfg.periods_per_year, calendar)
+    rf_d = (1.0 + float(mcfg.risk_free)) ** (1.0 / ppy) - 1.0
     r = returns[1:] - rf_d
     n = r.shape[0]
     if n < S:

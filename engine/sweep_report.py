@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from engine.config import config_hash, to_yaml
+from engine.metrics_format import fmt_pct
 from engine.report import SYNTH_BANNER, _git_commit, _pkg_versions
 from engine.sweep_grid import LOWER_IS_BETTER, column_names
 
@@ -46,7 +47,7 @@ def _fmt_table(t: pd.DataFrame) -> str:
             if not np.isfinite(v):
                 return "n/a"
             base = col.split("_", 1)[1] if col.startswith(("is_", "oos_")) else col
-            return f"{v * 100:.2f}%" if base in _PCT else f"{v:.3f}" if abs(v) < 1e4 else f"{v:.4g}"
+            return fmt_pct(v) if base in _PCT else f"{v:.3f}" if abs(v) < 1e4 else f"{v:.4g}"
         return str(v)
 
     cols = [str(t.index.name)] + [str(c) for c in t.columns]

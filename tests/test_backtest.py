@@ -83,7 +83,7 @@ def test_nan_rows_keep_positions_and_partial_nan_is_zero():
     p = _panel({"close": [[10, 10], [11, 9], [12, 8], [13, 7], [14, 6.0]]}, dates)
     w = pd.DataFrame([[0.5, 0.5], [np.nan, np.nan], [np.nan, np.nan], [0.5, np.nan], [np.nan, np.nan]],
                      index=dates, columns=["A", "B"])
-    r = run_backtest(w, p, None, None, ExecutionConfig(lag=0), FREE, OFF)
+    r = run_backtest(w, p, None, None, ExecutionConfig(lag=0, allow_same_close=True), FREE, OFF)
     pos = r.positions.to_numpy()
     np.testing.assert_array_equal(pos[1], pos[0])
     np.testing.assert_array_equal(pos[2], pos[0])
@@ -107,16 +107,21 @@ def test_stamp_duty_schedule_a_share_dates():
         stamp_duty_schedule(d, [{"from": "2020-01-01", "sell": 0.001}, {"from": "2010-01-01", "sell": 0.001}])
 
 
-def test_tradability_board_rule_and_tolerance():
-    # moves vs previous close: +9.995% (at limit: >= 9.99%), +9.98% (not), -10% (down), chinext +15% (20% board: not)
-    close = [[10.0, 10.0], [10.9995, 11.5], [12.09725, 11.5], [10.887525, 11.5]]
+def test_tradability_board_rule_at_the_tick():
+    # real quotes: 2.03 -> 2.23 (+9.85%) and 5.01 -> 5.51 (+9.98%) are limit-up closes (2.233 -> 2.23, 5.511 ->
+    # 5.51); 2.22 is not; 10.00 -> 9.00 is limit-down; B on ChiNext (20% from 2020-08-24): 11.50 / 10.00 is not
+    close = [[2.03, 10.00], [2.23, 11.50], [2.45, 11.50], [2.21, 11.50]]
     p = _panel({"close": close}, pd.bdate_range("2024-01-01", periods=4))
     b, s = tradability(p, MarketRulesConfig(limits="board"), "close", pd.Series({"B": "chinext"}))
-    np.testing.assert_array_equal(b["A"], [True, False, True, True])
+    # day 2: limit-up from 2.23 = round(2.453) = 2.45; day 3: limit-down from 2.45 = round(2.205) = 2.21 (half up)
+    np.testing.assert_array_equal(b["A"], [True, False, False, True])
     np.testing.assert_array_equal(s["A"], [True, True, True, False])
     assert b["B"].all() and s["B"].all()
     b2, _ = tradability(p, MarketRulesConfig(limits="board"), "close", None)      # B as main board: +15% blocks
     assert not b2["B"].iloc[1]
+    p2 = _panel({"close": [[5.01, 2.03], [5.51, 2.22]]}, pd.bdate_range("2024-01-01", periods=2))
+    b4, _ = tradability(p2, MarketRulesConfig(limits="board"), "close")
+    np.testing.assert_array_equal(b4.iloc[1], [False, True])
     b3, s3 = tradability(p, MarketRulesConfig(limits="off"), "close")
     assert b3.all().all() and s3.all().all()
     with pytest.raises(ConfigError, match="nasdaq"):
@@ -146,9 +151,9 @@ def test_limit_up_blocks_buy_until_next_day():
     p = _panel({"close": [[10.0], [11.0], [11.5], [11.0]]}, dates, ["A"])      # +10% on day 1: limit up
     w = pd.DataFrame({"A": [1.0, 1.0, 1.0, 1.0]}, index=dates)
     # base day = day 1 (the limit-up day): the lag-0 buy at its close is blocked, done at day 2's close instead
-    r = run_backtest(w, p, "2024-01-03", None, ExecutionConfig(lag=0), FREE, MarketRulesConfig(limits="board"))
+    r = run_backtest(w, p, "2024-01-03", None, ExecutionConfig(lag=0, allow_same_close=True), FREE, MarketRulesConfig(limits="board"))
     np.testing.assert_allclose(r.positions["A"], [0, 1e7 / 11.5, 1e7 / 11.5], rtol=1e-14)
-    r_off = run_backtest(w, p, "2024-01-03", None, ExecutionConfig(lag=0), FREE, OFF)
+    r_off = run_backtest(w, p, "2024-01-03", None, ExecutionConfig(lag=0, allow_same_close=True), FREE, OFF)
     np.testing.assert_allclose(r_off.positions["A"], [1e7 / 11, 1e7 / 11, 1e7 / 11], rtol=1e-14)
 
 
@@ -261,8 +266,9 @@ def test_hold_csi300_with_costs_charges_entry_on_first_day_only():
     r = run_backtest(w, p, "2020-01-02", "2020-03-31", ExecutionConfig(lag=1, initial_cash=1e7), CostConfig(),
                      MarketRulesConfig())
     i0 = dates.index("2019-12-31")
-    # entry at the base close: X (1 + transfer) + 0.025% X = cash  ->  X = 1e7 / 1.00026
-    x = 1e7 / (1 + 0.00001 + 0.00025)
+    # entry at the base close 2019-12-31: X (1 + transfer 0.002%, the CSDC rate of 2015-08-01..2022-04-28) +
+    # 0.025% X = cash  ->  X = 1e7 / 1.00027
+    x = 1e7 / (1 + 0.00002 + 0.00025)
     assert r.costs.iloc[1] == pytest.approx(1e7 - x, rel=1e-9)
     assert r.returns.iloc[1] == pytest.approx(x / 1e7 * closes[i0 + 1] / closes[i0] - 1, rel=1e-9)
     expect = [closes[i] / closes[i - 1] - 1 for i in range(i0 + 2, i0 + len(r.returns))]

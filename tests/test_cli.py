@@ -44,13 +44,15 @@ def test_hold_outputs_and_last_line(hold_run):
 
 
 def test_hold_benchmark_annual_return_from_csv(hold_run):
-    """CSI 300 annualised return over 2022-01-01..2023-11-30 = (last/first)^(252/n)-1, first = base close."""
+    """CSI 300 annualised return over 2022-01-01..2023-11-30 = (last/first)^(ppy/n)-1, first = base close, ppy
+    (periods_per_year: auto) = the CSV calendar's mean sessions per complete calendar year (2007-2024)."""
     _, out = hold_run
     df = pd.read_csv(CSI300_CSV, parse_dates=["date"]).set_index("date")["close"]
     inside = df.loc["2022-01-01":"2023-11-30"]
     base = df.loc[:"2021-12-31"].iloc[-1]
     n = len(inside)
-    expected = (inside.iloc[-1] / base) ** (252 / n) - 1
+    ppy = df.loc["2007":"2024"].groupby(df.loc["2007":"2024"].index.year).size().mean()
+    expected = (inside.iloc[-1] / base) ** (ppy / n) - 1
     m = json.loads((out / "metrics.json").read_text())
     assert m["benchmark"]["annual_return"] == pytest.approx(expected, rel=1e-12)
     assert m["period"]["n_days"] == n and m["period"]["base_date"] == "2021-12-31"

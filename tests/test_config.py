@@ -23,7 +23,7 @@ def test_defaults_filled_and_frozen(tmp_path):
     cfg = load_config(write(tmp_path, BASE))
     assert cfg.execution.lag == 1 and cfg.execution.price == "close"
     assert cfg.signal.params == {"panel": "index", "code": "000300.SH", "short": 10, "long": 30}
-    assert cfg.data.start == "2022-01-01" and cfg.metrics.periods_per_year == 252
+    assert cfg.data.start == "2022-01-01" and cfg.metrics.periods_per_year == "auto"
     with pytest.raises(Exception):
         cfg.execution.lag = 3  # frozen
 
@@ -52,7 +52,7 @@ def test_unknown_top_level_and_signal_param(tmp_path):
     ("execution: {price: vwap}\n", "'vwap' is not allowed"),
     ("costs: {commission: -0.1}\n", "costs.commission.*>= 0"),
     ("costs: {stamp_duty: ashare}\n", "did you mean 'a_share'"),
-    ("metrics: {periods_per_year: 0}\n", "must be > 0"),
+    ("metrics: {periods_per_year: 0}\n", "metrics.periods_per_year.*positive number"),
 ])
 def test_impossible_values(tmp_path, extra, pattern):
     with pytest.raises(ConfigError, match=pattern):

@@ -166,7 +166,7 @@ def test_overlay_drops_crowding_sells(ds):
 
 
 def test_rotation_crowding_is_buy_list_minus_sells(ds):
-    p = {**cr.SPEC_ROTATION_CROWDING.defaults, **FAST, "variant": "B"}
+    p = {**cr.SPEC_ROTATION_CROWDING.defaults, **FAST, "variant": "B", "portfolio": "buy_list"}
     res = cr.SPEC_ROTATION_CROWDING.compute(ds, p)
     buy = res.indicators["rot_buy"].astype(bool) & res.indicators["rot_slope_rank"].notna()
     keep = buy & ~res.indicators["sell"].astype(bool)

@@ -84,7 +84,7 @@ def test_import_long_errors(tmp_path):
         import_long(p, {}, {}, None, "x")
     p.write_text("code,date,close\nA,2023-11-30,abc\n")
     with pytest.raises(DataError, match="non-numeric value 'abc' for A on 2023-11-30"):
-        import_long(p, {}, {}, None, "x")
+        import_long(p, {}, {}, None, "x")["close"]          # fields are converted when first read
     p.write_text("code,day,close\nA,2023-11-30,1\n")
     with pytest.raises(DataError, match="needs a 'date' column"):
         import_long(p, {}, {}, None, "x")

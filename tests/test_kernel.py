@@ -9,6 +9,7 @@ from tests.naive_portfolio import _buy_need as naive_need
 from tests.naive_portfolio import _largest_affordable_scale, simulate_naive
 
 OUTPUTS = ("value", "cash", "pre_value", "traded", "costs")
+EXTRA = ("tshare", "tshare_min", "sh_mask", "cash_g", "div")
 
 
 def _random_case(rng, T=None, P=None, N=None):
@@ -63,6 +64,18 @@ def _random_case(rng, T=None, P=None, N=None):
         threshold=float(rng.choice([0.0, 0.0, 0.05])),
         force=rng.uniform(size=T) < rng.choice([0.0, 0.1, 0.3]),
     )
+    if rng.uniform() < 0.3:                                  # dated transfer fee, pre-2015 Shanghai per-share fee
+        kw["transfer"] = np.where(np.arange(T) < T // 3, 0.0, 0.00002)
+        kw["tshare"] = np.where(np.arange(T) < T // 3, 0.001, 0.0)
+        kw["tshare_min"] = np.where(np.arange(T) < T // 3, 1.0, 0.0)
+        kw["sh_mask"] = (rng.uniform(size=N) < 0.5).astype(float)
+    if rng.uniform() < 0.25:                                 # cash earns a return
+        kw["cash_g"] = 1.0 + rng.uniform(0, 2e-4, T)
+    if rng.uniform() < 0.25:                                 # distributions on a few ex-dates
+        div = np.zeros((T, N))
+        ex = rng.uniform(size=(T, N)) < 0.05
+        div[ex] = close_ff[ex] * rng.uniform(0.005, 0.05, ex.sum())
+        kw["div"] = np.nan_to_num(div)
     return (target, exec_price, close_ff, can_buy, can_sell, stamp_buy, stamp_sell), kw
 
 
@@ -71,7 +84,8 @@ def _run_both(arrays, kw):
     args = (target, exec_price, close, can_buy, can_sell, kw["trade_bar0"], kw["commission"], kw["min_commission"],
             stamp_buy, stamp_sell, kw["transfer"], kw["slippage"], kw["lot"], kw["initial_cash"], kw["threshold"],
             kw["force"])
-    return simulate(*args, True), simulate_naive(*args)
+    extra = {k: kw[k] for k in EXTRA if k in kw}
+    return simulate(*args, True, **extra), simulate_naive(*args, **extra)
 
 
 def _assert_match(fast, slow, initial_cash, tol=1e-10):
@@ -192,15 +206,22 @@ def test_affordable_scale_is_the_largest_feasible(seed):
     comm = float(rng.choice([0.0, 0.0003, 0.003]))
     minc = float(rng.choice([0.0, 5.0, 50.0]))
     cash = float(rng.uniform(0.0, 1.2) * x.sum())
-    s = _affordable_scale(x, n, cash, rate, comm, minc)
-    s_naive = _largest_affordable_scale([(0, 0.0, v) for v in x], cash, rate, comm, minc)
+    # a per-share fee on some orders (the pre-2015 Shanghai transfer fee: 0.001 yuan a share, minimum 1 yuan)
+    px = rng.uniform(2, 80, n)
+    on = (rng.uniform(size=n) < 0.5) & (seed % 3 == 0)
+    f = np.where(on, 0.001 / px, 0.0)                       # per unit of traded value
+    m = np.where(on, 1.0, 0.0)
+    buys = [(0, v / px[j], v) for j, v in enumerate(x)]
+    fees = [(0.001, 1.0) if on[j] else (0.0, 0.0) for j in range(n)]
+    s = _affordable_scale(x, f, m, n, cash, rate, comm, minc)
+    s_naive = _largest_affordable_scale(buys, cash, rate, comm, minc, fees)
     assert 0.0 <= s <= 1.0
     assert s == pytest.approx(s_naive, rel=1e-12, abs=1e-15)
     if s > 0:
-        assert _buy_need(s, x, n, rate, comm, minc) <= cash
-        assert naive_need(s, [(0, 0.0, v) for v in x], rate, comm, minc) <= cash
+        assert _buy_need(s, x, f, m, n, rate, comm, minc) <= cash
+        assert naive_need(s, buys, rate, comm, minc, fees) <= cash * (1 + 1e-15)
     if s < 1.0 and s > 0:
-        assert _buy_need(s * (1 + 1e-9), x, n, rate, comm, minc) > cash
+        assert _buy_need(s * (1 + 1e-9), x, f, m, n, rate, comm, minc) > cash
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -210,7 +231,7 @@ def test_affordable_scale_many_orders_crossing_the_minimum(seed):
     n = int(rng.integers(20, 40))
     x = np.exp(rng.uniform(np.log(100.0), np.log(1e5), n))
     cash = float(rng.uniform(0.2, 1.0) * x.sum())
-    s = _affordable_scale(x, n, cash, 0.0005, 0.003, 50.0)
+    s = _affordable_scale(x, np.zeros(n), np.zeros(n), n, cash, 0.0005, 0.003, 50.0)
     s_naive = _largest_affordable_scale([(0, 0.0, v) for v in x], cash, 0.0005, 0.003, 50.0)
     assert s == pytest.approx(s_naive, rel=1e-12)
 
@@ -219,7 +240,7 @@ def test_affordable_scale_needs_a_second_refinement():
     # designed so that the first linear piece (solved at the all-proportional root) is not the final one
     x = np.geomspace(17_000.0, 60_000.0, 30)
     cash = 0.45 * x.sum()
-    s = _affordable_scale(x, 30, cash, 0.0005, 0.003, 50.0)
+    s = _affordable_scale(x, np.zeros(30), np.zeros(30), 30, cash, 0.0005, 0.003, 50.0)
     s_naive = _largest_affordable_scale([(0, 0.0, v) for v in x], cash, 0.0005, 0.003, 50.0)
     assert s == pytest.approx(s_naive, rel=1e-13)
 

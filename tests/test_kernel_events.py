@@ -14,8 +14,9 @@ from engine.backtest import run_backtest_many
 from engine.config_schema import CostConfig, ExecutionConfig, MarketRulesConfig
 from engine.data.embedded import load_embedded
 from engine.kernels.ma import rolling_means
-from engine.kernels.portfolio import dense_events, lagged_events, simulate, simulate_events
+from engine.kernels.portfolio import cost_arrays, dense_events, lagged_events, simulate, simulate_events
 from engine.weightpaths import CrossPaths, lagged_targets
+from tests.naive_portfolio import naive_events, simulate_naive
 from tests.test_kernel import _random_case
 
 
@@ -41,10 +42,13 @@ def _anchored(arrays, kw, want_returns=True, want_flows=True, record=False):
     out = {k: np.full((P, T), -7.0) for k in ("value", "returns", "turnover", "costs", "cash")}
     pos = np.zeros((P, T, N)) if record else np.zeros((1, 1, 1))
     raw0 = np.empty(P)
+    fees = cost_arrays(T, N, kw["transfer"], kw.get("tshare"), kw.get("tshare_min"), kw.get("sh_mask"))
+    cash_g = kw.get("cash_g", np.zeros(0))
+    div = kw.get("div", np.zeros((0, 0)))
     simulate_events(ptr, bars, w, exec_price, close, np.ascontiguousarray(close.T), can_buy, can_sell,
-                    kw["trade_bar0"], kw["commission"],
-                    kw["min_commission"], stamp_buy, stamp_sell, kw["transfer"], kw["slippage"], kw["lot"],
-                    kw["initial_cash"], kw["threshold"], kw["force"], True, want_returns, want_flows, record,
+                    kw["trade_bar0"], kw["commission"], kw["min_commission"], stamp_buy, stamp_sell, *fees,
+                    kw["slippage"], kw["lot"], kw["initial_cash"], kw["threshold"], kw["force"], cash_g, div,
+                    True, want_returns, want_flows, record,
                     out["value"], out["returns"] if want_returns else dummy,
                     out["turnover"] if want_flows else dummy, out["costs"] if want_flows else dummy,
                     dummy, dummy, out["cash"] if record else dummy, pos, raw0)
@@ -58,7 +62,8 @@ def test_anchored_mode_equals_raw_mode_plus_base_row_formulas(seed):
     target, exec_price, close, can_buy, can_sell, stamp_buy, stamp_sell = arrays
     raw = simulate(target, exec_price, close, can_buy, can_sell, kw["trade_bar0"], kw["commission"],
                    kw["min_commission"], stamp_buy, stamp_sell, kw["transfer"], kw["slippage"], kw["lot"],
-                   kw["initial_cash"], kw["threshold"], kw["force"], True)
+                   kw["initial_cash"], kw["threshold"], kw["force"], True,
+                   **{k: kw[k] for k in ("tshare", "tshare_min", "sh_mask", "cash_g", "div") if k in kw})
     value, returns, turnover, costs = _anchored_by_numpy(raw, kw["initial_cash"])
     for record in (False, True):
         out, pos, raw0 = _anchored(arrays, kw, record=record)
@@ -192,9 +197,27 @@ def _child_values(paths, panel):
     return np.asarray(run_backtest_many(paths, panel, "2020-01-01", None, outputs=("value",))["value"])
 
 
+def _lagged_by_hand(w, i0, i1, lag):
+    """Bar j of i0..i1 trades the row decided at i0 + j - lag (NaN before the data); in rows that are not all NaN,
+    NaN cells and -1e-12 < w < 0 rounding noise are 0. Plain loops, independent of engine.weightpaths."""
+    T_all, P, N = w.shape
+    out = np.full((i1 - i0 + 1, P, N), np.nan)
+    for j in range(i1 - i0 + 1):
+        r = i0 + j - lag
+        for p in range(P):
+            if r < 0 or np.isnan(w[r, p]).all():
+                continue
+            for k in range(N):
+                v = w[r, p, k]
+                out[j, p, k] = 0.0 if np.isnan(v) or -1e-12 < v < 0 else v
+    return out
+
+
 @pytest.mark.parametrize("seed", range(40))
-def test_one_pass_dense_events_equal_the_reference_path(seed):
-    """DensePaths.events (numba, one pass) == dense_events(lagged_targets(...)) (numpy clean, then events)."""
+def test_one_pass_events_equal_the_naive_events_and_twin(seed):
+    """DensePaths.events (numba, one pass) against independent oracles (issue 12 item 11): the events listed by
+    the written rule (tests/naive_portfolio.naive_events) of the targets lagged by hand, and the naive twin's
+    simulation of those dense targets against the kernel run on the one-pass events."""
     from engine.weightpaths import DensePaths
 
     rng = np.random.default_rng(500 + seed)
@@ -207,16 +230,32 @@ def test_one_pass_dense_events_equal_the_reference_path(seed):
     w[1:][rep[1:]] = w[:-1][rep[1:]]
     dates = pd.bdate_range("2020-01-01", periods=T_all)
     paths = DensePaths(w)
+    price = np.exp(np.cumsum(rng.normal(0, 0.02, (T_all, N)), axis=0)) * 10
     for lag in (0, 1, 2):
         i0 = int(rng.integers(0, T_all - 1))
         i1 = int(rng.integers(i0 + 1, T_all))
+        target = _lagged_by_hand(w, i0, i1, lag)
         for trade_bar0 in (True, False):
-            want = dense_events(lagged_targets(w.copy(), dates, i0, i1, lag), trade_bar0)
+            want = naive_events(target, trade_bar0)
             assert lagged_events(w, i0 - lag, i1 - i0 + 1, trade_bar0, True)[3], "the one-pass path must be taken"
-            for got in (paths.events(dates, i0, i1, lag, trade_bar0),
-                        paths.take(range(0, P)).events(dates, i0, i1, lag, trade_bar0)):
-                for a, b in zip(got, want):
-                    np.testing.assert_array_equal(a, b)
+            got = paths.events(dates, i0, i1, lag, trade_bar0)
+            for a, b in zip(got, want):
+                np.testing.assert_array_equal(a, b)
+            for a, b in zip(paths.take(range(0, P)).events(dates, i0, i1, lag, trade_bar0), want):
+                np.testing.assert_array_equal(a, b)
+            T = i1 - i0 + 1
+            px = np.ascontiguousarray(price[i0:i1 + 1])
+            ok = np.ones((T, N), bool)
+            z = np.zeros(T)
+            slow = simulate_naive(target, px, px, ok, ok, trade_bar0, 0.0003, 5.0, z, z + 0.001, 0.00001, 0.0,
+                                  100.0, 1e6, 0.0, np.zeros(T, bool))
+            value = np.empty((P, T))
+            fees = cost_arrays(T, N, 0.00001)
+            d1, d3 = np.zeros((1, 1)), np.zeros((1, 1, 1))
+            simulate_events(*got, px, px, d1, ok, ok, trade_bar0, 0.0003, 5.0, z, z + 0.001, *fees, 0.0, 100.0,
+                            1e6, 0.0, np.zeros(T, bool), np.zeros(0), np.zeros((0, 0)), False, False, False, False,
+                            value, d1, d1, np.empty((P, T)), np.empty((P, T)), np.empty((P, T)), d1, d3, np.empty(P))
+            np.testing.assert_allclose(value.T, slow[0], rtol=1e-12)
 
 
 @pytest.mark.parametrize("bad, msg", [(np.inf, "infinite"), (-0.01, "negative"), (0.8, "sum above 1")])

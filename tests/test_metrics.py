@@ -16,7 +16,7 @@ from engine.data.embedded import CSI300_CSV, load_csi300
 from engine.errors import ConfigError, DataError
 from engine.metrics import compute_metrics, format_metrics_table, yearly_table
 
-CFG = MetricsConfig()
+CFG = MetricsConfig(periods_per_year=252)   # the closed forms below use 252; `auto` is tested in test_metrics_stats.py
 
 
 # ---------------------------------------------------------------- helpers (the spec, written as slow loops)
@@ -63,7 +63,8 @@ def naive_monthly_win_rate(s, b):
         gs, gb = comp.get((d.year, d.month), (1.0, 1.0))
         comp[(d.year, d.month)] = (gs * (1 + rs), gb * (1 + rb))
     wins = sum(1 for gs, gb in comp.values() if gs > gb)
-    return wins / len(comp), len(comp)
+    losses = sum(1 for gs, gb in comp.values() if gs < gb)
+    return wins / (wins + losses), len(comp)
 
 
 def walk_types(obj):
@@ -106,7 +107,7 @@ def test_constant_daily_return_closed_form(ppy):
 def test_statistics_match_numpy_closed_forms():
     s, b = random_pair(n=400, seed=1)
     rf = 0.03
-    m = compute_metrics(s, b, MetricsConfig(risk_free=rf))
+    m = compute_metrics(s, b, MetricsConfig(periods_per_year=252, risk_free=rf))
     rs, rb = s.to_numpy()[1:], b.to_numpy()[1:]
     n, ppy = len(rs), 252
     rf_d = (1 + rf) ** (1 / ppy) - 1
@@ -131,7 +132,7 @@ def test_statistics_match_numpy_closed_forms():
     a = rs - rb
     te = a.std(ddof=1) * math.sqrt(ppy)
     assert ex["tracking_error"] == pytest.approx(te, rel=1e-12)
-    assert ex["information_ratio"] == pytest.approx(a.mean() * ppy / te, rel=1e-10)
+    assert ex["information_ratio_arithmetic"] == pytest.approx(a.mean() * ppy / te, rel=1e-10)
     xs, xb = rs - rf_d, rb - rf_d
     slope = np.polyfit(xb, xs, 1)[0]  # OLS slope with intercept = cov/var
     assert ex["beta"] == pytest.approx(slope, rel=1e-9)
@@ -140,18 +141,21 @@ def test_statistics_match_numpy_closed_forms():
     assert ex["annual_excess_geometric"] == pytest.approx((1 + Ra_s) / (1 + Ra_b) - 1, rel=1e-12)
     assert ex["annual_excess_arithmetic"] == pytest.approx(Ra_s - Ra_b, rel=1e-12)
     assert ex["annual_excess"] == ex["annual_excess_geometric"]
+    assert ex["information_ratio"] == pytest.approx(((1 + Ra_s) / (1 + Ra_b) - 1) / te, rel=1e-12)
     assert ex["total_excess_geometric"] == pytest.approx(np.prod(1 + rs) / np.prod(1 + rb) - 1, rel=1e-12)
-    assert ex["daily_win_rate"] == sum(1 for x, y in zip(rs, rb) if x > y) / n
+    assert ex["daily_win_rate"] == sum(1 for x, y in zip(rs, rb) if x > y) / sum(1 for x, y in zip(rs, rb) if x != y)
     assert (ex["monthly_win_rate"], ex["n_months"]) == naive_monthly_win_rate(s, b)
-    arith = compute_metrics(s, b, MetricsConfig(risk_free=rf, primary_excess="arithmetic"))["excess"]
+    arith = compute_metrics(s, b, MetricsConfig(periods_per_year=252, risk_free=rf, primary_excess="arithmetic"))["excess"]
     assert arith["annual_excess"] == ex["annual_excess_arithmetic"]
+    assert arith["information_ratio"] == pytest.approx((Ra_s - Ra_b) / te, rel=1e-12)
 
 
 def test_where_empyrical_was_not_used_it_agrees():
     s, b = random_pair(n=250, seed=2)
     m = compute_metrics(s, b, CFG)
     rs, rb = s.iloc[1:], b.iloc[1:]
-    assert m["excess"]["information_ratio"] == pytest.approx(ep.excess_sharpe(rs, rb) * math.sqrt(252), rel=1e-10)
+    assert m["excess"]["information_ratio_arithmetic"] == pytest.approx(ep.excess_sharpe(rs, rb) * math.sqrt(252),
+                                                                        rel=1e-10)
     assert m["strategy"]["total_return"] == pytest.approx(ep.cum_returns_final(rs), rel=1e-12)
     dd = ep.stats.drawdown_series(rs)  # empyrical's own drawdown path: its argmin is our trough
     assert m["strategy"]["max_drawdown_trough"] == dd.idxmin().date().isoformat()
@@ -171,7 +175,7 @@ def test_annualisation_base_252_vs_244():
         assert m2[blk]["sharpe"] == pytest.approx(m1[blk]["sharpe"] * math.sqrt(244 / 252), rel=1e-12)
         assert m2[blk]["sortino"] == pytest.approx(m1[blk]["sortino"] * math.sqrt(244 / 252), rel=1e-12)
         assert m2[blk]["max_drawdown"] == m1[blk]["max_drawdown"]
-    for key, factor in (("tracking_error", math.sqrt(244 / 252)), ("information_ratio", math.sqrt(244 / 252))):
+    for key, factor in (("tracking_error", math.sqrt(244 / 252)), ("information_ratio_arithmetic", math.sqrt(244 / 252))):
         assert m2["excess"][key] == pytest.approx(m1["excess"][key] * factor, rel=1e-12)
     a1, a2 = m1["excess"]["alpha"], m2["excess"]["alpha"]
     assert a2 == pytest.approx((1 + a1) ** (244 / 252) - 1, rel=1e-9)  # (1+m)^ppy with the same daily m
@@ -219,15 +223,17 @@ def test_drawdown_dates_match_naive_loop(seed):
 
 def test_strategy_equal_to_benchmark():
     s, _ = random_pair(n=200, seed=4)
-    m = compute_metrics(s, s.copy(), MetricsConfig(risk_free=0.02))
+    m = compute_metrics(s, s.copy(), MetricsConfig(periods_per_year=252, risk_free=0.02))
     ex = m["excess"]
     for k in ("annual_excess_geometric", "annual_excess_arithmetic", "total_excess_geometric",
               "total_excess_arithmetic", "tracking_error"):
         assert ex[k] == 0.0, k
-    assert ex["information_ratio"] is None
+    assert ex["information_ratio"] is None and ex["information_ratio_arithmetic"] is None
     assert ex["beta"] == pytest.approx(1.0, rel=1e-12)
     assert ex["alpha"] == pytest.approx(0.0, abs=1e-12)
-    assert ex["daily_win_rate"] == 0.0 and ex["monthly_win_rate"] == 0.0
+    assert ex["daily_win_rate"] is None and ex["monthly_win_rate"] is None     # every day and month is a tie
+    assert (ex["daily_ties"], ex["daily_wins"], ex["daily_losses"]) == (200, 0, 0)
+    assert ex["monthly_ties"] == ex["n_months"]
     assert m["strategy"] == m["benchmark"]
     json.dumps(m, allow_nan=False)
 
@@ -265,7 +271,7 @@ def test_single_period_day_and_json_round_trip():
     assert m["strategy"]["n_days"] == 1
     assert m["strategy"]["annual_volatility"] is None and m["strategy"]["sharpe"] is None
     assert m["strategy"]["annual_return"] == pytest.approx(1.01 ** 252 - 1, rel=1e-12)
-    for mm in (m, compute_metrics(*random_pair(60, seed=8), MetricsConfig(risk_free=0.05),
+    for mm in (m, compute_metrics(*random_pair(60, seed=8), MetricsConfig(periods_per_year=252, risk_free=0.05),
                                    turnover=series([0.1] * 60, "2023-03-15"),
                                    cost_returns=series([1e-4] * 60, "2023-03-15"))):
         walk_types(mm)
@@ -355,7 +361,7 @@ def test_format_metrics_table_shows_numbers_and_conventions():
     R = np.prod(1 + s.to_numpy()[1:]) - 1
     assert f"{100 * ((1 + R) ** (244 / 120) - 1):.2f}%" in text
     assert f"{100 * m['benchmark']['max_drawdown']:.2f}%" in text
-    assert "periods_per_year (ppy)      244" in text
+    assert next(line for line in text.splitlines() if line.startswith("periods_per_year (ppy)")).split()[2] == "244"
     assert "(1 + Ra_strategy) / (1 + Ra_benchmark) - 1  [primary]" in text
     assert "CSI 300 price index, no dividends" in text
     assert "mean(r_s - r_b) * ppy" in text

@@ -3,7 +3,11 @@
     python -m engine.data synth --out DIR [--seed N] [--size default|small] [--start YYYY-MM-DD --end YYYY-MM-DD]
                                 [--format parquet|csv] [--effect NAME=STRENGTH ...]
 
-``synth`` writes the synthetic market (engine.data.synthetic) to DIR in the layout of docs/data.md and prints the
+    python -m engine.data fetch DATASET [--provider akshare|tushare|baostock] [--start] [--end] [--codes ...]
+    python -m engine.data list
+
+``fetch`` downloads a dataset into the local parquet cache (engine.data.cache; needs the [online] extra and the
+network), only the dates not cached yet; ``list`` shows the cache. ``synth`` writes the synthetic market (engine.data.synthetic) to DIR in the layout of docs/data.md and prints the
 time taken. It refuses a DIR that exists and is not empty. User errors print one line and exit with status 2.
 """
 from __future__ import annotations
@@ -60,7 +64,28 @@ def main(argv=None) -> int:
     p.add_argument("--format", default="parquet", choices=["parquet", "csv"])
     p.add_argument("--effect", action="append", default=[], metavar="NAME=STRENGTH",
                    help="plant an effect, e.g. turnover_reversal=0.5 (docs/data.md); repeatable")
+    from engine.data.providers import DATASETS
+
+    f = sub.add_parser("fetch", help="download a dataset into the local cache (incremental; needs the network)")
+    f.add_argument("dataset", choices=sorted(DATASETS), help="dataset to fetch (docs/data.md, online datasets)")
+    f.add_argument("--provider", default=None, choices=["akshare", "tushare", "baostock"],
+                   help="data provider; default: the dataset's first provider")
+    f.add_argument("--start", default=None, help="first day (YYYY-MM-DD); default 2005-01-04")
+    f.add_argument("--end", default=None, help="last day (YYYY-MM-DD); default today")
+    f.add_argument("--codes", nargs="+", default=None, help="codes to fetch (default: the dataset's universe)")
+    f.add_argument("--dir", default=None, help="cache folder; default $JINGONG_DATA_DIR or ~/.local/share/jingong")
+    f.add_argument("--refresh", action="store_true", help="fetch the whole range again and replace the cache")
+    ls = sub.add_parser("list", help="show the cached datasets")
+    ls.add_argument("--dir", default=None, help="cache folder; default $JINGONG_DATA_DIR or ~/.local/share/jingong")
     args = parser.parse_args(argv)
+    if args.command == "fetch":
+        from engine.data.fetch import fetch_cmd
+
+        return run_cli(fetch_cmd, args)
+    if args.command == "list":
+        from engine.data.fetch import list_cmd
+
+        return run_cli(list_cmd, args)
     return run_cli(_synth, args)
 
 

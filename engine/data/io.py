@@ -85,8 +85,11 @@ def read_dataset(root: str | Path, panels: list[str] | None = None) -> Dataset:
     return ds
 
 
-def _read_field(path: Path, fname: str) -> pd.DataFrame:
+def _read_field(path: Path, fname: str, panel: str | None = None) -> pd.DataFrame:
+    from engine.data.codes import normalize_codes
+
     df = _read_frame(path, dated=True)
+    df.columns = normalize_codes(list(df.columns), panel, str(path))      # 801010 -> 801010.SI, sh000300 -> 000300.SH
     if fname in FLAG_FIELDS:
         return df.fillna(False).astype(bool)
     if all(pd.api.types.is_numeric_dtype(t) for t in df.dtypes):
@@ -96,7 +99,8 @@ def _read_field(path: Path, fname: str) -> pd.DataFrame:
 
 def _read_panel(sub: Path) -> Panel:
     """A panel whose fields are read (and validated) on first access."""
-    loaders = {fname: (lambda path=path, fname=fname: _read_field(path, fname)) for fname, path in _files(sub).items()}
+    loaders = {fname: (lambda path=path, fname=fname: _read_field(path, fname, sub.name))
+               for fname, path in _files(sub).items()}
     return Panel(sub.name, LazyFields(loaders, where=f"{sub}: panel '{sub.name}'"), source=str(sub))
 
 

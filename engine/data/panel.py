@@ -21,6 +21,14 @@ from engine.errors import DataError
 
 PRICE_FIELDS = ("open", "high", "low", "close")
 FLAG_FIELDS = ("suspended", "limit_up", "limit_down")
+NONNEGATIVE_FIELDS = ("volume", "amount", "turnover", "float_shares", "float_mcap", "total_mcap", "dividend")
+SPIKE_RATIO = 5.0          # a close more than 5x (or under 1/5 of) the previous close in one day is suspicious
+GAP_DAYS = 5               # more than this many SSE trading days missing inside a panel's span is suspicious
+
+
+class DataWarning(UserWarning):
+    """Accepted but suspicious input (a 100x one-day price move, trading days missing against the calendar, ...).
+    Shown on stderr; never silent."""
 
 
 def _fmt_dates(idx: Iterable, n: int = 3) -> str:
@@ -139,6 +147,10 @@ class LazyPanels(_LazyDict):
         validate_panel(panel)
 
 
+class LazyTables(_LazyDict):
+    """Static tables read from disk on first access."""
+
+
 class LazyFields(_LazyDict):
     """Fields of one panel read on first access, each validated against the first field read (same dates, same
     codes) and on its own (prices > 0, no all-empty code). The crowding signal reads 2 of the 18 stock fields."""
@@ -147,9 +159,16 @@ class LazyFields(_LazyDict):
         super().__init__(loaders)
         self._where = where
 
+    def add_loader(self, key, loader) -> None:
+        self._loaders[key] = loader
+
     def _check(self, key, df) -> None:
         loaded = dict.values(self)
         check_field(self._where, key, df, next(iter(loaded)) if loaded else None)
+        other = {"high": "low", "low": "high"}.get(key)
+        if other and dict.__contains__(self, other):
+            hi, lo = (df, dict.__getitem__(self, other)) if key == "high" else (dict.__getitem__(self, other), df)
+            check_high_low(self._where, hi, lo)
 
 
 @dataclass
@@ -248,6 +267,59 @@ def validate_panel(panel: Panel, required: Iterable[str] = ()) -> None:
         check_field(where, fname, df, ref)
         if ref is None:
             ref = df
+    if "high" in fields and "low" in fields:
+        check_high_low(where, fields["high"], fields["low"])
+
+
+def check_high_low(where: str, high: pd.DataFrame, low: pd.DataFrame) -> None:
+    h = high.to_numpy(dtype=float, na_value=np.nan)
+    lo = low.reindex(index=high.index, columns=high.columns).to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        bad = h < lo - 1e-9 * np.abs(lo)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise DataError(f"{where}: high < low on {int(bad.sum())} rows, e.g. {high.columns[c]} on {high.index[r]:%Y-%m-%d} "
+                        f"(high {h[r, c]}, low {lo[r, c]}); the columns may be swapped: fix the export")
+
+
+def _warn(msg: str) -> None:
+    import warnings
+
+    warnings.warn(DataWarning(msg), stacklevel=4)
+
+
+def check_spikes(where: str, close: pd.DataFrame) -> None:
+    """Warn about one-day close moves above SPIKE_RATIO (up or down): a price typed in fen, a missing decimal
+    point, a split without an adjustment factor."""
+    v = close.to_numpy(dtype=float, na_value=np.nan)
+    if v.shape[0] < 2:
+        return
+    prev = pd.DataFrame(v).ffill().to_numpy()[:-1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = v[1:] / prev
+        bad = (ratio > SPIKE_RATIO) | (ratio < 1 / SPIKE_RATIO)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        _warn(f"{where} field 'close': {int(bad.sum())} one-day moves beyond x{SPIKE_RATIO:g} or /{SPIKE_RATIO:g}, "
+              f"e.g. {close.columns[c]} on {close.index[r + 1]:%Y-%m-%d} ({ratio[r, c] - 1:+.0%}); check the export "
+              f"(units, decimal point, a split without adj_factor)")
+
+
+def check_calendar(where: str, dates: pd.DatetimeIndex) -> None:
+    """Warn when the dates miss more than GAP_DAYS SSE trading days (the embedded CSI 300 calendar,
+    2006-01-06..2025-12-31) inside their own span: returns over the hole are multi-day moves."""
+    if len(dates) < 20:
+        return
+    from engine.data.embedded import load_csi300
+
+    cal = load_csi300().index
+    cal = cal[(cal >= dates[0]) & (cal <= dates[-1])]
+    if len(cal) < 20:
+        return
+    missing = cal.difference(dates)
+    if len(missing) > GAP_DAYS:
+        _warn(f"{where}: {len(missing)} SSE trading days between {dates[0]:%Y-%m-%d} and {dates[-1]:%Y-%m-%d} have "
+              f"no row (first: {_fmt_dates(missing)}); returns across the hole span several days: complete the export")
 
 
 def check_field(where: str, fname: str, df: pd.DataFrame, ref: pd.DataFrame | None) -> None:
@@ -279,7 +351,14 @@ def check_field(where: str, fname: str, df: pd.DataFrame, ref: pd.DataFrame | No
         raise DataError(
             f"{fw}: all values are missing for codes {_fmt_codes(df.columns[allnan])}; drop those codes or fix the export"
         )
-    if fname in PRICE_FIELDS:
+    if fname in NONNEGATIVE_FIELDS:
+        with np.errstate(invalid="ignore"):
+            neg = vals < 0
+        if neg.any():
+            r, c = np.nonzero(neg)
+            raise DataError(f"{fw}: {int(neg.sum())} negative values, e.g. {df.columns[c[0]]} on "
+                            f"{df.index[r[0]]:%Y-%m-%d} = {vals[r[0], c[0]]}; {fname} cannot be negative: fix the export")
+    if fname in PRICE_FIELDS or fname == "adj_factor":
         with np.errstate(invalid="ignore"):
             bad = vals <= 0
         if bad.any():
@@ -288,3 +367,6 @@ def check_field(where: str, fname: str, df: pd.DataFrame, ref: pd.DataFrame | No
                 f"{fw}: {int(bad.sum())} non-positive prices, e.g. {df.columns[c[0]]} on "
                 f"{df.index[r[0]]:%Y-%m-%d} = {vals[r[0], c[0]]}; prices must be > 0 (missing days should be empty)"
             )
+    if fname == "close":
+        check_spikes(where, df)
+        check_calendar(where, df.index)

@@ -30,7 +30,7 @@ from engine.kernels._jit import njit
 PW_BLOCK = 128   # numpy's pairwise-summation block (numpy/_core/src/umath/loops_utils.h)
 
 SUMS = ("growth", "gross", "sum_r", "ss_r", "sum_adj", "ss_adj", "adj_const", "sum_down2", "mdd", "best", "worst",
-        "act_const", "beta", "alpha_sum", "win_days", "win_months", "m3", "m4", "bad")
+        "act_const", "beta", "alpha_sum", "win_days", "win_months", "m3", "m4", "bad", "loss_days", "loss_months")
 WIN_TOL = 1e-12   # as engine.metrics.WIN_TOL
 
 
@@ -40,7 +40,7 @@ def column_sums(returns, bench, costs, value, month_end, rf_d, use_costs):
     alpha. Returns (K, P) float64."""
     P, T = returns.shape
     n = T - 1
-    K = 19
+    K = 21
     out = np.zeros((K, P))
     # the benchmark alone: compounded month-to-date return, first-bar-of-month flags, deviations from its mean
     mb = np.ones(T)
@@ -80,6 +80,8 @@ def column_sums(returns, bench, costs, value, month_end, rf_d, use_costs):
         down2 = 0.0
         win_d = 0.0
         win_m = 0.0
+        loss_d = 0.0
+        loss_m = 0.0
         for t in range(1, T):
             r = r_p[t]
             if not np.isfinite(r):
@@ -113,11 +115,13 @@ def column_sums(returns, bench, costs, value, month_end, rf_d, use_costs):
             a = r - bench[t]
             xmax = max(xmax, a)
             xmin = min(xmin, a)
-            if a > WIN_TOL:
-                win_d += 1.0
+            win_d += 1.0 if a > WIN_TOL else 0.0          # branch-free counts (random signs mispredict)
+            loss_d += 1.0 if a < -WIN_TOL else 0.0
             mprod = g if first[t] else mprod * g
-            if month_end[t] and mprod - mb[t] > WIN_TOL:
-                win_m += 1.0
+            if month_end[t]:
+                dm = mprod - mb[t]
+                win_m += 1.0 if dm > WIN_TOL else 0.0
+                loss_m += 1.0 if dm < -WIN_TOL else 0.0
         ss_r = 0.0
         m3 = 0.0
         m4 = 0.0
@@ -156,6 +160,8 @@ def column_sums(returns, bench, costs, value, month_end, rf_d, use_costs):
         out[16, p] = m3
         out[17, p] = m4
         out[18, p] = bad
+        out[19, p] = loss_d
+        out[20, p] = loss_m
     return out
 
 

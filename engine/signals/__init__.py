@@ -1,5 +1,5 @@
 """Signal generators. YAML names a key of :data:`REGISTRY`; nothing is loaded by string path."""
-from engine.signals import crowding, dashboard_timing, industry_common, sentiment, turnover_rotation
+from engine.signals import crowding, dashboard_timing, industry_common, sentiment, turnover_rotation, xinbanjun
 from engine.signals.base import SignalResult, SignalSpec
 from engine.signals.basic import HOLD, MA_TIMING, WEIGHTS_FILE
 
@@ -15,6 +15,7 @@ REGISTRY: dict[str, SignalSpec] = {
         crowding.SPEC_ROTATION_CROWDING,
         industry_common.SPEC_EQUAL_WEIGHT,
         dashboard_timing.SPEC,
+        xinbanjun.SPEC,
     )
 }
 

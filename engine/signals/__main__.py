@@ -1,7 +1,9 @@
-"""``python -m engine.signals CONFIG [--asof YYYY-MM-DD] [--csv DIR] [--set k=v ...]``
+"""``python -m engine.signals CONFIG [--asof YYYY-MM-DD] [--indicator NAME] [--csv DIR] [--set k=v ...]``
 
 Prints the signal's report-style tables as they stood at the close of ``--asof`` (default: the last date of the
 data). The dataset is cut at ``asof`` before anything is computed, so the tables use no later data.
+``--indicator NAME`` (e.g. ``concentration`` or ``浓度``) prints the last 20 days of that one indicator and needs
+only its own inputs (情绪浓度 without flows, futures or options data).
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ def main(argv=None) -> int:
     ap.add_argument("config")
     ap.add_argument("--asof", default=None, help="date whose close the tables are computed at (YYYY-MM-DD)")
     ap.add_argument("--csv", default=None, metavar="DIR", help="also write each table as DIR/<table>_<asof>.csv")
+    ap.add_argument("--indicator", default=None, metavar="NAME",
+                    help="print only this indicator (needs only its inputs), e.g. concentration / 浓度")
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     args = ap.parse_args(argv)
     return run_cli(_main, args)
@@ -35,7 +39,7 @@ def _main(args) -> int:
     cfg = load_config(args.config, args.overrides)
     ds = load_dataset(cfg.data, config_dir(cfg))
     spec = REGISTRY[cfg.signal.name]
-    cal = ds.panel(spec.universe).dates
+    cal = ds.panel(spec.universe_for(cfg.signal.params)).dates
     if args.asof:
         try:
             asof = pd.Timestamp(args.asof)
@@ -44,19 +48,50 @@ def _main(args) -> int:
         if asof < cal[0] or asof > cal[-1]:
             raise ConfigError(f"--asof {asof:%Y-%m-%d} is outside the data ({cal[0]:%Y-%m-%d}..{cal[-1]:%Y-%m-%d})")
         ds = truncate(ds, asof)
-    ds.require(spec.requires)
-    res = spec.compute(ds, dict(cfg.signal.params))
-    last = res.weights.index[-1]
-    print(f"{cfg.name}: signal '{spec.name}' as of the close of {last:%Y-%m-%d}")
-    if ds.synthetic:
-        print(SYNTH_BANNER)
-    tables = dict(res.tables or {})
-    if not tables:
-        tail = res.weights.tail(20)
-        if len(res.indicators):
-            tail = res.indicators.join(res.weights.add_prefix("weight_"), how="right").tail(20)
-        tables = {"last_days": tail}
-    text = spec.format_tables(tables) if spec.format_tables and res.tables else None
+    if args.indicator:
+        ind = find_indicator(spec, args.indicator)
+        ds.require(ind.requires)
+        frame = ind.compute(ds, dict(cfg.signal.params))
+        frame = frame.to_frame() if isinstance(frame, pd.Series) else frame
+        last = frame.index[-1]
+        print(f"{cfg.name}: indicator '{ind.name}' of signal '{spec.name}' as of the close of {last:%Y-%m-%d}"
+              f" ({ind.description})")
+        if ds.synthetic:
+            print(SYNTH_BANNER)
+        tables = {ind.name: frame.tail(20)}
+        text = None
+    else:
+        ds.require(spec.requires_for(cfg.signal.params))
+        res = spec.compute(ds, dict(cfg.signal.params))
+        last = res.weights.index[-1]
+        print(f"{cfg.name}: signal '{spec.name}' as of the close of {last:%Y-%m-%d}")
+        if ds.synthetic:
+            print(SYNTH_BANNER)
+        tables = dict(res.tables or {})
+        if not tables:
+            tail = res.weights.tail(20)
+            if len(res.indicators):
+                tail = res.indicators.join(res.weights.add_prefix("weight_"), how="right").tail(20)
+            tables = {"last_days": tail}
+        text = spec.format_tables(tables) if spec.format_tables and res.tables else None
+    _print_tables(tables, text, args, last)
+    if args.csv and not args.indicator and spec.charts:
+        for path in spec.charts(res, Path(args.csv), ds.synthetic):
+            print(f"written: {path}")
+    return 0
+
+
+def find_indicator(spec, name: str):
+    """The IndicatorSpec of ``spec`` named ``name`` (or one of its aliases); ConfigError listing them otherwise."""
+    for ind in spec.indicators:
+        if name == ind.name or name in ind.aliases:
+            return ind
+    avail = ", ".join(f"{i.name} ({'/'.join(i.aliases)})" if i.aliases else i.name for i in spec.indicators)
+    raise ConfigError(f"--indicator {name!r}: signal '{spec.name}' has "
+                      + (f"these indicators: {avail}" if avail else "no indicator that can be computed alone"))
+
+
+def _print_tables(tables: dict, text, args, last) -> None:
     if text:
         print("\n" + text)
     for name, tab in tables.items():
@@ -71,7 +106,6 @@ def _main(args) -> int:
                 raise ConfigError(f"--csv {d}: {path.name} already exists; it is never overwritten, choose another directory")
             tab.to_csv(path, encoding="utf-8-sig")
             print(f"written: {path}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -33,6 +33,18 @@ class SignalResult:
 
 
 @dataclass(frozen=True)
+class IndicatorSpec:
+    """One indicator of a signal that can be computed on its own (``python -m engine.signals CONFIG --indicator
+    NAME``): ``compute(ds, params) -> DataFrame`` (date-indexed) needs only ``requires``."""
+
+    name: str
+    compute: Callable[[Any, dict], pd.DataFrame]
+    requires: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()      # e.g. the report's Chinese name
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class SignalSpec:
     name: str
     compute: Callable[[Any, dict], SignalResult]
@@ -43,6 +55,24 @@ class SignalSpec:
     choices: dict = field(default_factory=dict)   # param -> allowed values, for enumerated options
     positive: tuple[str, ...] = ()      # params that must be > 0 (windows, lags)
     format_tables: Optional[Callable[[dict], str]] = None   # report-style text of SignalResult.tables
+    indicators: tuple = ()              # IndicatorSpec: indicators computable alone, with only their inputs
+    after_run: Optional[Callable[[Any], dict]] = None   # run -> extra tables for the single-run summary only
+    charts: Optional[Callable[[SignalResult, Any, bool], list]] = None   # (result, out_dir, synthetic) -> PNG paths
+
+    def universe_for(self, params: Optional[dict] = None) -> str:
+        """The panel the weights refer to: ``params['panel']`` for a signal with a ``panel`` parameter (``hold``,
+        ``ma_timing``, ``weights_file`` trade the panel they name), else :attr:`universe`."""
+        if "panel" in self.defaults and params and params.get("panel"):
+            return str(params["panel"])
+        return self.universe
+
+    def requires_for(self, params: Optional[dict] = None) -> tuple[str, ...]:
+        """:attr:`requires` with the default panel replaced by the one ``params`` names."""
+        u = self.universe_for(params)
+        head = f"panel:{self.universe}."
+        if u == self.universe:
+            return self.requires
+        return tuple(f"panel:{u}." + r[len(head):] if r.startswith(head) else r for r in self.requires)
 
 
 def format_tables_by_month(tables: dict, fmt: Callable[[dict, Any], str]) -> str:

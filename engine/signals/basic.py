@@ -12,16 +12,45 @@ from engine.errors import DataError
 from engine.signals.base import SignalResult, SignalSpec
 
 
-def hold(ds: Dataset, params: dict) -> SignalResult:
-    """Hold 100% of ``params['code']`` (default the CSI 300) every day.
+def resolve_param_path(path: str, config_file: str) -> str:
+    """A relative ``signal.params.path`` is read from the YAML's folder when the file is there (so a strategy
+    folder can be moved or run from anywhere), else from the working directory (older configs). Returned as
+    given when neither exists (the signal then names the file)."""
+    p = Path(path).expanduser()
+    if p.is_absolute():
+        return str(p)
+    cfg = Path(config_file)
+    if cfg.is_file():
+        beside = cfg.resolve().parent / p
+        if beside.exists():
+            return str(beside)
+    return str(p)
 
-    Inputs: panel ``index`` close. Output: weights in {1.0}. Warm-up: none. Timing: decided at close t, traded at
+
+def code_in_panel(panel, code: str, who: str) -> str:
+    """``code`` as the panel spells it: aliases (000300.XSHG, sh000300, 000300) are normalised
+    (:mod:`engine.data.codes`); one-line error if the code is not in the panel."""
+    from engine.data.codes import normalize_code
+
+    if code in panel.codes:
+        return code
+    norm = normalize_code(code, panel.name, f"signal.params.code of {who}")
+    if norm in panel.codes:
+        return norm
+    raise DataError(f"{panel.source}: {who}: code '{code}' is not in panel '{panel.name}' "
+                    f"(it has: {', '.join(map(str, panel.codes[:5]))}{' ...' if len(panel.codes) > 5 else ''}); "
+                    f"set signal.params.code to one of them")
+
+
+def hold(ds: Dataset, params: dict) -> SignalResult:
+    """Hold 100% of ``params['code']`` (default the CSI 300) of panel ``params['panel']`` every day.
+
+    Inputs: close of the panel named by ``panel`` (``index``, ``etf``, ``stocks``, ...); the backtester trades that
+    panel. Output: weights in {1.0}. Warm-up: none. Timing: decided at close t, traded at
     t+lag by the backtester, so the first position is bought at the close of the period's base day.
     """
     panel = ds.panel(params["panel"])
-    code = params["code"]
-    if code not in panel.codes:
-        raise DataError(f"{panel.source}: hold: code '{code}' is not in panel '{panel.name}' (it has: {', '.join(map(str, panel.codes[:5]))})")
+    code = code_in_panel(panel, params["code"], "hold")
     w = pd.DataFrame(1.0, index=panel.dates, columns=[code])
     return SignalResult(weights=w)
 
@@ -29,18 +58,20 @@ def hold(ds: Dataset, params: dict) -> SignalResult:
 def ma_timing(ds: Dataset, params: dict) -> SignalResult:
     """Moving-average timing: 100% when MA_short(close) > MA_long(close) at close t, else 0%.
 
-    Inputs: panel ``index`` close of ``code``. Output: weights in {0, 1}. Warm-up: ``long`` days (weight 0 before).
+    Inputs: close of ``code`` in panel ``params['panel']`` (traded on that panel). Output: weights in {0, 1}. Warm-up: ``long`` days (weight 0 before).
     Timing: decided with closes up to t only (trailing means), traded at t+lag.
     """
     short, long_ = params["short"], params["long"]
     if short >= long_:
         raise DataError(f"ma_timing: short window ({short}) must be smaller than long window ({long_}); fix signal.params")
-    close = ds.panel(params["panel"])["close"][params["code"]]
+    panel = ds.panel(params["panel"])
+    code = code_in_panel(panel, params["code"], "ma_timing")
+    close = panel["close"][code]
     ma_s = close.rolling(short, min_periods=short).mean()
     ma_l = close.rolling(long_, min_periods=long_).mean()
     w = (ma_s > ma_l).astype(float)
     ind = pd.DataFrame({"close": close, f"ma_{short}": ma_s, f"ma_{long_}": ma_l, "weight": w})
-    return SignalResult(weights=w.to_frame(params["code"]), indicators=ind)
+    return SignalResult(weights=w.to_frame(code), indicators=ind)
 
 
 def weights_file(ds: Dataset, params: dict) -> SignalResult:
@@ -57,12 +88,15 @@ def weights_file(ds: Dataset, params: dict) -> SignalResult:
     """
     path = Path(params["path"])
     if not path.exists():
-        raise DataError(f"{path}: weights file not found (signal.params.path)")
+        raise DataError(f"{path}: weights file not found (signal.params.path; a relative path is read from the "
+                        f"YAML's folder, then from the working directory)")
     try:
         raw = pd.read_csv(path, encoding="utf-8-sig", dtype=str)
     except Exception as exc:  # noqa: BLE001
         raise DataError(f"{path}: cannot be read as CSV ({exc})") from None
     raw.columns = [c.strip() for c in raw.columns]
+    if len(raw) == 0:
+        raise DataError(f"{path}: the weights file has a header but no rows; add one row per decision date")
     if "date" not in raw.columns:
         raise DataError(f"{path}: needs a 'date' column (columns found: {', '.join(raw.columns)})")
     if params["layout"] == "long":
@@ -102,6 +136,7 @@ def weights_file(ds: Dataset, params: dict) -> SignalResult:
 
     w = wide.map(_num).astype(float).fillna(0.0)
     panel = ds.panel(params["panel"])
+    w.columns = [c if c in panel.codes else _alias(c, panel, path) for c in map(str, w.columns)]
     unknown = [c for c in w.columns if c not in panel.codes]
     if unknown:
         raise DataError(f"{path}: codes not in panel '{panel.name}': {', '.join(unknown[:5])}; codes must match the data (e.g. 000300.SH)")
@@ -127,6 +162,13 @@ def weights_file(ds: Dataset, params: dict) -> SignalResult:
     full = w.reindex(cal).ffill().fillna(0.0)
     full = full.reindex(columns=list(w.columns))
     return SignalResult(weights=full)
+
+
+def _alias(code: str, panel, path) -> str:
+    from engine.data.codes import normalize_code
+
+    norm = normalize_code(code, panel.name, str(path))
+    return norm if norm in panel.codes else code
 
 
 HOLD = SignalSpec("hold", hold, {"panel": "index", "code": "000300.SH"}, "index", ("panel:index.close",),

@@ -2,19 +2,25 @@
 
 Daily indicators (methodology.md §3.2, our-own-design-proposal; all windows/thresholds are parameters):
 
-* 行业收盘价乖离率 ``BIAS = close / MA_bias_window(close) - 1``; hot when ``pct_pct_long(BIAS) >= hot_pct``
-  (crowding) or, with ``stampede: true``, ``<= cold_pct`` (踩踏).
+* 行业收盘价乖离率 ``BIAS = x / MA_bias_window(x) - 1`` with x = close (``bias_relative_to: none``) or
+  close / CSI 300 close (``benchmark``; methodology §9.3); hot when ``pct_pct_long(BIAS) >= hot_pct``
+  (crowding) or, with ``stampede: true``, ``<= cold_pct`` (踩踏). ``bias_window`` 60: every configuration that
+  reproduced the printed Nov-2023 flag on real data used N >= 60 (§9.3).
 * 行业内部关联度 ``RHO``: average pairwise correlation of the constituents' daily returns over ``rho_window`` days,
   members on day t from table ``membership`` (kernel ``industry_avg_corr``; a constituent needs ``rho_min_valid``
   valid returns, its missing days take its window mean); hot when ``pct_pct_long(RHO) >= hot_pct``.
-* 行业成交集中度 ``share_variant: market`` (A) ``MA_share_window(amount_i / all-A amount)`` (series ``market``
-  amount; ``market_amount: sum`` uses the sum over sw_l1); ``top`` (B) the share of the industry's amount
-  traded by its top ``top_frac`` constituents, ``hhi`` (B') the Herfindahl index of constituent amounts, both
-  MA_share_window (kernel ``industry_concentration``); hot when ``pct_pct_short(SHARE) >= hot_pct``.
+* 行业成交集中度 variant A ``share_variant: market``: ``MA_share_window(amount_i / all-A amount)`` (series
+  ``market`` amount; ``market_amount: sum`` uses the sum over sw_l1); variant B (stock data: panel ``stocks``
+  amount + table ``membership``) ``top``: the share of the industry's amount traded by its top ``top_frac``
+  constituents, ``hhi``: the Herfindahl index of constituent amounts, both MA_share_window (kernel
+  ``industry_concentration``); hot when ``pct_pct_short(SHARE) >= hot_pct``.
 
-Monthly flags for month m (``flag_when: any_day`` hot on any trading day of month m, ``month_end`` on its last
-day); 拥挤度组合信号 = OR of the three (:func:`combine_flags`); 拥挤度卖出 = crowd & LT>0 & MT>0 & ST>0
-(:func:`crowding_sell`; trends as in turnover_rotation, windows lt/mt/st_window, absolute by default).
+Monthly flags for month m: ``flag_when: month_end`` hot on its last trading day (default), ``any_day`` on any
+trading day of month m, ``min_days`` on at least ``min_days`` trading days of it (§9.3); 拥挤度组合信号 = OR of
+the three (:func:`combine_flags`); 拥挤度卖出 = crowd & LT>0 & MT>0 & ST>0 (:func:`crowding_sell`). Trend legs
+(``crowd_trend``): ``ma`` close > MA_n (default; §9.3: with ST = sign(ret_20) 汽车 would get the sell the report
+does not print, it closed below its MA20), or ``return`` ret_n > 0; windows lt/crowd_mt/crowd_st_window
+(250/60/20), absolute (``crowd_relative: none``) or relative to ``csi300`` / ``equal_weight``.
 Percentiles use :func:`engine.kernels.rolling.rolling_rank_pct` (window rows including t, ``pct_min_periods``).
 
 Timing: month m's flags use data up to the close of month m's last trading day and drive the weights of that
@@ -30,7 +36,7 @@ from engine.data.panel import Dataset
 from engine.errors import ConfigError, DataError
 from engine.kernels.industry import industry_avg_corr, industry_concentration
 from engine.signals import turnover_rotation as tr_mod
-from engine.signals.base import SignalResult, SignalSpec, format_tables_by_month
+from engine.signals.base import IndicatorSpec, SignalResult, SignalSpec, format_tables_by_month
 from engine.signals.industry_common import (equal_weight_rows, format_table, industry_names, membership_matrix,
                                             monthly_to_daily, reference_close,
                                             rolling_pct, sw_l1_months, trend_state)
@@ -39,20 +45,20 @@ CROWD_COLUMNS = ["行业", "拥挤度组合信号", "行业收盘价乖离率", 
 FLAG_KEYS = ("bias", "rho", "share")
 
 CROWD_DEFAULTS = {
-    "bias_window": 20, "pct_long": 750, "pct_short": 250, "pct_min_periods": 250, "hot_pct": 0.95,
-    "cold_pct": 0.05, "stampede": True, "rho_window": 20, "rho_min_valid": 15, "correlation": True,
+    "bias_window": 60, "bias_relative_to": "none", "pct_long": 750, "pct_short": 250, "pct_min_periods": 250,
+    "hot_pct": 0.95, "cold_pct": 0.05, "stampede": True, "rho_window": 20, "rho_min_valid": 15, "correlation": True,
     "share_variant": "market", "market_amount": "auto", "share_window": 20, "top_frac": 0.1,
-    "flag_when": "month_end", "lt_window": 250, "crowd_mt_window": 60, "crowd_st_window": 20, "crowd_trend": "return",
-    "crowd_relative": "none", "base": "equal_weight", "dropped": "renormalise",
+    "flag_when": "month_end", "min_days": 3, "lt_window": 250, "crowd_mt_window": 60, "crowd_st_window": 20,
+    "crowd_trend": "ma", "crowd_relative": "none", "base": "equal_weight", "dropped": "renormalise",
 }
 CROWD_CHOICES = {
     "share_variant": ("market", "top", "hhi"), "market_amount": ("auto", "series", "sum"),
-    "flag_when": ("any_day", "month_end"), "crowd_trend": ("return", "ma"),
-    "crowd_relative": ("none", "csi300", "equal_weight"), "base": ("equal_weight", "turnover_rotation"),
-    "dropped": ("renormalise", "cash"),
+    "bias_relative_to": ("none", "benchmark"), "flag_when": ("month_end", "any_day", "min_days"),
+    "crowd_trend": ("ma", "return"), "crowd_relative": ("none", "csi300", "equal_weight"),
+    "base": ("equal_weight", "turnover_rotation"), "dropped": ("renormalise", "cash"),
 }
 CROWD_POSITIVE = ("bias_window", "pct_long", "pct_short", "pct_min_periods", "rho_window", "rho_min_valid",
-                  "share_window", "top_frac", "lt_window", "crowd_mt_window", "crowd_st_window")
+                  "share_window", "top_frac", "min_days", "lt_window", "crowd_mt_window", "crowd_st_window")
 
 
 def combine_flags(bias, rho, share):
@@ -75,25 +81,37 @@ def crowding_sell(crowd, lt, mt, st):
     return out
 
 
-def crowding_daily(ds: Dataset, params: dict) -> dict[str, pd.DataFrame]:
+def crowding_daily(ds: Dataset, params: dict, only=FLAG_KEYS) -> dict[str, pd.DataFrame]:
     """Daily raw indicators (date x sw_l1 code): ``bias``, ``rho`` (absent with ``correlation: false``),
-    ``share``. Row t uses data up to t. Warm-up: bias_window-1, rho_window, share_window-1 rows."""
+    ``share``; ``only`` restricts the work (and the inputs needed) to some of them. Row t uses data up to t.
+    Warm-up: bias_window-1, rho_window, share_window-1 rows."""
     p = {**CROWD_DEFAULTS, **params}
     sw = ds.panel("sw_l1")
     close = sw["close"]
-    out = {"bias": close / close.rolling(p["bias_window"], min_periods=p["bias_window"]).mean() - 1.0}
-    need_stocks = p["correlation"] or p["share_variant"] != "market"
+    out = {}
+    if "bias" in only:
+        x = close
+        if p["bias_relative_to"] == "benchmark":
+            x = close.div(reference_close(ds, close, "csi300", "bias_relative_to: none"), axis=0)
+        elif p["bias_relative_to"] != "none":
+            raise ConfigError(f"signal.params.bias_relative_to must be none or benchmark "
+                              f"(got {p['bias_relative_to']!r})")
+        out["bias"] = x / x.rolling(p["bias_window"], min_periods=p["bias_window"]).mean() - 1.0
+    want_rho = p["correlation"] and "rho" in only
+    need_stocks = want_rho or ("share" in only and p["share_variant"] != "market")
     if need_stocks:
         st = ds.panel("stocks")
         if not st.dates.isin(close.index).any():
             raise DataError(f"{st.source}: panel 'stocks' ({st.dates[0]:%Y-%m-%d}..{st.dates[-1]:%Y-%m-%d}) shares no "
                             f"date with panel 'sw_l1' ({close.index[0]:%Y-%m-%d}..{close.index[-1]:%Y-%m-%d})")
         ind = membership_matrix(ds, close.index, st.codes, close.columns)   # stock data aligned to sw_l1 dates
-    if p["correlation"]:
+    if want_rho:
         ret = st["close"].reindex(close.index).pct_change(fill_method=None).to_numpy(dtype=float, na_value=np.nan)
         rho = industry_avg_corr(np.ascontiguousarray(ret), ind, len(close.columns), int(p["rho_window"]),
                                 int(p["rho_min_valid"]))
         out["rho"] = pd.DataFrame(rho, index=close.index, columns=close.columns)
+    if "share" not in only:
+        return out
     if p["share_variant"] == "market":
         amt = sw["amount"]
         src = p["market_amount"]
@@ -137,10 +155,13 @@ def crowding_monthly(ds: Dataset, params: dict) -> dict[str, pd.DataFrame]:
     for k in FLAG_KEYS:
         if p["flag_when"] == "month_end":
             out[k] = hot[k].iloc[ends]
+        elif p["flag_when"] in ("any_day", "min_days"):
+            days = hot[k].iloc[bounds[0]:bounds[-1]].astype(int).groupby(month_id).sum().set_axis(mdates)
+            out[k] = days >= (1 if p["flag_when"] == "any_day" else int(p["min_days"]))
         else:
-            out[k] = hot[k].iloc[bounds[0]:bounds[-1]].groupby(month_id).any().set_axis(mdates)
+            raise ConfigError(f"signal.params.flag_when must be month_end, any_day or min_days (got {p['flag_when']!r})")
     out["crowd"] = combine_flags(out["bias"], out["rho"], out["share"])
-    ref = reference_close(ds, close, p["crowd_relative"])
+    ref = reference_close(ds, close, p["crowd_relative"], "crowd_relative: none")
     for key, win in (("lt", "lt_window"), ("mt", "crowd_mt_window"), ("st", "crowd_st_window")):
         out[key] = trend_state(close, p[win], p["crowd_trend"], ref).iloc[ends]
     out["sell"] = crowding_sell(out["crowd"], out["lt"], out["mt"], out["st"])
@@ -178,7 +199,14 @@ def crowding_table_for(ds: Dataset, mon: dict[str, pd.DataFrame], i: int) -> pd.
 
 def compute(ds: Dataset, params: dict) -> SignalResult:
     """Crowding sell overlay on an industry portfolio (``base: equal_weight`` all industries, or
-    ``turnover_rotation`` the buy list -- that is the ``rotation_crowding`` signal).
+    ``turnover_rotation`` the rotation's book -- that is the ``rotation_crowding`` signal).
+
+    ``rotation_crowding`` (default ``portfolio: tilt``): every valid SW L1 industry starts at weight 1, a
+    rotation buy multiplies it by 1 + ``buy_tilt``, a rotation sell by 1 - ``sell_cut`` (0.5: halved, so it is
+    still held), then a crowding sell sets it to 0. With ``sell_cut < 1`` every valid industry is held before the
+    crowding cut, so the portfolio differs from ``turnover_rotation`` with the same ``portfolio: tilt`` exactly in
+    the months with a crowding sell. (With ``portfolio: buy_list`` the overlay almost never acts: the rotation
+    buys in a downtrend, the crowding rule sells only at the top of all three trends.)
 
     Industries with a crowding sell in month m are dropped from month m's base weights; ``dropped: renormalise``
     spreads their weight over the rest (cash if nothing is left), ``cash`` keeps it in cash. Inputs: panel
@@ -194,7 +222,7 @@ def compute(ds: Dataset, params: dict) -> SignalResult:
     tables = {}
     if p["base"] == "turnover_rotation":
         rm = tr_mod.rotation_monthly(ds, p)
-        base = tr_mod.rotation_weights(rm, p["empty"])
+        base = tr_mod.weights_from_params(rm, p)
         tables["rotation"] = tr_mod.rotation_table_for(ds, rm, -1)
     elif p["base"] == "equal_weight":
         close = ds.panel("sw_l1")["close"]
@@ -238,24 +266,44 @@ def format_monthly_tables(tables: dict[str, pd.DataFrame], month_end) -> str:
     label = f"{m.month}月"
     parts = []
     if "rotation" in tables:
-        parts.append(format_table(tables["rotation"], f"图2：换手率因子排名和量能策略指令（截至{m:%Y-%m-%d}）",
-                                  tr_mod.rotation_footer(tables["rotation"], label)))
+        src = tables["rotation"].attrs.get("turnover_source", "")
+        title = f"图2：换手率因子排名和量能策略指令（截至{m:%Y-%m-%d}）"
+        if src:
+            title += "\n" + tr_mod.SOURCE_LABELS.get(src, src)
+        parts.append(format_table(tables["rotation"], title, tr_mod.rotation_footer(tables["rotation"], label)))
     if "crowding" in tables:
         parts.append(format_table(tables["crowding"], f"图3：拥挤度信号（{m:%Y-%m}数据触发下月信号）",
                                   crowding_footer(tables["crowding"], label)))
     return "\n\n".join(parts)
 
 
+def _daily_indicator(key: str):
+    def f(ds: Dataset, params: dict) -> pd.DataFrame:
+        p = {**CROWD_DEFAULTS, **params, **({"correlation": True} if key == "rho" else {})}
+        return crowding_daily(ds, p, only=(key,))[key]
+    return f
+
+
+INDICATORS = (
+    IndicatorSpec("bias", _daily_indicator("bias"), ("panel:sw_l1.close",), ("乖离率", "行业收盘价乖离率"),
+                  "行业收盘价乖离率 per SW L1 industry (daily; + panel index with bias_relative_to: benchmark)"),
+    IndicatorSpec("rho", _daily_indicator("rho"), ("panel:sw_l1.close", "panel:stocks.close", "table:membership"),
+                  ("关联度", "行业内部关联度"), "行业内部关联度: mean pairwise correlation of the constituents (daily)"),
+    IndicatorSpec("share", _daily_indicator("share"), ("panel:sw_l1.close",), ("成交集中度", "行业成交集中度"),
+                  "行业成交集中度 (share_variant market: sw_l1 amount; top / hhi: stocks amount + membership)"),
+)
+
 SPEC = SignalSpec(
     "crowding", compute, {**CROWD_DEFAULTS, **tr_mod.DEFAULTS}, "sw_l1",
     ("panel:sw_l1.close", "panel:sw_l1.amount"),
     "财信 拥挤度的风险提示: drop industries with a crowding sell from a base industry portfolio (equal weight).",
     choices={**CROWD_CHOICES, **tr_mod.CHOICES}, positive=CROWD_POSITIVE + tr_mod.POSITIVE,
-    format_tables=lambda tables: format_tables_by_month(tables, format_monthly_tables))
+    format_tables=lambda tables: format_tables_by_month(tables, format_monthly_tables), indicators=INDICATORS)
 
 SPEC_ROTATION_CROWDING = SignalSpec(
-    "rotation_crowding", compute, {**CROWD_DEFAULTS, **tr_mod.DEFAULTS, "base": "turnover_rotation"}, "sw_l1",
+    "rotation_crowding", compute,
+    {**CROWD_DEFAULTS, **tr_mod.DEFAULTS, "base": "turnover_rotation", "portfolio": "tilt"}, "sw_l1",
     ("panel:sw_l1.close", "panel:sw_l1.amount"),
-    "Turnover-rotation buy list minus the industries with a crowding sell, equal weight, monthly.",
+    "Equal-weight SW L1 book tilted to the rotation's buys, cut on its sells, minus crowding sells; monthly.",
     choices={**CROWD_CHOICES, **tr_mod.CHOICES}, positive=CROWD_POSITIVE + tr_mod.POSITIVE,
-    format_tables=lambda tables: format_tables_by_month(tables, format_monthly_tables))
+    format_tables=lambda tables: format_tables_by_month(tables, format_monthly_tables), indicators=INDICATORS)

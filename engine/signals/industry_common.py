@@ -17,6 +17,7 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
+from engine.data.calendar import month_end_positions  # noqa: F401 (re-exported for the signals)
 from engine.data.panel import Dataset
 from engine.errors import DataError
 from engine.signals.base import SignalResult, SignalSpec
@@ -50,23 +51,7 @@ def industry_names(ds: Dataset, codes) -> pd.Series:
 
 
 # ----------------------------------------------------------------------------------------------- calendar
-def month_end_positions(dates: pd.DatetimeIndex) -> np.ndarray:
-    """Row positions of the last trading day of each calendar month in ``dates`` (sorted, unique).
-
-    The final month of the data counts only if its last date is on or after the month's last weekday
-    (``BMonthEnd``); an unfinished month produces no signal. The trading calendar itself is treated as known in
-    advance (exchanges publish holidays), so using it is not look-ahead.
-    """
-    if len(dates) == 0:
-        return np.zeros(0, np.int64)
-    per = dates.year * 12 + dates.month
-    last = np.flatnonzero(np.r_[per[1:] != per[:-1], True])
-    d = dates[-1]
-    if d < d + pd.offsets.BMonthEnd(0):
-        last = last[:-1]
-    return last.astype(np.int64)
-
-
+# month ends: engine.data.calendar.month_end_positions (the data's calendar, then the XSHG calendar beyond it)
 def sw_l1_months(ds):
     """``(close, dates, ends, bounds)`` of panel ``sw_l1``: its closes, trading days, the positions of complete
     months' last trading days and each month's [first, last] positions. DataError if no month is complete."""
@@ -96,22 +81,24 @@ def rank_ascending(df: pd.DataFrame) -> pd.DataFrame:
     return df.rank(axis=1, method="first", ascending=True)
 
 
-def reference_close(ds: Dataset, close: pd.DataFrame, relative: str) -> pd.Series | None:
+def reference_close(ds: Dataset, close: pd.DataFrame, relative: str,
+                    fix: str = "relative: none") -> pd.Series | None:
     """The benchmark level for relative trends: ``none`` -> None; ``csi300`` -> panel ``index`` close of
     000300.SH on the same dates; ``equal_weight`` -> the equal-weight index of the industries (cumulated mean of
-    the available daily returns)."""
+    the available daily returns). ``fix``: the parameter setting an error suggests instead of the CSI 300."""
     if relative == "none":
         return None
     if relative == "csi300":
         ref = ds.panel("index")["close"]
         if CSI300 not in ref.columns:
-            raise DataError(f"{ds.source}: relative trend 'csi300' needs code {CSI300} in panel 'index'")
+            raise DataError(f"{ds.source}: a trend relative to the CSI 300 needs code {CSI300} in panel 'index'; "
+                            f"add it or set signal.params.{fix}")
         ref = ref[CSI300].reindex(close.index)
         first = ref.first_valid_index()
         gaps = ref.index[ref.isna() & (ref.index > first)] if first is not None else ref.index
         if len(gaps):
             raise DataError(f"{ds.source}: panel 'index' {CSI300} close is missing on {len(gaps)} sw_l1 dates "
-                            f"(e.g. {gaps[0]:%Y-%m-%d}); align the dates or use relative: none")
+                            f"(e.g. {gaps[0]:%Y-%m-%d}); align the dates or set signal.params.{fix}")
         return ref
     if relative == "equal_weight":
         r = close.pct_change(fill_method=None).mean(axis=1).fillna(0.0)

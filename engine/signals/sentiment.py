@@ -17,8 +17,16 @@ from count and rank); below ``*_min_periods`` valid values they are NaN. ``*_min
 (our proposal: the published backtests start in 2010, before 1050/1350 days of history could exist).
 
 Timing: every value dated t uses data up to the close of t only; ``weights.loc[t]`` is decided at close t and
-executed by the backtester at t + lag. The report dates its 表1 rows by guidance date (the model is updated
-on the previous trading day), i.e. our row t is the report's row t+1 under lag 1.
+executed by the backtester at t + lag.
+
+Execution timing as the report means it (the one place this is stated; strategies/sentiment.yaml and
+docs/reproduction.md refer here): the report's 表1 row D is "前一个交易日更新模型结果", the weight computed at the
+close of D-1 and dated by the day it is acted on (the guidance date). ``execution.lag: 1`` (:data:`REPORT_LAG`)
+mirrors those rows: our row D-1 is traded on day D (at its close, or its open with ``price: open``), i.e. the
+report's row D is our row D-1. ``lag: 0`` would hold the row-D weight over day D's own return, trading at the
+close that computes the signal (methodology §1.4's backtest convention; not executable); ``lag: 2`` is one day
+slower. The run summary prints the total return at lag 0 / 1 / 2 (:func:`lag_sensitivity`) because on the
+synthetic market it moves a lot (the synthetic flows and basis follow the real CSI 300's trailing returns).
 Warm-up: T needs ``temp_smooth_window + temp_min_periods - 1`` rows of flows, E ``exp_min_periods`` rows of
 futures data, then ``trend_k`` more rows; until then the weight is 0 (any NaN input of the rule gives 0).
 """
@@ -32,19 +40,24 @@ import pandas as pd
 from engine.data.panel import Dataset
 from engine.errors import ConfigError, DataError
 from engine.kernels.rolling import ema, rolling_mean, rolling_pca_share, rolling_rank_pct
-from engine.signals.base import SignalResult, SignalSpec
+from engine.signals.base import IndicatorSpec, SignalResult, SignalSpec
 
 DEFAULTS = {
     "code": "000300.SH",
     "conc_window": 250, "conc_min_periods": 250, "conc_min_assets": 10,
+    "conc_returns": "daily", "conc_top_k": 1, "conc_input": "returns", "conc_smooth": 1,
     "temp_smoothing": "ma", "temp_smooth_window": 20, "temp_window": 1050, "temp_min_periods": 250,
     "exp_window": 1350, "exp_min_periods": 250, "exp_smooth": 1, "basis_annualize": False,
     "trend": "diff", "trend_k": 9,
     "conc_overlay": False, "conc_level": 0.83, "conc_lookback": 20, "conc_drop": 0.01,
 }
-CHOICES = {"temp_smoothing": ("ma", "ema"), "trend": ("diff", "slope")}
-POSITIVE = ("conc_window", "conc_min_periods", "conc_min_assets", "temp_smooth_window", "temp_window",
+CHOICES = {"temp_smoothing": ("ma", "ema"), "trend": ("diff", "slope"),
+           "conc_returns": ("daily", "5d", "10d", "20d", "weekly"), "conc_input": ("returns", "levels")}
+CONC_HORIZON = {"daily": 1, "5d": 5, "10d": 10, "20d": 20}
+POSITIVE = ("conc_window", "conc_min_periods", "conc_min_assets", "conc_top_k", "conc_smooth",
+            "temp_smooth_window", "temp_window",
             "temp_min_periods", "exp_window", "exp_min_periods", "exp_smooth", "trend_k", "conc_lookback")
+REPORT_LAG = 1    # execution.lag that mirrors the report's 表1 guidance-date rows (module docstring)
 TABLE_COLUMNS = {"concentration": "情绪浓度", "temperature": "情绪温度", "expectation": "情绪预期", "weight": "目标权重"}
 
 
@@ -122,12 +135,20 @@ def _smooth(x: pd.Series, how: str, n: int) -> pd.Series:
 
 # ------------------------------------------------------------------------------------------------ indicators
 def concentration(ds: Dataset, params: dict | None = None) -> pd.Series:
-    """情绪浓度 C_t on the calendar of panel ``index``: lambda_1 / N of the correlation matrix of the daily
-    returns (close / previous close - 1) of panel ``citic_l3`` field ``close`` over the last ``conc_window`` rows.
+    """情绪浓度 C_t on the calendar of panel ``index``: the share of the ``conc_top_k`` (1) largest eigenvalues in
+    the trace of the correlation matrix of panel ``citic_l3`` over the last ``conc_window`` rows, then an MA over
+    ``conc_smooth`` rows (1 = none). Default = the report's stated definition (first PC of daily returns).
+
+    Variants (methodology §9.1; none reproduces the printed level on real CITIC L3 data):
+    ``conc_input: returns`` with ``conc_returns``: ``daily`` close_t / close_{t-1} - 1; ``5d``/``10d``/``20d``
+    overlapping h-day returns close_t / close_{t-h} - 1 at every row; ``weekly`` non-overlapping 5-day returns
+    ending at t, t-5, t-10, ... (``conc_window // 5`` of them, ``conc_min_periods // 5`` needed), so the value
+    moves every day without a calendar-week convention. ``conc_input: levels``: the closes themselves
+    (``conc_returns`` is ignored).
 
     Only industries with a complete, non-constant window take part (at least ``conc_min_assets`` of them).
-    Bounds [1/N, 1]. Warm-up ``conc_min_periods`` return rows (the first close row has no return). Uses closes
-    up to t only. Dates of ``citic_l3`` missing from the calendar are ignored after computing.
+    Bounds [1/N, 1]. Warm-up ``conc_min_periods`` rows of the input (+ h rows for h-day returns, + the smoothing).
+    Uses closes up to t only. Dates of ``citic_l3`` missing from the calendar are ignored after computing.
     """
     p = _params(params)
     dates = _calendar(ds, p)
@@ -137,12 +158,33 @@ def concentration(ds: Dataset, params: dict | None = None) -> pd.Series:
         r, c = np.argwhere(nonpos)[0]
         raise DataError(f"{ds.source}: panel 'citic_l3' close is <= 0, e.g. {close.columns[c]} on "
                         f"{close.index[r]:%Y-%m-%d}; prices must be > 0 (missing days empty)")
-    ret = (close / close.shift(1) - 1.0).to_numpy(float)
-    out = np.full(len(close), np.nan)
-    if len(close) > 1:
-        out[1:] = rolling_pca_share(np.ascontiguousarray(ret[1:]), p["conc_window"], p["conc_min_periods"],
-                                    p["conc_min_assets"])
+    out = concentration_values(close.to_numpy(float), p)
     return pd.Series(out, index=close.index, name="concentration").reindex(dates)
+
+
+def concentration_values(close: np.ndarray, p: dict) -> np.ndarray:
+    """The 浓度 array of :func:`concentration` from a (dates x industries) close array and merged params."""
+    n = len(close)
+    out = np.full(n, np.nan)
+    W, mp, ma, k = p["conc_window"], p["conc_min_periods"], p["conc_min_assets"], p["conc_top_k"]
+    if p["conc_input"] == "levels":
+        out = rolling_pca_share(np.ascontiguousarray(close), W, mp, ma, k)
+    elif p["conc_returns"] == "weekly":
+        if W // 5 < 2:
+            raise ConfigError(f"sentiment: conc_window {W} gives fewer than 2 weekly returns; use >= 10")
+        for q in range(5):
+            sub = close[q::5]
+            if len(sub) > 1:
+                ret = sub[1:] / sub[:-1] - 1.0
+                out[q + 5::5] = rolling_pca_share(np.ascontiguousarray(ret), W // 5, max(mp // 5, 2), ma, k)
+    else:
+        h = CONC_HORIZON[p["conc_returns"]]
+        if n > h:
+            ret = close[h:] / close[:-h] - 1.0
+            out[h:] = rolling_pca_share(np.ascontiguousarray(ret), W, mp, ma, k)
+    if p["conc_smooth"] > 1:
+        out = rolling_mean(out.reshape(-1, 1), p["conc_smooth"], p["conc_smooth"])[:, 0]
+    return out
 
 
 def _temperature_parts(ds: Dataset, p: dict, dates) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -315,6 +357,29 @@ def indicator_table(result: SignalResult, asof=None, n: int = 20) -> pd.DataFram
     return tab.tail(n).rename(columns=TABLE_COLUMNS)
 
 
+def _temperature_frame(ds: Dataset, params: dict) -> pd.DataFrame:
+    p = _params(params)
+    return pd.concat(_temperature_parts(ds, p, _calendar(ds, p)), axis=1)
+
+
+def _expectation_frame(ds: Dataset, params: dict) -> pd.DataFrame:
+    p = _params(params)
+    return pd.DataFrame(_expectation_parts(ds, p, _calendar(ds, p)))
+
+
+INDICATORS = (
+    IndicatorSpec("concentration", lambda ds, p: concentration(ds, p).to_frame(),
+                  ("panel:index.close", "panel:citic_l3.close"), ("浓度", "情绪浓度"),
+                  "情绪浓度: top-PC variance share of CITIC L3 (needs panel citic_l3 only)"),
+    IndicatorSpec("temperature", _temperature_frame,
+                  ("panel:index.close", "series:flows.elg_buy", "series:flows.lg_buy", "series:flows.amount"),
+                  ("温度", "情绪温度"), "情绪温度: percentile of the smoothed main-force buy ratio (series flows)"),
+    IndicatorSpec("expectation", _expectation_frame,
+                  ("panel:index.close", "series:futures_if.close", "series:options_50etf.put_amount",
+                   "series:options_50etf.call_amount"), ("预期", "情绪预期"),
+                  "情绪预期: basis and reversed 50ETF PCR percentiles (series futures_if, options_50etf)"),
+)
+
 SPEC = SignalSpec(
     name="sentiment",
     compute=compute,
@@ -327,18 +392,56 @@ SPEC = SignalSpec(
     choices=dict(CHOICES),
     positive=POSITIVE,
     format_tables=lambda tables: format_last_days(tables),
+    indicators=INDICATORS,
+    after_run=lambda run: lag_sensitivity(run),
 )
 
 
+def lag_sensitivity(run, lags=(0, 1, 2)) -> dict[str, pd.DataFrame]:
+    """Total return of the run's weights at ``execution.lag`` 0 / 1 / 2 (same period, price, costs and rules;
+    a lag the price mode does not allow, e.g. 0 with ``price: open``, is NaN). A ``SignalSpec.after_run`` hook:
+    returns ``{"lag_sensitivity": one-row frame}`` added to the run's tables (printed and in summary.md)."""
+    from dataclasses import replace
+
+    from engine.backtest import run_backtest
+
+    cfg, r = run.cfg, run.backtest.returns
+    panel = run.dataset.panel("index")
+    row = {}
+    for lag in lags:
+        if cfg.execution.price == "open" and lag < 1:
+            row[f"lag {lag}"] = np.nan
+            continue
+        bt = run_backtest(run.signal.weights, panel, r.index[1], r.index[-1], replace(cfg.execution, lag=lag),
+                          cfg.costs, cfg.market_rules, rebalance_dates=run.signal.rebalance_dates)
+        row[f"lag {lag}"] = float((1.0 + bt.returns.iloc[1:]).prod() - 1.0)
+    row["used"] = f"lag {cfg.execution.lag}"
+    return {"lag_sensitivity": pd.DataFrame([row], index=pd.Index(["total return"], name=""))}
+
+
+def format_lag_line(tab: pd.DataFrame) -> str:
+    """One line: 'lag sensitivity (total return, same costs): lag 0 +x% | lag 1 +y% (used) | lag 2 +z%'."""
+    row = tab.iloc[0]
+    used = row.get("used", "")
+    cells = [f"{k} {'n/a' if pd.isna(v) else f'{v:+.2%}'}" + (" (used)" if k == used else "")
+             for k, v in row.items() if k != "used"]
+    return ("lag sensitivity (total return, same period and costs; lag 1 mirrors the report's guidance-date rows): "
+            + " | ".join(cells))
+
+
 def format_last_days(tables: dict) -> str:
-    """图1 + 表1 as text: indicators to 4 decimals, weights in percent, with the timing of the weight column."""
+    """图1 + 表1 as text: indicators to 4 decimals, weights in percent, with the timing of the weight column;
+    then the lag-sensitivity line when the run added it."""
     tab = tables.get("last_days")
+    lag = tables.get("lag_sensitivity")
+    lag_line = ("\n\n" + format_lag_line(lag)) if lag is not None and len(lag) else ""
     if tab is None or len(tab) == 0:
-        return ""
+        return lag_line.strip()
     out = tab.copy()
     wcol = out.columns[-1]
     ind = out.drop(columns=[wcol]).map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
     ind[wcol] = out[wcol].map(lambda v: "" if pd.isna(v) else f"{v:.0%}")
     ind.index = [f"{d:%Y-%m-%d}" for d in ind.index]
     return ("图1 + 表1: 近20交易日情绪指标与目标权重 (weight decided at the close of the row's date and traded at\n"
-            "t+lag; the report's 表1 lists it under the next trading day, its guidance date)\n" + ind.to_string())
+            "t+lag; the report's 表1 lists it under the next trading day, its guidance date)\n" + ind.to_string()
+            + lag_line)

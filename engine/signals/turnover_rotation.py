@@ -2,19 +2,26 @@
 
 Definitions (methodology.md §2.3, our-own-design-proposal; every choice below is a parameter):
 
-* ``TR[d, i]``: daily turnover rate in percent (field ``turnover``; where missing, ``volume / float_shares * 100``).
+* ``TR[d, i]``: the daily turnover measure, ``turnover_source`` (:func:`resolve_source`): ``turnover`` the
+  vendor's rate (%), ``volume_float`` volume / float_shares * 100, ``auto`` the field with gaps from
+  volume_float, or the PROXIES ``volume`` / ``amount`` (not a rate; the table header says so).
 * 换手率均值 ``Mean[m, i]``: mean of TR over the trading days of month m; 换手率斜率 ``Slope[m, i]``: OLS slope of the
   normalised turnover ``y`` on the day position 0..n-1 inside month m (kernel ``group_ols_slope``). ``norm``:
   ``trailing`` y = TR / mean(TR over the previous ``norm_window`` days, excluding d) [default, §2.3];
   ``month_start`` the same divisor frozen at the day before the month starts; ``log`` y = log TR; ``none``.
 * Ranks across industries per month, 1 = smallest; ties broken by code order (ranks are a permutation).
-* 中期趋势反转可能 (flag): ``flag: positive`` slope > 0 [default]; ``upper_half`` slope rank >= (n+1)/2
-  (16..31 of 31, the count printed for Nov 2023).
-* Trends at month end: ST = trend over ``st_window`` (20), MT over ``mt_window`` (60); ``trend: return`` sign of
-  the n-day return, ``ma`` sign of close / MA_n - 1; ``relative: none | csi300 | equal_weight`` uses the ratio to
-  the benchmark level.
-* Instructions (:func:`turnover_instructions`): variant A buy = flag & MT<0 & ST<0, sell = flag & MT>0 & ST>0;
-  variant B buy = flag & MT<0, sell as A. Buys and sells are always a subset of the flagged industries.
+* 中期趋势反转可能 (flag): ``flag: upper_half`` slope rank >= (n+1)/2 (16..31 of 31) [default: calibrated on
+  real data, methodology §9.2: 12 of the printed 16 flags with volume as the proxy, against 8 for ``positive``];
+  ``positive`` slope > 0.
+* Instructions (:func:`turnover_instructions`) on the trend legs of :func:`trend_legs` (close > MA_n or
+  ret_n > 0, absolute or relative to the CSI 300 / the equal-weight industries): variant A buy = flag & MT<0 &
+  ST<0, sell = flag & MT>0 & ST>0 (ST over ``st_window`` 20, MT over ``mt_window`` 60, ``trend``, ``relative``);
+  variant B buy = flag & MT<0, sell as A; variant C (§9.2, CALIBRATED ON ONE MONTH, Nov 2023) buy = flag &
+  120-day return below the CSI 300's & close < MA120, sell = flag & close > MA120 & relative return >= 0
+  (``c_abs_window``, ``c_abs_trend``, ``c_rel_window``, ``c_rel_trend``, ``c_benchmark``). Buys and sells are
+  always a subset of the flagged industries. Default A: see docs/reproduction.md for why C is not the default.
+* Portfolio: ``buy_list`` (the report's: the buy list equal-weighted) or ``tilt`` (every industry, x (1 +
+  ``buy_tilt``) on buys, x (1 - ``sell_cut``) on sells, normalised).
 
 Timing: month m's factors, trends and lists use data up to the close of the last trading day of month m; the
 weights row of that day is the buy list equal-weighted (``empty: cash | equal_weight`` when the list is empty),
@@ -27,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.panel import Dataset
-from engine.errors import DataError
+from engine.errors import ConfigError, DataError
 from engine.kernels.industry import group_ols_slope
 from engine.signals.base import SignalResult, SignalSpec, format_tables_by_month
 from engine.signals.industry_common import (equal_weight_rows, industry_names,
@@ -39,47 +46,77 @@ ROTATION_COLUMNS = ["行业", "换手率均值排名", "换手率斜率排名", 
 
 DEFAULTS = {
     "turnover_source": "auto", "norm": "trailing", "norm_window": 250, "norm_min_periods": 60,
-    "slope_min_obs": 10, "flag": "positive", "variant": "A", "trend": "return", "relative": "none",
-    "st_window": 20, "mt_window": 60, "empty": "cash", "crowding_table": True,
+    "slope_min_obs": 10, "flag": "upper_half", "variant": "A", "trend": "return", "relative": "none",
+    "st_window": 20, "mt_window": 60,
+    "c_abs_window": 120, "c_abs_trend": "ma", "c_rel_window": 120, "c_rel_trend": "return", "c_benchmark": "csi300",
+    "empty": "cash", "portfolio": "buy_list", "buy_tilt": 1.0, "sell_cut": 0.5, "crowding_table": True,
 }
 CHOICES = {
-    "turnover_source": ("auto", "field", "volume_float_shares", "amount_float_mcap"),
-    "norm": ("trailing", "month_start", "log", "none"), "flag": ("positive", "upper_half"), "variant": ("A", "B"),
-    "trend": ("return", "ma"), "relative": ("none", "csi300", "equal_weight"), "empty": ("cash", "equal_weight"),
+    "turnover_source": ("auto", "turnover", "volume_float", "volume", "amount"),
+    "norm": ("trailing", "month_start", "log", "none"), "flag": ("positive", "upper_half"), "variant": ("A", "B", "C"),
+    "trend": ("return", "ma"), "relative": ("none", "csi300", "equal_weight"),
+    "c_abs_trend": ("ma", "return"), "c_rel_trend": ("return", "ma"), "c_benchmark": ("csi300", "equal_weight"),
+    "empty": ("cash", "equal_weight"), "portfolio": ("buy_list", "tilt"),
 }
-POSITIVE = ("norm_window", "norm_min_periods", "slope_min_obs", "st_window", "mt_window")
+POSITIVE = ("norm_window", "norm_min_periods", "slope_min_obs", "st_window", "mt_window", "c_abs_window",
+            "c_rel_window")
+
+# what the 换手率 columns measure, printed in the table header (a proxy is never shown as a turnover rate)
+SOURCE_LABELS = {
+    "turnover": "换手率 = field 'turnover' (the vendor's turnover rate, %)",
+    "volume_float": "换手率 = volume / float_shares x 100 (turnover rate from free-float shares, %)",
+    "turnover+volume_float": "换手率 = field 'turnover' (%), its gaps from volume / float_shares x 100",
+    "volume": "PROXY: the 换手率 ranks are computed on SW L1 成交量 (field 'volume'), not on a turnover rate",
+    "amount": "PROXY: the 换手率 ranks are computed on SW L1 成交额 (field 'amount'), not on a turnover rate",
+}
+
+
+def resolve_source(ds: Dataset, source: str = "auto") -> str:
+    """The turnover source actually used: ``source`` itself, or for ``auto`` the field ``turnover`` (gaps filled
+    from volume / float_shares when both exist: ``turnover+volume_float``), else ``volume_float``. A source whose
+    fields are missing raises a DataError that suggests only sources whose fields exist."""
+    sw = ds.panel("sw_l1")
+    need = {"turnover": ("turnover",), "volume_float": ("volume", "float_shares"), "volume": ("volume",),
+            "amount": ("amount",)}
+    if source not in CHOICES["turnover_source"]:
+        raise DataError(f"turnover_source must be one of {', '.join(CHOICES['turnover_source'])} (got {source!r})")
+    usable = [k for k, fields in need.items() if all(f in sw for f in fields)]
+    if source == "auto":
+        if "turnover" in usable:
+            return "turnover+volume_float" if "volume_float" in usable else "turnover"
+        if "volume_float" in usable:
+            return "volume_float"
+    elif source in usable:
+        return source
+    missing = [f for f in need.get(source, ("turnover",)) if f not in sw]
+    what = (f"has no field {' or '.join(repr(f) for f in missing)}" if source != "auto"
+            else "has neither 'turnover' nor 'volume' + 'float_shares'")
+    hint = (f"; set signal.params.turnover_source to {' or '.join(usable)} (volume and amount are proxies, "
+            f"labelled as such)" if usable else "; add a 'turnover' field (or 'volume' and 'float_shares')")
+    raise DataError(f"{sw.source}: panel 'sw_l1' {what} (turnover_source: {source}){hint}")
 
 
 def turnover_rate(ds: Dataset, source: str = "auto") -> pd.DataFrame:
-    """Daily turnover rate (percent) of panel ``sw_l1``.
+    """Daily turnover measure of panel ``sw_l1`` per :func:`resolve_source`.
 
-    ``field``: the ``turnover`` field. ``volume_float_shares``: volume / float_shares * 100. ``amount_float_mcap``:
-    amount / float_mcap * 100 (value turnover, an approximation). ``auto``: the field where present, cells that
-    are missing (or the whole field) filled from volume / float_shares. Negative values raise a DataError.
+    ``turnover``: the field (vendor rate, %). ``volume_float``: volume / float_shares * 100 (%). ``auto``: the
+    field where present, missing cells (or the whole field) from volume / float_shares. ``volume`` / ``amount``:
+    the raw field, a PROXY (not a rate; with the default trailing normalisation the slope is scale-free, the
+    mean rank compares levels). Negative values raise a DataError.
     """
     sw = ds.panel("sw_l1")
-    if source == "auto" and "turnover" not in sw and "float_shares" not in sw:
-        raise DataError(f"{sw.source}: panel 'sw_l1' has neither 'turnover' nor 'volume' + 'float_shares'; "
-                        f"add one of them or set turnover_source: amount_float_mcap")
-    if source == "field":
-        tr = sw["turnover"]
-    elif source == "volume_float_shares":
-        tr = sw["volume"] / sw["float_shares"] * 100.0
-    elif source == "amount_float_mcap":
-        tr = sw["amount"] / sw["float_mcap"] * 100.0
-    elif source == "auto":
-        fallback = sw["volume"] / sw["float_shares"] * 100.0 if "float_shares" in sw else None
-        tr = sw["turnover"] if "turnover" in sw else fallback
-        if fallback is not None and tr is not fallback:
-            tr = tr.where(tr.notna(), fallback)
+    used = resolve_source(ds, source)
+    if used in ("turnover", "volume", "amount"):
+        tr = sw[used]
     else:
-        raise DataError(f"turnover_source must be one of {', '.join(CHOICES['turnover_source'])} (got {source!r})")
+        fallback = sw["volume"] / sw["float_shares"] * 100.0
+        tr = fallback if used == "volume_float" else sw["turnover"].where(sw["turnover"].notna(), fallback)
     tr = tr.astype(float).replace([np.inf, -np.inf], np.nan)
     neg = tr < 0
     if neg.to_numpy().any():
         r, c = np.argwhere(neg.to_numpy())[0]
         raise DataError(f"{sw.source}: panel 'sw_l1' turnover is negative ({int(neg.to_numpy().sum())} cells, e.g. "
-                        f"{tr.columns[c]} on {tr.index[r]:%Y-%m-%d}); turnover must be >= 0 percent")
+                        f"{tr.columns[c]} on {tr.index[r]:%Y-%m-%d}); turnover must be >= 0")
     return tr
 
 
@@ -103,9 +140,11 @@ def _normalised(tr: pd.DataFrame, params: dict, bounds: np.ndarray) -> pd.DataFr
 def turnover_instructions(flag, st, mt, variant: str = "A"):
     """Pure instruction rule: returns ``(buy, sell)`` booleans of the shape of ``flag``.
 
-    ``flag``: 中期趋势反转可能 (bool; NaN = False). ``st``, ``mt``: short and medium trend states, any sign-like
-    numbers (<0 down, >0 up, 0 or NaN = neither). Variant A: buy = flag & MT<0 & ST<0; variant B: buy = flag &
-    MT<0. Both: sell = flag & MT>0 & ST>0. Works on scalars, numpy arrays, Series and aligned DataFrames.
+    ``flag``: 中期趋势反转可能 (bool; NaN = False). ``st``, ``mt``: trend states, any sign-like numbers (<0 down,
+    >0 up, 0 or NaN = neither). Variant A: buy = flag & MT<0 & ST<0; variant B: buy = flag & MT<0; both: sell =
+    flag & MT>0 & ST>0. Variant C (methodology §9.2; ``st`` = the absolute leg, e.g. close vs MA120, ``mt`` = the
+    relative leg, e.g. 120-day return minus the CSI 300's): buy = flag & rel<0 & abs<0; sell = flag & abs>0 &
+    rel>=0. Works on scalars, numpy arrays, Series and aligned DataFrames.
     """
     if isinstance(flag, (pd.Series, pd.DataFrame)):
         f = flag.astype(object).where(flag.notna(), False).astype(bool).to_numpy()
@@ -113,13 +152,14 @@ def turnover_instructions(flag, st, mt, variant: str = "A"):
         f = np.asarray(flag, dtype=bool)
     s = np.asarray(st, dtype=float)
     m = np.asarray(mt, dtype=float)
-    if variant == "A":
-        buy = f & (m < 0) & (s < 0)
-    elif variant == "B":
-        buy = f & (m < 0)
-    else:
-        raise DataError(f"variant must be 'A' or 'B' (got {variant!r})")
-    sell = f & (m > 0) & (s > 0)
+    with np.errstate(invalid="ignore"):
+        if variant in ("A", "C"):
+            buy = f & (m < 0) & (s < 0)
+        elif variant == "B":
+            buy = f & (m < 0)
+        else:
+            raise DataError(f"variant must be 'A', 'B' or 'C' (got {variant!r})")
+        sell = f & (s > 0) & ((m >= 0) if variant == "C" else (m > 0))
     if isinstance(flag, pd.DataFrame):
         return (pd.DataFrame(buy, index=flag.index, columns=flag.columns),
                 pd.DataFrame(sell, index=flag.index, columns=flag.columns))
@@ -162,9 +202,11 @@ def rotation_footer(table: pd.DataFrame, month_label: str) -> list[str]:
 
 def rotation_monthly(ds: Dataset, params: dict) -> dict[str, pd.DataFrame]:
     """Every monthly quantity, each a frame (month-end date x sw_l1 code): ``mean``, ``slope``, ``mean_rank``,
-    ``slope_rank``, ``flag``, ``st``, ``mt``, ``buy``, ``sell``, ``valid`` (slope rank and both trends known)."""
+    ``slope_rank``, ``flag``, ``st``, ``mt`` (the two trend legs, :func:`trend_legs`), ``buy``, ``sell``,
+    ``valid`` (slope rank and both trends known). ``out['mean'].attrs['turnover_source']`` names the measure."""
     p = {**DEFAULTS, **params}
     close, dates, ends, bounds = sw_l1_months(ds)
+    source = resolve_source(ds, p["turnover_source"])
     tr = turnover_rate(ds, p["turnover_source"]).reindex(columns=close.columns)
     y = np.ascontiguousarray(_normalised(tr, p, bounds).to_numpy(dtype=float, na_value=np.nan))
     mdates = dates[ends]
@@ -181,24 +223,64 @@ def rotation_monthly(ds: Dataset, params: dict) -> dict[str, pd.DataFrame]:
         flag = out["slope_rank"].ge((n + 1) / 2.0, axis=0)
     else:
         raise DataError(f"flag must be 'positive' or 'upper_half' (got {p['flag']!r})")
-    ref = reference_close(ds, close, p["relative"])
-    out["st"] = trend_state(close, p["st_window"], p["trend"], ref).iloc[ends]
-    out["mt"] = trend_state(close, p["mt_window"], p["trend"], ref).iloc[ends]
+    out["st"], out["mt"] = trend_legs(ds, close, p)
+    out["st"], out["mt"] = out["st"].iloc[ends], out["mt"].iloc[ends]
     out["flag"] = flag
     out["buy"], out["sell"] = turnover_instructions(flag, out["st"], out["mt"], p["variant"])
     out["valid"] = out["slope_rank"].notna() & out["st"].notna() & out["mt"].notna()
+    out["mean"].attrs["turnover_source"] = source
     return out
 
 
-def rotation_weights(mon: dict[str, pd.DataFrame], empty: str) -> pd.DataFrame:
-    """Month-end weight rows: 1/n over the buy list; an empty list gives cash (``empty='cash'``) or 1/n over the
-    valid industries (``'equal_weight'``); months with no valid industry (warm-up) are all cash."""
+def trend_legs(ds: Dataset, close: pd.DataFrame, params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Daily trend states ``(st, mt)`` in {-1, 0, +1} (NaN in warm-up), data up to t only.
+
+    Variants A/B: ST over ``st_window``, MT over ``mt_window``, both ``trend`` (``return``: ret_n > 0, ``ma``:
+    close > MA_n) and ``relative`` (``none`` absolute; ``csi300`` / ``equal_weight``: of close / benchmark).
+    Variant C (§9.2): ``st`` = the ABSOLUTE leg over ``c_abs_window`` with ``c_abs_trend`` (default close vs
+    MA120), ``mt`` = the RELATIVE leg over ``c_rel_window`` with ``c_rel_trend`` against ``c_benchmark``
+    (default: 120-day return above / below the CSI 300's).
+    """
+    if params["variant"] == "C":
+        ref = reference_close(ds, close, params["c_benchmark"], "c_benchmark: equal_weight")
+        return (trend_state(close, params["c_abs_window"], params["c_abs_trend"]),
+                trend_state(close, params["c_rel_window"], params["c_rel_trend"], ref))
+    ref = reference_close(ds, close, params["relative"])
+    return (trend_state(close, params["st_window"], params["trend"], ref),
+            trend_state(close, params["mt_window"], params["trend"], ref))
+
+
+def rotation_weights(mon: dict[str, pd.DataFrame], empty: str, portfolio: str = "buy_list",
+                     buy_tilt: float = 1.0, sell_cut: float = 0.5) -> pd.DataFrame:
+    """Month-end weight rows.
+
+    ``portfolio: buy_list`` (the report's list): 1/n over the buy list; an empty list gives cash
+    (``empty='cash'``) or 1/n over the valid industries (``'equal_weight'``). ``portfolio: tilt``: every valid
+    industry gets raw weight 1, x (1 + ``buy_tilt``) on a buy, x (1 - ``sell_cut``) on a sell, normalised to
+    sum 1 -- an equal-weight SW L1 book tilted towards the buys and cut on the sells. Months with no valid
+    industry (warm-up) are all cash.
+    """
+    if portfolio == "tilt":
+        if not (buy_tilt >= 0 and 0 <= sell_cut <= 1):
+            raise ConfigError(f"signal.params: buy_tilt must be >= 0 and sell_cut in [0, 1] "
+                              f"(got {buy_tilt}, {sell_cut})")
+        v = mon["valid"]
+        raw = (v.astype(float) * (1.0 + buy_tilt * (mon["buy"] & v)) * (1.0 - sell_cut * (mon["sell"] & v)))
+        tot = raw.sum(axis=1)
+        return raw.div(tot.where(tot > 0), axis=0).fillna(0.0)
+    if portfolio != "buy_list":
+        raise ConfigError(f"signal.params.portfolio must be buy_list or tilt (got {portfolio!r})")
     buys = mon["buy"] & mon["valid"]
     rows = equal_weight_rows(buys)
     if empty == "equal_weight":
         none = buys.sum(axis=1) == 0
         rows[none] = equal_weight_rows(mon["valid"])[none]
     return rows
+
+
+def weights_from_params(mon: dict[str, pd.DataFrame], p: dict) -> pd.DataFrame:
+    """:func:`rotation_weights` with the portfolio parameters of ``p``."""
+    return rotation_weights(mon, p["empty"], p["portfolio"], float(p["buy_tilt"]), float(p["sell_cut"]))
 
 
 def stack_indicators(mon: dict[str, pd.DataFrame], keys) -> pd.DataFrame:
@@ -218,7 +300,7 @@ def compute(ds: Dataset, params: dict) -> SignalResult:
     p = {**DEFAULTS, **params}
     mon = rotation_monthly(ds, p)
     dates = ds.panel("sw_l1").dates
-    rows = rotation_weights(mon, p["empty"])
+    rows = weights_from_params(mon, p)
     w = monthly_to_daily(rows, dates)
     ind = stack_indicators(mon, ("mean", "slope", "mean_rank", "slope_rank", "flag", "st", "mt", "buy", "sell"))
     tables = {"rotation": rotation_table_for(ds, mon, -1)}
@@ -236,6 +318,7 @@ def rotation_table_for(ds: Dataset, mon: dict[str, pd.DataFrame], i: int) -> pd.
     names = industry_names(ds, mon["slope"].columns)
     t = rotation_table(names, row["mean_rank"], row["slope_rank"], row["flag"], row["buy"], row["sell"])
     t.attrs["month_end"] = mon["slope"].index[i]
+    t.attrs["turnover_source"] = mon["mean"].attrs.get("turnover_source", "")
     return t
 
 

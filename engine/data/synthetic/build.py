@@ -57,7 +57,7 @@ def simulate(seed: int, n_stocks: int, n_l3: int, effects: Effects) -> Dataset:
     index = Panel("index", {f: _frame(v, d, idx_codes) for f, v in idx.items()}, source="synthetic")
     l3 = simulate_citic_l3(mkt, ind, n_l3, seed)
     citic = Panel("citic_l3", {"close": _frame(l3["close"], d, l3["codes"])}, source="synthetic")
-    sec = funds.sectors(mkt, st.sw["close"], SW_CODES, seed)
+    sec = funds.sectors(mkt, st.sw["close"], SW_CODES, seed, drift=effects.sector_drift(mf, uni.ind, st.sw["close"]))
     sectors = Panel("sectors", {f: _frame(sec[f], d, sec["codes"]) for f in ("close", "pe_ttm")}, source="synthetic")
     etf = funds.sector_etfs(mkt, sec["close"], seed)
     etfs = Panel("sector_etfs", {f: _frame(etf[f], d, etf["codes"]) for f in ("shares", "nav")}, source="synthetic")
@@ -75,6 +75,7 @@ def simulate(seed: int, n_stocks: int, n_l3: int, effects: Effects) -> Dataset:
                                      "free_float_mcap": np.nansum(shares["free_float_shares"] * st.close, axis=1)},
                                     index=d),
         "fund_issuance": funds.fund_issuance(mkt, seed),
+        "fund_indices": funds.fund_indices(mkt, st.sw["close"], SW_CODES, sec["close"], seed),
         "index_enhanced": derivatives.index_enhanced(mkt, seed),
         "futures_ic": derivatives.futures_by_maturity(mkt, broad["000905.SH"]["close"], "ic", derivatives.IC_START,
                                                       IC_OI, seed),

@@ -17,6 +17,17 @@
 
     The drift also moves every constituent stock (the industry target return carries it), so the effect shows
     in ``sw_l1`` and in cap-weighted baskets of its constituents.
+
+``flow_leads_returns`` -- "main-force inflows lead the 新半军 sector's returns" (panel ``sectors`` and the sector
+    ETFs' NAV; seed 004). For each sector with SW L1 parent k, on day t:
+
+    * ``S_t`` = sum over the 20 trading days to t of the net main-force flow of the stocks in industry k on each day
+      (``elg_buy + lg_buy - elg_sell - lg_sell``, the published stock flows; missing values count 0);
+    * ``vol_t`` = sample sd of the parent's daily log returns over the 60 days to t;
+    * the sector's return on day t+1 gets ``strength * vol_t * sign(S_t)`` added (before the first 60 days: 0).
+
+    So a rule that is long when the 20-day flow is positive earns ``strength`` daily sds a day more than one that
+    is long when it is negative. Stocks, ``sw_l1`` and the flows themselves are unchanged.
 """
 from __future__ import annotations
 
@@ -30,6 +41,8 @@ from engine.errors import ConfigError
 
 KNOWN_EFFECTS = {
     "turnover_reversal": "turnover surge in a 60-day downtrend precedes a next-month rebound (SW L1 industries)",
+    "flow_leads_returns": "a positive 20-day main-force net flow of the parent industry precedes sector gains "
+                          "(新半军 sectors)",
 }
 
 
@@ -87,6 +100,18 @@ class Effects:
         vol = ell[b - 60 : b].std(axis=0, ddof=1)
         return np.where(cond, strength * vol / np.sqrt(n_next), 0.0)
 
+    def sector_drift(self, mf: dict, ind: np.ndarray, sw_close: np.ndarray):
+        """Drift of the 新半军 sector returns for ``flow_leads_returns`` (module doc), or None when absent."""
+        strength = self.strengths.get("flow_leads_returns", 0.0)
+        if strength == 0.0:
+            return None
+        from engine.data.synthetic.funds import SECTORS
+        from engine.data.synthetic.industries import CODES
+
+        net = mf["elg_buy"] + mf["lg_buy"] - mf["elg_sell"] - mf["lg_sell"]
+        parents = [list(CODES).index(p) for _, p, _ in SECTORS]
+        return flow_leads_returns_drift(strength, net, ind, parents, sw_close)
+
 
 def turnover_reversal_condition(ell: np.ndarray, turnover: np.ndarray, a: int, b: int) -> np.ndarray:
     """Bool (K,): 60-day downtrend at day b-1 and month a..b-1 turnover slope among the top half (see module doc)."""
@@ -105,3 +130,26 @@ def turnover_reversal_condition(ell: np.ndarray, turnover: np.ndarray, a: int, b
     top = np.zeros(len(slope), dtype=bool)
     top[np.argsort(-slope, kind="stable")[:n_top]] = True
     return down & top
+
+
+def flow_leads_returns_drift(strength: float, net_flow: np.ndarray, ind: np.ndarray, parents, sw_close: np.ndarray,
+                             window: int = 20, vol_window: int = 60) -> np.ndarray:
+    """(T-1, K) drift of the sectors' simple returns (row i = day i+1) for ``flow_leads_returns`` (module doc).
+
+    ``net_flow`` (T, N) net main-force flow per stock, ``ind`` (T, N) industry index per stock (-1 unlisted),
+    ``parents`` the industry index of each sector, ``sw_close`` (T, 31) industry closes."""
+    T = net_flow.shape[0]
+    nf = np.nan_to_num(net_flow)
+    out = np.zeros((T - 1, len(parents)))
+    lr = np.diff(np.log(sw_close), axis=0)
+    for j, k in enumerate(parents):
+        f = np.where(ind == k, nf, 0.0).sum(axis=1)
+        c = np.r_[0.0, np.cumsum(f)]
+        s = np.full(T, np.nan)
+        s[window - 1:] = c[window:] - c[:-window]
+        vol = np.full(T, np.nan)
+        for t in range(vol_window, T):
+            vol[t] = lr[t - vol_window : t, k].std(ddof=1)
+        d = strength * vol * np.sign(s)
+        out[:, j] = np.nan_to_num(d[:-1])
+    return out

@@ -37,13 +37,16 @@ def fund_issuance(mkt: Market, seed: int) -> pd.DataFrame:
     return pd.DataFrame({"count": rng.poisson(lam).astype(np.int64)}, index=pd.DatetimeIndex(d, name="date"))
 
 
-def sectors(mkt: Market, sw_close: np.ndarray, sw_codes, seed: int) -> dict:
-    """{'close': (T, 3), 'pe_ttm': (T, 3), 'codes': [...]}."""
+def sectors(mkt: Market, sw_close: np.ndarray, sw_codes, seed: int, drift: np.ndarray | None = None) -> dict:
+    """{'close': (T, 3), 'pe_ttm': (T, 3), 'codes': [...]}; ``drift`` (T-1, 3): a planted effect added to the daily
+    returns (``effects.flow_leads_returns_drift``), None = none."""
     rng = stream(seed, "funds/sectors")
     T = mkt.n
     cols = [list(sw_codes).index(p) for _, p, _ in SECTORS]
     rp = sw_close[1:, cols] / sw_close[:-1, cols]
     r = rp**1.1 - 1.0 + 0.006 * student_t(rng, 5.0, (T - 1, len(cols)))
+    if drift is not None:
+        r = r + drift
     close = 1000.0 * np.vstack([np.ones((1, len(cols))), np.cumprod(1.0 + np.maximum(r, -0.5), axis=0)])
     pe = pe_ttm(mkt, close, np.array([s[2] for s in SECTORS]), rng)
     return {"close": close, "pe_ttm": pe, "codes": [s[0] for s in SECTORS]}
@@ -70,3 +73,49 @@ def sector_etfs(mkt: Market, sec_close: np.ndarray, seed: int) -> dict:
         shares[d0:, j] = np.round(rng.uniform(5e8, 3e9) * np.exp(np.cumsum(dlog)))
         nav[d0:, j] = np.round(nv, 4)
     return {"shares": shares, "nav": nav, "codes": [e[0] for e in SECTOR_ETFS], "sectors": [e[1] for e in SECTOR_ETFS]}
+
+
+GROWTH = ("801080.SI", "801730.SI", "801740.SI", "801750.SI", "801760.SI", "801770.SI")   # 电子 电力设备 军工 计算机 传媒 通信
+VALUE = ("801780.SI", "801790.SI", "801180.SI", "801160.SI", "801950.SI", "801960.SI")    # 银行 非银 地产 公用 煤炭 石化
+FUND_BASE = (0.12, 0.10, 0.05)     # active funds' mean weight in new_energy, semiconductor, defense
+
+
+def fund_indices(mkt: Market, sw_close: np.ndarray, sw_codes, sec_close: np.ndarray, seed: int) -> pd.DataFrame:
+    """Series ``fund_indices`` (NAV-like, 1.0 on the first day): the inputs of the 新半军 position regressions.
+
+    * ``growth`` / ``value``: equal-weight style indices of six SW L1 industries each (``GROWTH`` / ``VALUE``),
+      plus 0.2% daily t-noise.
+    * ``active_equity``: an active equity-fund index holding the three 新半军 sectors and the real CSI 300 with
+      weights decided at the previous close: sector weight ``base * exp(0.4 AR(1) + 0.8 tanh(ret60))``
+      (funds chase the sector's own 60-day log return), equity total ``0.85 + 0.05 AR(1)``, the CSI 300 gets the
+      rest of the equity total, cash earns 0; plus 0.05% daily noise.
+    * ``private_long``: a stock-long private-fund index, growth weight ``0.5 + 0.25 tanh(AR(1) + ret60(growth))``
+      and value weight ``0.3 + 0.1 AR(1)`` (total <= 0.95), plus 0.1% noise.
+
+    All weights use returns up to the previous close only. Synthetic; own stream ``funds/indices``.
+    """
+    rng = stream(seed, "funds/indices")
+    T = mkt.n
+    codes = list(sw_codes)
+    lr = np.vstack([np.zeros((1, sw_close.shape[1])), np.diff(np.log(sw_close), axis=0)])
+    style = {}
+    for name, grp in (("growth", GROWTH), ("value", VALUE)):
+        r = np.expm1(lr[:, [codes.index(c) for c in grp]]).mean(axis=1) + 0.002 * student_t(rng, 5.0, T)
+        r[0] = 0.0
+        style[name] = r
+    sr = np.vstack([np.zeros((1, 3)), sec_close[1:] / sec_close[:-1] - 1.0])
+    slog = np.log(sec_close)
+    ret60 = np.vstack([np.zeros((60, 3)), slog[60:] - slog[:-60]])
+    w = np.asarray(FUND_BASE) * np.exp(0.4 * ar1(rng, (T, 3), 0.98, 1.0) + 0.8 * np.tanh(ret60))
+    total = 0.85 + 0.05 * ar1(rng, (T,), 0.98, 1.0)
+    w_csi = np.maximum(total - w.sum(axis=1), 0.0)
+    rc = np.expm1(mkt.m)
+    fund = np.r_[0.0, (w[:-1] * sr[1:]).sum(axis=1) + w_csi[:-1] * rc[1:]] + 0.0005 * rng.standard_normal(T)
+    g60 = np.r_[np.zeros(60), np.convolve(np.log1p(style["growth"]), np.ones(60), "valid")[:-1]]
+    wg = 0.5 + 0.25 * np.tanh(ar1(rng, (T,), 0.98, 1.0) + g60)
+    wv = np.minimum(0.3 + 0.1 * ar1(rng, (T,), 0.98, 1.0), 0.95 - wg)
+    priv = np.r_[0.0, wg[:-1] * style["growth"][1:] + wv[:-1] * style["value"][1:]] + 0.001 * rng.standard_normal(T)
+    fund[0] = priv[0] = 0.0
+    out = {"active_equity": fund, "private_long": priv, **style}
+    return pd.DataFrame({k: np.round(np.cumprod(1.0 + v), 6) for k, v in out.items()},
+                        index=pd.DatetimeIndex(mkt.dates, name="date"))

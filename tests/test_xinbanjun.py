@@ -1,0 +1,249 @@
+"""engine/signals/xinbanjun*.py (seed 004): flows add up to the stock-level numbers, the issuance count is used only
+after its month ends, no look-ahead in any indicator or the rule, a planted flows-lead-returns effect is found
+(and nothing without it), the as-of table and the reproduction rows."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine.data.panel import Dataset
+from engine.data.synthetic import generate
+from engine.errors import ConfigError, DataError
+from engine.signals import xinbanjun as X
+from engine.signals import xinbanjun_indicators as xi
+from tests.lookahead import assert_no_lookahead
+
+FAST = {"val_window": 120, "val_min_periods": 60, "mf_z_lookback": 60, "iss_min_months": 6}
+
+
+@pytest.fixture(scope="module")
+def ds():
+    return generate(seed=7, size="small", start="2017-01-03", end="2022-06-30")
+
+
+def _with_funds(ds: Dataset) -> Dataset:
+    """ds plus a fund index (45% new energy + 30% semiconductors + 20% CSI 300 + noise), a private index and
+    growth/value style indices, so the position regressions have inputs."""
+    close = ds.panel("sectors")["close"]
+    csi = ds.panel("index")["close"]["000300.SH"]
+    rng = np.random.default_rng(3)
+    r = close.pct_change().fillna(0.0)
+    rc = csi.pct_change().fillna(0.0)
+    fund = 0.45 * r["new_energy"] + 0.30 * r["semiconductor"] + 0.20 * rc + rng.normal(0, 0.001, len(r))
+    growth = r.mean(axis=1) + rng.normal(0, 0.004, len(r))
+    value = rc + rng.normal(0, 0.004, len(r))
+    priv = 0.6 * growth + 0.3 * value + rng.normal(0, 0.001, len(r))
+    series = dict(ds.series)
+    series["funds"] = pd.DataFrame({"active_equity": (1 + fund).cumprod(), "private_long": (1 + priv).cumprod()})
+    series["style"] = pd.DataFrame({"growth": (1 + growth).cumprod(), "value": (1 + value).cumprod()})
+    return Dataset(panels=ds.panels, series=series, tables=ds.tables, meta=ds.meta, source=ds.source)
+
+
+FUNDS = {"pos_series": "funds", "priv_series": "funds", "priv_style_series": "style", "pos_window": 40,
+         "priv_window": 40}
+
+
+# ------------------------------------------------------------------------------------------ flows add up
+def test_sector_main_force_is_the_sum_over_member_stocks(ds):
+    dates = ds.panel("sectors").dates
+    got = xi.sector_main_force(ds, {"new_energy": "801730.SI", "defense": "801740.SI"}, dates)
+    st = ds.panel("stocks")
+    mem = ds.table("membership")
+    for sector, ind in (("new_energy", "801730.SI"), ("defense", "801740.SI")):
+        for d in dates[::97]:
+            rows = mem[(mem["industry"] == ind) & (mem["start"] <= d) & (mem["end"].isna() | (mem["end"] >= d))]
+            tot = 0.0
+            for code in rows["code"]:
+                if code in st.codes:
+                    v = [st[f].at[d, code] for f in ("elg_buy", "lg_buy", "elg_sell", "lg_sell")]
+                    v = [0.0 if pd.isna(x) else float(x) for x in v]
+                    tot += v[0] + v[1] - v[2] - v[3]
+            assert got.at[d, sector] == pytest.approx(tot, rel=1e-12, abs=1e-3), (sector, d)
+    # and all 31 industries together are the market total of series 'flows'
+    sw = ds.panel("sw_l1").codes
+    allind = xi.sector_main_force(ds, {c: c for c in sw}, dates).sum(axis=1)
+    f = ds.get_series("flows").reindex(dates)
+    np.testing.assert_allclose(allind, f["elg_buy"] + f["lg_buy"] - f["elg_sell"] - f["lg_sell"], rtol=1e-12)
+
+
+def test_etf_flow_is_the_sum_over_the_sectors_etfs(ds):
+    pn = ds.panel("sector_etfs")
+    info = ds.table("sector_etfs_info")
+    sector_of = dict(zip(info["code"], info["sector"]))
+    got = xi.etf_sector_flows(pn["shares"], pn["nav"], sector_of, ["semiconductor"])
+    codes = [c for c, s in sector_of.items() if s == "semiconductor"]
+    for i in range(1, len(pn.dates), 53):
+        tot = 0.0
+        for c in codes:
+            a, b, nav = pn["shares"][c].iloc[i - 1], pn["shares"][c].iloc[i], pn["nav"][c].iloc[i]
+            if pd.notna(a) and pd.notna(b):
+                tot += (b - a) * nav
+        assert got["semiconductor"].iloc[i] == pytest.approx(tot, rel=1e-12, abs=1e-6)
+
+
+def test_main_force_indicators_hand_values():
+    idx = pd.bdate_range("2021-01-04", periods=8)
+    mf = pd.DataFrame({"a": [1.0, -2.0, 3.0, 4.0, -5.0, 6.0, 7.0, -8.0]}, index=idx)
+    peak = pd.DataFrame({"a": [0, 1, 1, 1, 4, 4, 4, 4]}, index=idx)
+    out = xi.main_force_indicators(mf, peak, week=2, window=3, z_lookback=3)
+    assert out["mf_week"]["a"].tolist()[1:4] == [-1.0, 1.0, 7.0]
+    assert out["mf_sum"]["a"].tolist()[2:] == [2.0, 5.0, 2.0, 5.0, 8.0, 5.0]
+    assert out["mf_sign"]["a"].iloc[2] == 1.0
+    assert out["mf_dd"]["a"].tolist() == [0.0, 0.0, 3.0, 7.0, 0.0, 6.0, 13.0, 5.0]
+    s = np.array([2.0, 5.0, 2.0])
+    assert out["mf_z"]["a"].iloc[4] == pytest.approx((2.0 - s.mean()) / s.std(ddof=1))
+
+
+# ------------------------------------------------------------------------------------------ fund issuance
+def test_issuance_percentile_is_pandas_expanding_rank_and_rolling_rank():
+    rng = np.random.default_rng(0)
+    idx = pd.date_range("2010-01-31", periods=80, freq="ME")
+    c = pd.Series(rng.poisson(20, 80).astype(float), index=idx)
+    m = xi.issuance_monthly(c, 0, 6, 3, 0.0)
+    pd.testing.assert_series_equal(m["pct"], c.expanding(6).rank(method="max", pct=True), check_names=False)
+    m36 = xi.issuance_monthly(c, 36, 6, 3, 0.0)
+    pd.testing.assert_series_equal(m36["pct"], c.rolling(36, min_periods=6).rank(method="max", pct=True),
+                                   check_names=False)
+    p = m["pct"]
+    want = (p.shift(1) <= p.shift(1).rolling(3).min()) & (p > p.shift(1))
+    pd.testing.assert_series_equal(m["event"], want, check_names=False)
+
+
+def test_issuance_count_is_used_only_after_its_month_ends(ds):
+    """Changing the count of the month ending on day d changes nothing up to d and changes the daily view from
+    the first trading day after d (iss_publish_lag 1)."""
+    dates = ds.panel("sectors").dates
+    iss = ds.get_series("fund_issuance")
+    d = iss.index[30]
+    p = {**FAST, "use_issuance": True}
+    base = X.compute(ds, p)
+    series = dict(ds.series)
+    alt_iss = iss.copy()
+    alt_iss.loc[d, "count"] = alt_iss["count"].max() * 10
+    series["fund_issuance"] = alt_iss
+    alt = X.compute(Dataset(panels=ds.panels, series=series, tables=ds.tables, meta=ds.meta, source=ds.source), p)
+    pd.testing.assert_frame_equal(base.indicators.loc[:d], alt.indicators.loc[:d])
+    pd.testing.assert_frame_equal(base.weights.loc[:d], alt.weights.loc[:d])
+    nxt = dates[dates.get_loc(d) + 1]
+    assert base.indicators.at[nxt, "issuance.count"] != alt.indicators.at[nxt, "issuance.count"]
+    assert alt.indicators.at[nxt, "issuance.count"] == alt_iss.at[d, "count"]
+
+
+# ------------------------------------------------------------------------------------------ positions
+def test_positions_recover_the_planted_fund_weights(ds):
+    res = X.compute(_with_funds(ds), {**FAST, **FUNDS})
+    ind = res.indicators.iloc[100:]
+    assert ind["new_energy.pos_fund"].median() == pytest.approx(0.45, abs=0.05)
+    assert ind["semiconductor.pos_fund"].median() == pytest.approx(0.30, abs=0.05)
+    assert ind["defense.pos_fund"].median() < 0.05
+    assert ind["defense.pos_private_growth"].median() == pytest.approx(0.6, abs=0.1)
+    assert (res.indicators.filter(like="pos_fund").sum(axis=1) <= 0.95 + 1e-12).all()
+
+
+# ------------------------------------------------------------------------------------------ look-ahead
+@pytest.mark.parametrize("params", [
+    {**FAST, "use_etf": True, "use_issuance": True, "entry_val_max": 0.9, "exit_val_min": 0.3},
+    {**FAST, "rule": "flow"},
+    {**FAST, "rule": "valuation"},
+])
+def test_no_lookahead_in_any_indicator_or_the_rule(ds, params):
+    d = _with_funds(ds)
+    assert_no_lookahead(X.compute, d, {**params, **FUNDS}, ["2019-06-28", "2021-03-15"], seeds=(0,))
+
+
+# ------------------------------------------------------------------------------------------ planted effect
+def _long_minus_flat_t(ds, params) -> list[float]:
+    """t statistic of (mean return over day t+2 when long at t) - (... when flat), per sector (lag 1)."""
+    w = X.compute(ds, params).weights
+    fwd = ds.panel("sectors")["close"].pct_change().shift(-2)
+    out = []
+    for s in w.columns:
+        a, b = fwd[s][w[s] > 0].dropna(), fwd[s][w[s] == 0].dropna()
+        out.append((a.mean() - b.mean()) / np.sqrt(a.var() / len(a) + b.var() / len(b)))
+    return out
+
+
+@pytest.mark.parametrize("seed", [42, 5])
+def test_planted_flow_effect_is_found_and_its_absence_gives_no_edge(seed):
+    on = generate(seed=seed, size="small", start="2012-01-04", end="2025-12-31", effects={"flow_leads_returns": 0.1})
+    off = generate(seed=seed, size="small", start="2012-01-04", end="2025-12-31")
+    t_on = _long_minus_flat_t(on, {"rule": "flow"})
+    t_off = _long_minus_flat_t(off, {"rule": "flow"})
+    assert min(t_on) > 3.0, t_on
+    assert max(abs(t) for t in t_off) < 2.5, t_off
+    # the default market is untouched by the effect machinery: sectors without the effect equal the generator's
+    base = generate(seed=seed, size="small", start="2012-01-04", end="2025-12-31", effects={"flow_leads_returns": 0.0})
+    pd.testing.assert_frame_equal(base.panel("sectors")["close"], off.panel("sectors")["close"], check_exact=True)
+
+
+# ------------------------------------------------------------------------------------------ rule and errors
+def test_hold_rule_is_always_fully_invested(ds):
+    w = X.compute(ds, {**FAST, "rule": "hold"}).weights
+    np.testing.assert_allclose(w.sum(axis=1), 1.0)
+    assert list(w.columns) == ["new_energy", "semiconductor", "defense"]
+
+
+def test_composite_rule_state_machine():
+    idx = pd.bdate_range("2021-01-04", periods=6)
+    ind = {"mf_sum": pd.DataFrame({"a": [1.0, 1.0, -1.0, -1.0, 1.0, -1.0]}, index=idx),
+           "val_pct": pd.DataFrame({"a": [0.6, 0.4, 0.5, 0.9, 0.9, 0.85]}, index=idx),
+           "down": pd.DataFrame({"a": [True] * 6}, index=idx)}
+    p = {**X.DEFAULTS}
+    st = X.position_rule(ind, p)["a"].tolist()
+    # 0: flow in but pct 0.6 > 0.5 -> flat; 1: entry; 2: flow out, pct 0.5 < 0.8 -> hold; 3: exit;
+    # 4: flow in, pct 0.9 -> no entry; 5: flow out and pct high -> flat
+    assert st == [0.0, 1.0, 1.0, 0.0, 0.0, 0.0]
+    ind["down"] = pd.DataFrame({"a": [False] * 6}, index=idx)
+    assert X.position_rule(ind, p)["a"].tolist() == [0.0] * 6
+
+
+def test_bad_parameters_name_the_key(ds):
+    with pytest.raises(ConfigError, match="tradable"):
+        X.compute(ds, {"sectors": ["new_energy", "solar"], "sector_industry": {"new_energy": "801730.SI",
+                                                                              "solar": "801730.SI"}})
+    with pytest.raises(DataError, match="sector_industry"):
+        X.compute(ds, {"sector_industry": {**X.DEFAULTS["sector_industry"], "defense": "999999.SI"}})
+    with pytest.raises(DataError, match="panel 'sectors' has no code"):
+        X.compute(ds, {"tradable": {**X.DEFAULTS["tradable"], "defense": "512660.SH"}})
+
+
+# ------------------------------------------------------------------------------------------ reproduction rows
+def test_reproduction_rows_004_x1(tmp_path):
+    from engine.reproduce_checks import Check
+    from engine.signals import xinbanjun_reproduce as R
+
+    cfg = tmp_path / "x.yaml"
+    text = R.DEFAULT_CONFIG.read_text(encoding="utf-8").replace("size: default", "size: small")
+    cfg.write_text(text, encoding="utf-8")
+    rows = R.checks(str(cfg))
+    assert len(rows) == 9 and all(isinstance(r, Check) and r.report == "004" and r.id == "X1" for r in rows)
+    assert [r.published for r in rows[:3]] == [46.5, 0.325, 0.903]
+    assert all(r.inputs == "synthetic" for r in rows)
+    # ours is the indicator at the close of 2022-02-22 computed independently here with pandas
+    ds = generate(seed=42, size="small")
+    pe = ds.panel("sectors")["pe_ttm"]["new_energy"].loc[:"2022-02-22"]
+    assert rows[0].ours == pe.iloc[-1]
+    assert rows[1].ours == pytest.approx(pe.rolling(250, min_periods=120).rank(method="max", pct=True).iloc[-1])
+
+
+# ------------------------------------------------------------------------------------------ as-of table, charts
+def test_asof_table_and_charts(ds, tmp_path):
+    from engine.data.synthetic.build import cut_window
+    from engine.signals.xinbanjun_report import charts, format_asof
+
+    cut = cut_window(ds, ds.panel("sectors").dates[0], pd.Timestamp("2022-02-22"))
+    res = X.compute(cut, FAST)
+    text = format_asof(res.tables)
+    for word in ("新能源 (new_energy) as of the close of 2022-02-22", "半导体", "军工", "主力资金 20日净流入", "PE-TTM",
+                 "估值分位 (滚动120日)", "调整前", "基金发行 (2022-01)", "ETF 本轮回调累计净流入", "公募仓位", "目标仓位",
+                 "rule 'composite' (our own design)", "main-force flows (stocks): synthetic"):
+        assert word in text, word
+    t = res.tables["asof_defense"]
+    pe = cut.panel("sectors")["pe_ttm"]["defense"].iloc[-1]
+    assert t.loc[t["指标"] == "PE-TTM", "数值"].item() == f"{pe:.1f}x"
+    paths = charts(res, tmp_path, True)
+    assert [p.name for p in paths] == [f"xinbanjun_{s}_20220222.png" for s in ("defense", "new_energy", "semiconductor")]
+    assert all(p.stat().st_size > 10_000 for p in paths)
+    with pytest.raises(ConfigError, match="never overwritten"):
+        charts(res, tmp_path, True)
