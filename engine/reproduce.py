@@ -20,7 +20,13 @@ def _checks_002(config_path=None):
     return checks(config_path)
 
 
-REPORTS = {"002": _checks_002}
+def _checks_000(config_path=None):
+    from engine.dashboard.reproduce import checks
+
+    return checks(config_path)
+
+
+REPORTS = {"002": _checks_002, "000": _checks_000}
 
 
 def _fmt(v, unit: str) -> str:

@@ -47,3 +47,22 @@ def test_values_equal_plain_pandas(rows):
     e, p = pd.Timestamp("2025-11-07"), pd.Timestamp("2025-10-31")
     ex = (nav.loc[e, q] / nav.loc[p, q] - 1) - (idx.at[e, "000905.SH"] / idx.at[p, "000905.SH"] - 1)
     assert got["CSI 500 quant index-enhanced excess, week of 11-03"] == pytest.approx(ex.mean(), rel=1e-12)
+
+
+def test_engine_reproduce_000(tmp_path, capsys):
+    from engine.reproduce import REPORTS, main
+
+    assert "000" in REPORTS
+    cfg = tmp_path / "z1.yaml"
+    cfg.write_text("name: z1\ndata: {source: synthetic, seed: 42, size: small}\n", encoding="utf-8")
+    assert main(["000", "--config", str(cfg), "--out", str(tmp_path / "z1.md")]) == 0
+    out = capsys.readouterr().out
+    assert "report 000: 13 published numbers" in out
+    md = (tmp_path / "z1.md").read_text(encoding="utf-8")
+    assert md.count("| Z1 |") == 13 and "synthetic" in md
+
+
+def test_conventions_name_each_weeks_margin_dates(rows):
+    conv = {r.item: r.convention for r in rows}
+    assert "(10-24..10-30)" in conv["margin trade share of A-share amount, week of 10-27"]
+    assert "(10-31..11-06)" in conv["margin trade share of A-share amount, week of 11-03"]
