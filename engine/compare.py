@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from engine.errors import ConfigError, run_cli
+from engine.report.cli import add_report_args, after_write, check_report_args
 
 ROWS = (  # (label, section, key, kind)
     ("Total return", "s", "total_return", "pct"), ("Annual return", "s", "annual_return", "pct"),
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="print only the last line 'results: <path>' on stdout")
     p.add_argument("--json", action="store_true",
                    help="print the comparison (metric -> column -> value) and 'results' to stdout as JSON")
+    add_report_args(p, tearsheet=False)
     return p
 
 
@@ -215,6 +217,7 @@ def _precheck_out(args) -> None:
 
 
 def _main(args) -> int:
+    check_report_args(args)
     _precheck_out(args)
     runs, (start, end) = run_all(args.configs, args.overrides)
     table, rets, synth = comparison_table(runs)
@@ -236,7 +239,12 @@ def _main(args) -> int:
            + str(runs[0].metrics["conventions"]["sharpe"]) + "."]
     if not args.no_chart:
         md += ["", "![comparison](comparison.png)"]
-    (run_dir / "summary.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+    if args.report in ("md", "all"):
+        (run_dir / "summary.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+    if args.report in ("html", "all"):
+        from engine.report.compare_page import write_compare_html
+
+        write_compare_html(runs, table, rets, synth, run_dir / "report.html", head, ROWS)
     if args.json:
         if synth:
             print("SYNTHETIC signal inputs in columns: " + ", ".join(synth), file=sys.stderr)
@@ -247,6 +255,7 @@ def _main(args) -> int:
     if not args.quiet:
         print(head)
         print(text)
+    after_write(args, run_dir)
     print(f"results: {run_dir}")
     return 0
 

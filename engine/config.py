@@ -30,6 +30,7 @@ SECTIONS = {
     "market_rules": S.MarketRulesConfig,
     "metrics": S.MetricsConfig,
     "output": S.OutputConfig,
+    "report": S.ReportConfig,
 }
 TOP_LEVEL = {"name", "description", "sweep", "extra_benchmarks", *SECTIONS}
 
@@ -40,6 +41,7 @@ CHOICES = {
     ("execution", "price"): ("close", "open"),
     ("market_rules", "limits"): ("auto", "data", "board", "off"),
     ("metrics", "primary_excess"): ("geometric", "arithmetic"),
+    ("report", "language"): ("zh", "en", "both"),
 }
 NON_NEGATIVE = {
     ("execution", "lag"), ("execution", "rebalance_threshold"), ("costs", "commission"), ("costs", "min_commission"),
@@ -466,4 +468,6 @@ def to_yaml(cfg: S.StrategyConfig) -> str:
 
 
 def config_hash(cfg: S.StrategyConfig) -> str:
-    return hashlib.sha256(json.dumps(to_dict(cfg), sort_keys=True).encode()).hexdigest()[:10]
+    d = to_dict(cfg)
+    d.pop("report", None)       # presentation only: the same results keep the same hash
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]

@@ -133,6 +133,11 @@ class OutputConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    language: str = "both"            # report.html labels: zh | en | both (Chinese with English beside)
+
+
+@dataclass(frozen=True)
 class StrategyConfig:
     name: str
     description: str = ""
@@ -144,6 +149,7 @@ class StrategyConfig:
     market_rules: MarketRulesConfig = _field(default_factory=MarketRulesConfig)
     metrics: MetricsConfig = _field(default_factory=MetricsConfig)
     output: OutputConfig = _field(default_factory=OutputConfig)
+    report: ReportConfig = _field(default_factory=ReportConfig)
     sweep: dict = _field(default_factory=dict)
     # more benchmarks, each a signal run through the same backtester and costs, e.g.
     # [{name: SW L1 equal weight, signal: equal_weight}] -> reported next to the CSI 300

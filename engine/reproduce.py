@@ -20,7 +20,19 @@ def _checks_002(config_path=None):
     return checks(config_path)
 
 
-REPORTS = {"002": _checks_002}
+def _checks_004(config_path=None):
+    from engine.signals.xinbanjun_reproduce import checks
+
+    return checks(config_path)
+
+
+def _checks_000(config_path=None):
+    from engine.dashboard.reproduce import checks
+
+    return checks(config_path)
+
+
+REPORTS = {"000": _checks_000, "002": _checks_002, "004": _checks_004}
 
 
 def _fmt(v, unit: str) -> str:

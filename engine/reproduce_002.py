@@ -47,16 +47,12 @@ PRINTED_SLOPE_RANK = {
 BUYS_2311 = "计算机、社会服务、房地产、电力设备、美容护理"
 SELLS_2311 = "煤炭、汽车、医药生物"
 
-FETCH = {   # dataset -> the command of issue 10 (python -m engine.data fetch DATASET --provider ...)
-    "citic": "python -m engine.data fetch citic --provider tushare",
-    "flows": "python -m engine.data fetch flows --provider tushare",
-    "futures_if": "python -m engine.data fetch futures_if --provider akshare",
-    "options_50etf": "python -m engine.data fetch options_50etf --provider akshare",
-    "sw_l1": "python -m engine.data fetch sw_l1 --provider akshare",
-    "sw_membership": "python -m engine.data fetch sw_membership --provider akshare",
-    "stocks": "python -m engine.data fetch stocks --provider baostock",
-    "index": "python -m engine.data fetch index --provider akshare",
-}
+def fetch_command(dataset: str) -> str:
+    """The ``python -m engine.data fetch`` command for a dataset of :data:`engine.data.providers.DATASETS`
+    (its first provider)."""
+    from engine.data.providers import DATASETS
+
+    return f"python -m engine.data fetch {dataset} --provider {DATASETS[dataset].providers[0]}"
 
 
 def _yaml(name: str) -> str:
@@ -82,7 +78,7 @@ def _kind(ds, needs: dict[str, str]) -> tuple[str, str, str]:
             miss.append(dataset)
     if miss:
         names = sorted(set(miss))
-        return "missing", ", ".join(names), "; ".join(FETCH[n] for n in names if n in FETCH)
+        return "missing", ", ".join(names), "; ".join(fetch_command(n) for n in names)
     return ("synthetic" if ds.synthetic else "real"), "", ""
 
 
@@ -276,7 +272,7 @@ def _valuation_checks() -> list[Check]:
     pub = {"上证50": (16.27, 1.80), "沪深300": (18.65, 2.13), "中证500": (21.60, 1.98)}
     note = "constituent-median PE-TTM / PB-LF; needs constituents and stock valuations, not shipped"
     return [Check(R, "C10", f"{name} constituent-median {k} 2023-12-01", v, None, "x", "median over constituents",
-                  "missing", "stocks, index", f"{FETCH['stocks']}; {FETCH['index']}", note)
+                  "missing", "stocks, index", f"{fetch_command('stocks')}; {fetch_command('index')}", note)
             for name, (pe, pb) in pub.items() for k, v in (("PE", pe), ("PB", pb))]
 
 

@@ -18,6 +18,7 @@ import sys
 import time
 
 from engine.errors import run_cli
+from engine.report.cli import add_report_args, after_write, check_report_args
 
 PROG = "python -m engine.run"
 EPILOG = """examples:
@@ -44,6 +45,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, metavar="DIR",
                    help="write results here (must not exist or be empty); default: a new results/<name>/<stamp>-<hash>/")
     p.add_argument("--no-chart", action="store_true", help="skip the equity chart PNG (sweeps: the heatmaps)")
+    add_report_args(p)
     p.add_argument("-q", "--quiet", action="store_true",
                    help="print only the last line 'results: <path>' on stdout (warnings and errors still on stderr)")
     p.add_argument("--json", action="store_true",
@@ -95,12 +97,14 @@ def _run(args) -> int:
     from engine.errors import ensure_cache_writable, ensure_writable
 
     _check_args(args)
+    check_report_args(args)
     if args.sweep:
         from engine.sweep import run_sweep
 
         return run_sweep(args.config, args.overrides, out=args.out, executor=args.executor or "auto",
                          scheduler=args.scheduler, workers=args.workers, chart=not args.no_chart,
-                         max_combinations=args.max_combinations, dry_run=args.dry_run, quiet=args.quiet)
+                         max_combinations=args.max_combinations, dry_run=args.dry_run, quiet=args.quiet,
+                         report=args.report, open_page=args.open)
     t0 = time.perf_counter()
     cfg = load_config(args.config, args.overrides)
     ensure_writable(args.out or Path(cfg.output.dir) / cfg.name, "--out" if args.out else "output.dir")
@@ -127,7 +131,7 @@ def _run(args) -> int:
         table = SYNTH_BANNER + "\n\n" + table
     run_dir = make_run_dir(cfg, args.out)
     run.timings["total_s"] = time.perf_counter() - t0
-    write_results(run, run_dir, table, chart=not args.no_chart)
+    write_results(run, run_dir, table, chart=not args.no_chart, report=args.report)
     if args.json:
         if ds.synthetic:
             print(SYNTH_BANNER, file=sys.stderr)
@@ -136,6 +140,7 @@ def _run(args) -> int:
     if args.quiet:
         if ds.synthetic:
             print(SYNTH_BANNER, file=sys.stderr)     # as a quiet sweep does
+        after_write(args, run_dir, run)
         print(f"results: {run_dir}")
         return 0
     print(f"{cfg.name}: {cfg.description.strip().splitlines()[0] if cfg.description.strip() else ''}".rstrip(": "))
@@ -147,6 +152,7 @@ def _run(args) -> int:
         for name, tab in (run.signal.tables or {}).items():
             print(f"\n{name}" + (" (synthetic inputs)" if ds.synthetic else "") + ":")
             print(tab.to_string())
+    after_write(args, run_dir, run)
     print(f"results: {run_dir}")
     return 0
 

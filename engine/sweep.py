@@ -203,8 +203,8 @@ def walk_forward_table(p: Plan, res: pd.DataFrame, periods) -> pd.DataFrame | No
 
 def run_sweep(config: str, overrides: list[str] | None = None, out: str | None = None, executor: str = "auto",
               scheduler: str | None = None, workers: int | None = None, chart: bool = True,
-              progress: bool | None = None, max_combinations: int | None = None, dry_run: bool = False,
-              quiet: bool = False) -> int:
+              progress: bool | None = None, report: str = "all", open_page: bool = False,
+              max_combinations: int | None = None, dry_run: bool = False, quiet: bool = False) -> int:
     """The ``--sweep`` command: print the plan (combinations, rough time and memory), refuse above the cap, run,
     write the results directory, print the top table; last stdout line is ``results: <path>``. ``dry_run`` stops
     after the plan. Raises JingongError (ConfigError/DataError) with a one-line message on bad input."""
@@ -270,9 +270,17 @@ def run_sweep(config: str, overrides: list[str] | None = None, out: str | None =
     info = {"n_grid": spec.grid_size, "n_combinations": len(p.rows) + len(p.skipped), "n_valid": len(res),
             "n_skipped": len(skipped), "chunks": len(tasks), **stats, "periods": periods,
             "timings_s": {"plan": t_plan - t0, "run": t_run - t_plan, "stats": time.perf_counter() - t_run}}
-    write_sweep(p, res, skipped, sel, info, ds, run_dir, chart=chart)
+    write_sweep(p, res, skipped, sel, info, ds, run_dir, chart=chart, md=report in ("md", "all"))
+    if report in ("html", "all"):
+        from engine.report.sweep_page import write_sweep_html
+
+        write_sweep_html(p, res, skipped, sel, info, ds, run_dir / "report.html")
     if not quiet:
         print_summary(p, res, skipped, sel, info, ds, banner=False)
+    if open_page:
+        from engine.report.cli import open_page as _open
+
+        _open(run_dir / "report.html")
     print(f"results: {run_dir}")
     return 0
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from engine.config import config_hash, to_yaml
 from engine.metrics_format import fmt_pct
+from engine.metrics_ppy import format_ppy
 from engine.provenance import command_line, git_state
 from engine.report import SYNTH_BANNER, _pkg_versions
 from engine.sweep_grid import LOWER_IS_BETTER, column_names
@@ -39,7 +40,9 @@ def _top(p, res: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     t.index = range(1, len(t) + 1)
     t.index.name = "rank"
     how = "ascending" if p.spec.rank_by in LOWER_IS_BETTER else "descending"
-    return t, f"ranked by {'in-sample ' if pre else ''}{p.spec.rank_by} ({how})"
+    ppy = sorted(set(res["periods_per_year"].dropna())) if "periods_per_year" in res else []   # metrics_vec column
+    ann = f"; annualised with ppy = {', '.join(format_ppy(x) for x in ppy)}" if ppy else ""
+    return t, f"ranked by {'in-sample ' if pre else ''}{p.spec.rank_by} ({how}{ann})"
 
 
 def _fmt_table(t: pd.DataFrame) -> str:
@@ -156,8 +159,8 @@ def _heatmaps(p, res: pd.DataFrame, run_dir: Path, synthetic: bool) -> list[str]
     return files
 
 
-def write_sweep(p, res, skipped, sel, info, ds, run_dir: Path, chart: bool = True) -> Path:
-    """Write every file into the (new, empty) run directory ``run_dir``; returns it."""
+def write_sweep(p, res, skipped, sel, info, ds, run_dir: Path, chart: bool = True, md: bool = True) -> Path:
+    """Write every file into the (new, empty) run directory ``run_dir``; returns it. ``md``: write summary.md."""
     res.to_parquet(run_dir / "sweep.parquet", index=False)
     res.to_csv(run_dir / "sweep.csv", index=False, float_format="%.17g")
     if skipped:
@@ -184,7 +187,8 @@ def write_sweep(p, res, skipped, sel, info, ds, run_dir: Path, chart: bool = Tru
               "columns; `is_`/`oos_`/`wf<k>_` prefixes for split periods)"
               + (", `sweep_skipped.csv`" if skipped else "") + "."]
     lines += [f"![{m}]({m})" for m in maps]
-    (run_dir / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if md:
+        (run_dir / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     meta = {
         "created": _dt.datetime.now().isoformat(timespec="seconds"), "config_file": p.base.source_file,
         "config_hash": config_hash(p.base), **git_state(),

@@ -218,6 +218,8 @@ def test_render_labels_synthetic_everywhere(tmp_path):
     text = render.terminal(dsyn)
     assert text.count("(synthetic)") == n_tables and text.startswith("Fund-behaviour")
     assert sorted(p.name for p in out.glob("*.png")) == ["leverage.png", "mainforce.png", "northbound.png", "quant.png"]
+    csvs = list((out / "tables").glob("*.csv"))
+    assert len(csvs) >= n_tables and all(p.name.startswith("SYNTHETIC-") for p in csvs)
     real = render.terminal(build_dashboard(make(synthetic=False), "2024-01-03"))
     assert "synthetic" not in real.lower()
 

@@ -177,9 +177,54 @@ def test_price_plus_dividend_yield_benchmark(tmp_path):
     r = benchmark_returns(ds, cfg, idx)
     c = ds.panel("index")["close"]["000300.SH"].loc[idx].to_numpy()
     y = np.linspace(0.02, 0.03, 10)
-    np.testing.assert_allclose(r.to_numpy()[1:], c[1:] / c[:-1] - 1 + y[:-1] / 252, rtol=1e-13)
+    # metrics.periods_per_year: auto = trading days per complete calendar year of the benchmark's calendar (a
+    # year is complete when the data also has the years before and after it): the embedded CSI 300 runs
+    # 2006-2025, so the complete years are 2007..2024
+    cal = ds.panel("index").dates
+    ppy = ((cal.year >= 2007) & (cal.year <= 2024)).sum() / 18
+    np.testing.assert_allclose(r.to_numpy()[1:], c[1:] / c[:-1] - 1 + y[:-1] / ppy, rtol=1e-13)
     assert "price + dividend yield of series valuation.dividend_yield" in benchmark_label(ds, cfg)
     cfg2 = config_from_dict({"name": "t", "signal": {"name": "hold"}, "benchmark": {"kind": "total_return", "code": "000300.SH"}})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert benchmark_label(ds, cfg2).endswith("total-return index as supplied")
+
+
+def test_header_only_file_in_a_dataset_folder(tmp_path, capsys):
+    d = tmp_path / "ds" / "panels" / "index"
+    d.mkdir(parents=True)
+    (d / "close.csv").write_text("date,000300.SH\n")
+    code, err = _run(tmp_path, _yaml(tmp_path, "{source: dataset, path: ds}"), capsys)
+    _one_error_line(code, err, "close.csv: has a header (date, 000300.SH) but no data rows")
+
+
+@pytest.mark.parametrize("with_dividend", [True, False])
+def test_hold_through_ex_date_end_to_end(tmp_path, with_dividend):
+    """An ETF CSV with a dividend column, held with zero costs: the ex-date return is close / (prev close -
+    dividend) - 1 (the ex-reference price rule); the backtester pays close[t] x (f[t]/f[t-1] - 1) per share into
+    cash, which stays cash (hold does not rebalance). Without the column: the raw drop."""
+    from engine.config import load_config
+    from engine.data.sources import load_dataset
+    from engine.pipeline import run_strategy
+
+    d = CAL[CAL >= pd.Timestamp("2024-01-02")][:12]
+    close = np.array([4.00, 4.02, 4.05, 4.01, 3.93, 3.95, 3.97, 4.00, 4.02, 4.01, 4.03, 4.05])
+    df = pd.DataFrame({"code": "510300.SH", "date": d.strftime("%Y-%m-%d"), "close": close})
+    if with_dividend:
+        df["dividend"] = [np.nan] * 4 + [0.08] + [np.nan] * 7          # ex-date = row 4
+    df.to_csv(tmp_path / "etf.csv", index=False)
+    y = _yaml(tmp_path, "{source: csv, path: etf.csv, panel: etf, start: %s, end: %s}" % (d[2].date(), d[-1].date()),
+              "{name: hold, params: {panel: etf, code: 510300.SH}}")
+    cfg = load_config(y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        out = run_strategy(cfg, load_dataset(cfg.data, tmp_path))
+    r = out.backtest.returns
+    assert r.index[0] == d[1]                                          # base day: bought at its close
+    exp4 = close[4] / (close[3] - 0.08) - 1 if with_dividend else close[4] / close[3] - 1
+    assert r.loc[d[4]] == pytest.approx(exp4, rel=1e-12, abs=1e-15)
+    ratio = close[3] / (close[3] - 0.08) if with_dividend else 1.0
+    cash = close[4] * (ratio - 1)                                      # per share, paid on the ex-date
+    assert r.loc[d[5]] == pytest.approx((close[5] + cash) / (close[4] * ratio) - 1, rel=1e-12)
+    total = np.prod(1 + r.to_numpy()) - 1
+    assert total == pytest.approx((close[-1] + cash) / close[1] - 1, rel=1e-12)

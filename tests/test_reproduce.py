@@ -75,3 +75,18 @@ def test_cli_table_markdown_and_errors(tmp_path):
     assert again.returncode == 2 and "never overwritten" in again.stderr
     bad = _cli("003")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "002" in bad.stderr
+
+
+def test_fetch_commands_name_real_datasets_and_providers(checks):
+    from engine.data.providers import DATASETS
+
+    cmds = {f.strip() for c in checks if c.fetch for f in c.fetch.split(";")}
+    assert cmds
+    for cmd in cmds:
+        words = cmd.split()
+        assert words[:4] == ["python", "-m", "engine.data", "fetch"] and words[5] == "--provider"
+        assert words[4] in DATASETS and words[6] in DATASETS[words[4]].providers
+    from engine.reproduce_002 import fetch_command
+
+    for name in ("citic", "flows", "futures_if", "options_50etf", "sw_l1", "sw_membership"):   # the other gaps
+        assert fetch_command(name).split()[4] == name

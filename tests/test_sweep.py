@@ -101,7 +101,7 @@ def test_outputs_and_summary(swept):
     assert len(df) == 10                                      # 12 combinations, 2 with short >= long skipped
     assert len(pd.read_csv(d / "sweep_skipped.csv")) == 2
     md = (d / "summary.md").read_text()
-    assert "## Top 10 (ranked by in-sample sharpe (descending))" in md and "Deflated Sharpe" in md
+    assert "## Top 10 (ranked by in-sample sharpe (descending; annualised with ppy = " in md and "Deflated Sharpe" in md
     assert "Probability of backtest overfitting" in md and "2 skipped" in md
     # the top table is sorted by in-sample Sharpe
     top = df.sort_values("is_sharpe", ascending=False).iloc[0]

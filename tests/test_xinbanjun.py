@@ -225,6 +225,13 @@ def test_reproduction_rows_004_x1(tmp_path):
     pe = ds.panel("sectors")["pe_ttm"]["new_energy"].loc[:"2022-02-22"]
     assert rows[0].ours == pe.iloc[-1]
     assert rows[1].ours == pytest.approx(pe.rolling(250, min_periods=120).rank(method="max", pct=True).iloc[-1])
+    # and through the CLI: python -m engine.reproduce 004 --config ... --out ...
+    from engine.reproduce import main
+
+    out = tmp_path / "r.md"
+    assert main(["004", "--config", str(cfg), "--out", str(out)]) == 0
+    md = out.read_text(encoding="utf-8")
+    assert "新能源 PE rolling one-year percentile at 2022-02-22" in md and "synthetic" in md
 
 
 # ------------------------------------------------------------------------------------------ as-of table, charts
@@ -247,3 +254,78 @@ def test_asof_table_and_charts(ds, tmp_path):
     assert all(p.stat().st_size > 10_000 for p in paths)
     with pytest.raises(ConfigError, match="never overwritten"):
         charts(res, tmp_path, True)
+
+
+# ------------------------------------------------------------------------------------------ real ETF tradables
+def test_real_embedded_etfs_as_tradables(ds):
+    """The synthetic indicators with the embedded real ETFs as the traded panel (a dataset holding both): the
+    long/flat decisions are the same as on the sector indices, no weight before an ETF lists, and the table says
+    which inputs are real."""
+    from engine.config import load_config
+    from engine.data.embedded import etf_panel
+    from engine.pipeline import run_strategy
+
+    etf = etf_panel()
+    both = Dataset(panels={**ds.panels, "etf": etf}, series=ds.series, tables=ds.tables, meta=ds.meta,
+                   source=ds.source)
+    codes = {"new_energy": "516160.SH", "semiconductor": "512480.SH", "defense": "512660.SH"}
+    params = {**FAST, "panel": "etf", "tradable": codes}
+    res = X.compute(both, params)
+    ref = X.compute(ds, FAST).weights
+    ref = ref.loc[ref.index.intersection(res.weights.index)]          # the ETF panel starts on 2018-01-02
+    assert len(ref) > 1000
+    listed = etf["close"][list(codes.values())].reindex(ref.index).notna()
+    for s, c in codes.items():
+        got = res.weights[c].reindex(ref.index)
+        np.testing.assert_array_equal(got[listed[c]], ref[s][listed[c]])
+        assert (got[~listed[c]] == 0).all()
+    assert (res.weights.loc[:"2021-02-03", "516160.SH"] == 0).all()
+    foot = res.tables["asof_semiconductor"].attrs["inputs"]
+    assert "tradable: 512480.SH in panel 'etf': real" in foot and "main-force flows (stocks): synthetic" in foot
+    assert X.SPEC.universe_for(params) == "etf"
+    cfg = load_config("strategies/xinbanjun_defense.yaml", [
+        "signal.params.panel=etf", "signal.params.tradable={defense: 512660.SH}", "data.start=2019-01-02",
+        "data.end=2022-06-30", *(f"signal.params.{k}={v}" for k, v in FAST.items())])
+    cfg = __import__("dataclasses").replace(cfg, extra_benchmarks=())
+    run = run_strategy(cfg, both)
+    held = run.backtest.returns
+    assert len(held) > 800 and run.signal.weights["512660.SH"].max() == 1.0
+
+
+def test_indicators_alone_equal_the_signals_and_need_only_their_inputs(ds):
+    full = X.compute(_with_funds(ds), {**FAST, **FUNDS}).indicators
+    by = {i.name: i for i in X.SPEC.indicators}
+    val = by["valuation"].compute(Dataset(panels={"sectors": ds.panel("sectors")}), FAST)
+    pd.testing.assert_series_equal(val["semiconductor.val_pct"], full["semiconductor.val_pct"])
+    mf = by["main_force"].compute(ds, FAST)
+    pd.testing.assert_series_equal(mf["defense.mf_z"], full["defense.mf_z"])
+    etf = by["etf"].compute(ds, FAST)
+    pd.testing.assert_series_equal(etf["new_energy.etf_rank"], full["new_energy.etf_rank"])
+    iss = by["issuance"].compute(ds, FAST)
+    pd.testing.assert_series_equal(iss["pct"], full["issuance.pct"], check_names=False)
+    pos = by["positions"].compute(_with_funds(ds), {**FAST, **FUNDS})
+    pd.testing.assert_series_equal(pos["defense.pos_fund"], full["defense.pos_fund"])
+    assert {"主力资金", "估值分位", "ETF净流入", "基金发行分位", "仓位"} <= {a for i in X.SPEC.indicators for a in i.aliases}
+
+
+# ------------------------------------------------------------------------------------------ end to end
+@pytest.mark.parametrize("name", ["xinbanjun", "xinbanjun_new_energy", "xinbanjun_semiconductors", "xinbanjun_defense"])
+def test_shipped_strategies_run_end_to_end(name):
+    from engine.config import load_config
+    from engine.data.sources import load_dataset
+    from engine.pipeline import run_strategy
+
+    cfg = load_config(f"strategies/{name}.yaml", ["data.size=small"])
+    run = run_strategy(cfg, load_dataset(cfg.data))
+    assert run.metrics["data"]["synthetic"] is True
+    assert run.backtest.returns.index[0] < pd.Timestamp("2019-01-03") and len(run.backtest.returns) > 1600
+    (hold_name, hold), = run.metrics["extra_benchmarks"].items()
+    assert hold_name.startswith("hold") and hold["signal"] == "xinbanjun"
+    # one sector: the hold benchmark is the tradable's own buy-and-hold from the base close, less one buy's costs
+    # (3 bp commission + 2 bp slippage on the first trade)
+    if len(run.signal.weights.columns) == 1:
+        close = run.dataset.panel("sectors")["close"][run.signal.weights.columns[0]]
+        r = run.extra_benchmarks[hold_name]
+        growth = close.loc[r.index[-1]] / close.loc[r.index[0]]
+        assert (1 + r).prod() == pytest.approx(growth * (1 - 5e-4), rel=2e-4)
+    assert run.signal.weights.sum(axis=1).max() <= 1.0 + 1e-12

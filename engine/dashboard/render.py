@@ -103,7 +103,8 @@ def _ascii(s: str) -> str:
     return re.sub(r"[^\x00-\x7f]+", "", s).strip()
 
 
-def plot_block(block, path: Path, weeks: int, synthetic: bool) -> Path:
+def plot_block(block, path: Path, weeks: int, synthetic: bool, end=None) -> Path:
+    """One PNG: time series as the ``weeks`` weeks up to ``end`` (the dashboard's week), cross-sections as bars."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -113,8 +114,10 @@ def plot_block(block, path: Path, weeks: int, synthetic: bool) -> Path:
     fig, axes = plt.subplots(1, max(1, len(items)), figsize=(4.6 * max(1, len(items)), 3.6), squeeze=False)
     for ax, (name, obj) in zip(axes[0], items):
         if isinstance(obj, pd.Series) and isinstance(obj.index, pd.DatetimeIndex):
-            s = obj.dropna().iloc[-weeks:]
+            s = obj.dropna().loc[:end].iloc[-weeks:]
             ax.plot(s.index, s.to_numpy(), marker="o", ms=2.5)
+            if len(s):
+                ax.plot(s.index[-1:], s.to_numpy()[-1:], marker="o", ms=6, color="tab:red")
             ax.tick_params(axis="x", labelrotation=45, labelsize=7)
         elif isinstance(obj, pd.Series):
             s = obj.dropna()
@@ -134,15 +137,17 @@ def plot_block(block, path: Path, weeks: int, synthetic: bool) -> Path:
 
 
 def write(dash, run_dir: Path, chart: bool = True) -> Path:
-    """Write dashboard.md, <block>.png, tables/<block>__<n>.csv and meta.json into ``run_dir``."""
+    """Write dashboard.md, <block>.png, tables/[SYNTHETIC-]<block>__<n>.csv and meta.json into ``run_dir``."""
     charts = {}
     if chart:
         for b in dash.blocks:
-            charts[b.key] = plot_block(b, run_dir / f"{b.key}.png", dash.params.history_weeks, dash.synthetic)
+            charts[b.key] = plot_block(b, run_dir / f"{b.key}.png", dash.params.history_weeks, dash.synthetic,
+                                       dash.week.end)
     (run_dir / "tables").mkdir()
+    prefix = "SYNTHETIC-" if dash.synthetic else ""      # the label travels with every table file
     for b in dash.blocks:
         for i, (name, t) in enumerate(list(b.tables.items()) + list(b.data.items())):
-            t.to_csv(run_dir / "tables" / f"{b.key}__{i}.csv", index_label=str(name))
+            t.to_csv(run_dir / "tables" / f"{prefix}{b.key}__{i}.csv", index_label=str(name))
     (run_dir / "dashboard.md").write_text(markdown(dash, charts), encoding="utf-8")
     meta = {"week": dash.week.label, "margin_asof": f"{dash.week.margin_asof:%Y-%m-%d}", "synthetic": dash.synthetic,
             "data": dash.source, "params": {k: (list(v) if isinstance(v, tuple) else v)

@@ -39,8 +39,9 @@ def checks(config_path: str | None = None) -> list[Check]:
     dash = build_dashboard(ds, WEEK, p)
     kind = "synthetic" if ds.synthetic else "real"
     wk = dash.week
-    conv_m = (f"T+1: margin dates published in the week ({wk.margin_days[0]:%m-%d}..{wk.margin_asof:%m-%d}); "
-              "Σ(融资买入额 + 融券卖出额) / Σ 全A成交额")
+    conv = "T+1: margin dates published in the week ({:%m-%d}..{:%m-%d}); Σ(融资买入额 + 融券卖出额) / Σ 全A成交额"
+    conv_m = conv.format(wk.margin_days[0], wk.margin_asof)
+    conv_p = conv.format(wk.prev_margin_days[0], wk.prev_margin_days[-1])
     lev = dash.block("leverage")
     s = lev.tables["summary"]
     pop = next(v for k, v in lev.tables.items() if k.startswith("top "))
@@ -48,9 +49,9 @@ def checks(config_path: str | None = None) -> list[Check]:
     nb = dash.block("northbound").tables["northbound turnover and share of A-share amount"]
     free = _num(s.at["balance / free-float mcap (自由流通市值)", "this week"])
     rows = [
-        ("margin trade share of A-share amount, week of 10-27", 0.119, s.iat[0, 1], "%", conv_m, "margin"),
+        ("margin trade share of A-share amount, week of 10-27", 0.119, s.iat[0, 1], "%", conv_p, "margin"),
         ("margin trade share of A-share amount, week of 11-03", 0.109, s.iat[0, 0], "%", conv_m, "margin"),
-        ("margin balance (融资融券余额), as of Thursday 11-06", 2.50e12, s.iat[1, 0], "CNY",
+        ("margin balance (融资融券余额), as of Thursday 11-06", 2.50, s.iat[1, 0] / 1e12, "万亿 CNY",
          "融资余额 + 融券余额 on the last margin date published in the week", "margin"),
         ("margin balance / A-share float market value (流通市值)", 0.0255, s.iat[2, 0], "%",
          "balance / market.float_mcap on the as-of day" + (f"; with 自由流通市值 instead: {free:.2%}" if free else ""),
@@ -63,10 +64,10 @@ def checks(config_path: str | None = None) -> list[Check]:
          "%", "as above, CSI 1000", "funds"),
         ("CSI 1000 quant index-enhanced excess, week of 11-03", -0.005, q.at["CSI 1000 enhanced, this week", "mean"],
          "%", "as above, CSI 1000", "funds"),
-        ("northbound average daily turnover, week of 10-27", 272.9e9, nb.at["avg daily turnover (亿)", "last week"] * 1e8,
-         "CNY", "mean over the week's trading days of buy + sell", "northbound"),
-        ("northbound average daily turnover, week of 11-03", 243.5e9, nb.at["avg daily turnover (亿)", "this week"] * 1e8,
-         "CNY", "as above", "northbound"),
+        ("northbound average daily turnover, week of 10-27", 272.9, nb.at["avg daily turnover (亿)", "last week"] / 10,
+         "bn CNY", "mean over the week's trading days of buy + sell", "northbound"),
+        ("northbound average daily turnover, week of 11-03", 243.5, nb.at["avg daily turnover (亿)", "this week"] / 10,
+         "bn CNY", "as above", "northbound"),
         ("northbound share of A-share amount, week of 10-27", 0.117, nb.at["share of A-share amount", "last week"], "%",
          "Σ northbound / Σ all-A amount (single-counted)", "northbound"),
         ("northbound share of A-share amount, week of 11-03", 0.121, nb.at["share of A-share amount", "this week"], "%",

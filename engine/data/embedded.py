@@ -57,9 +57,10 @@ def _load_etf_long() -> pd.DataFrame:
 def etf_panel() -> Panel:
     """The 30 embedded ETFs as panel ``etf`` (raw prices; volume in units, amount in yuan; no turnover)."""
     df = _load_etf_long()
+    wide_all = df.set_index(["date", "symbol"])[list(ETF_FIELDS)].astype(float).unstack("symbol")   # one reshape
     fields = {}
     for f in ETF_FIELDS:
-        wide = df.pivot(index="date", columns="symbol", values=f).astype(float)
+        wide = wide_all[f]
         wide.index = pd.DatetimeIndex(wide.index, name="date")
         wide.columns = pd.Index([str(c) for c in wide.columns], name=None)
         fields[f] = wide * ETF_UNITS.get(f, 1.0)

@@ -32,6 +32,9 @@ def _read_frame(path: Path, dated: bool) -> pd.DataFrame:
             df = pd.read_csv(path, encoding="utf-8-sig")
     except Exception as exc:  # noqa: BLE001 - re-raised with the file name
         raise DataError(f"{path}: cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
+    if dated and len(df) == 0:          # an empty static table is legitimate (e.g. no delistings in a window)
+        raise DataError(f"{path}: has a header ({', '.join(map(str, df.columns[:6]))}) but no data rows; export the "
+                        f"data again or remove the file")
     if not dated:
         return df
     if "date" in df.columns:

@@ -35,7 +35,7 @@ import pandas as pd
 from engine.data.panel import Dataset
 from engine.errors import ConfigError, DataError
 from engine.signals import xinbanjun_indicators as xi
-from engine.signals.base import SignalResult, SignalSpec
+from engine.signals.base import IndicatorSpec, SignalResult, SignalSpec
 from engine.signals.xinbanjun_report import asof_tables, charts, format_asof, indicator_frame
 
 DEFAULTS = {
@@ -214,7 +214,9 @@ def compute(ds: Dataset, params: dict) -> SignalResult:
                         f"xinbanjun parameters 'panel' and 'tradable' (codes: {', '.join(map(str, tradable.codes[:8]))})")
     per = float(p["weight_total"]) / len(sectors)
     weights = pd.DataFrame({p["tradable"][s]: state[s] * per for s in sectors}, index=state.index)
-    weights = weights.reindex(tradable.dates).fillna(0.0)
+    # no weight in a tradable without a close that day (an ETF before its listing): the close of t is known at t
+    listed = tradable["close"][list(weights.columns)].reindex(weights.index).notna()
+    weights = weights.where(listed, 0.0).reindex(tradable.dates).fillna(0.0)
     return SignalResult(weights=weights, indicators=indicator_frame(ind, state),
                         tables=asof_tables(ind, state, p, ds))
 
@@ -225,7 +227,64 @@ def _requires() -> tuple:
             "panel:stocks.elg_sell", "panel:stocks.lg_sell", "panel:sw_l1.close", "table:membership")
 
 
+def _flat(frames: dict) -> pd.DataFrame:
+    """{name: date x sector} -> one frame with ``<sector>.<name>`` columns."""
+    cols = {f"{s}.{n}": f[s] for n, f in frames.items() for s in f.columns}
+    return pd.DataFrame(cols)
+
+
+def _alone(kind: str):
+    """compute(ds, params) of one indicator family with only its own inputs (``--indicator``)."""
+
+    def compute_one(ds: Dataset, params: dict) -> pd.DataFrame:
+        p = {**DEFAULTS, **params}
+        _check(p, ds)
+        sectors = list(p["sectors"])
+        price = _panel_cols(ds, p["price_panel"], "close", sectors)
+        if kind == "valuation":
+            pe = _panel_cols(ds, p["price_panel"], "pe_ttm", sectors)
+            dd = xi.drawdowns(price, p["dd_min_depth"], p["dd_rebound"])
+            pct = xi.valuation(pe, p["val_window"], p["val_min_periods"])
+            return _flat({"pe": pe, "val_pct": pct, "val_pct_peak": xi.at_rows(pct, dd["peak_row"])})
+        if kind == "issuance":
+            iss = _issuance(ds, p, price.index)
+            if iss is None:
+                raise DataError(f"{ds.source}: dataset has no series '{p['iss_series']}' (基金发行分位 input)")
+            return iss[["count", "pct", "event", "rising"]].astype(float)
+        dd = xi.drawdowns(price, p["dd_min_depth"], p["dd_rebound"])
+        if kind == "main_force":
+            mf = xi.sector_main_force(ds, {s: p["sector_industry"][s] for s in sectors}, price.index)
+            out = xi.main_force_indicators(mf, dd["peak_row"], p["mf_week"], p["mf_window"], p["mf_z_lookback"])
+            return _flat({"mf": mf, **out})
+        if kind == "etf":
+            out = _etf(ds, p, sectors, price.index, dd)
+            if not out:
+                raise DataError(f"{ds.source}: ETF净流入 needs panel '{p['etf_panel']}' and table '{p['etf_table']}'")
+            return _flat(out)
+        out = _positions(ds, p, sectors, price.index)
+        if not out:
+            raise DataError(f"{ds.source}: 仓位 needs series '{p['pos_series']}' / '{p['priv_series']}'")
+        return _flat(out)
+
+    return compute_one
+
+
+_PRICE = ("panel:sectors.close",)
+INDICATORS = (
+    IndicatorSpec("main_force", _alone("main_force"), _PRICE + _requires(), ("主力资金", "主力资金净流入"),
+                  "主力资金净流入 per sector: daily, weekly, since the drawdown's peak, window sum, sign, z-score"),
+    IndicatorSpec("issuance", _alone("issuance"), _PRICE + ("series:fund_issuance.count",), ("基金发行分位",),
+                  "基金发行分位: monthly count (used after its month ends), percentile, 触底回升 event"),
+    IndicatorSpec("etf", _alone("etf"), _PRICE + ("panel:sector_etfs.shares", "table:sector_etfs_info"),
+                  ("ETF净流入",), "ETF净流入 per sector: daily, since the drawdown's peak, rank vs earlier corrections"),
+    IndicatorSpec("positions", _alone("positions"), _PRICE, ("仓位", "公募仓位", "私募成长仓位"),
+                  "公募仓位 / 私募成长仓位: rolling constrained regressions"),
+    IndicatorSpec("valuation", _alone("valuation"), _PRICE + ("panel:sectors.pe_ttm",), ("估值分位",),
+                  "估值分位: PE-TTM, its rolling one-year percentile and its value on the drawdown's peak day"),
+)
+
+
 SPEC = SignalSpec(
     "xinbanjun", compute, DEFAULTS, "sectors", _requires(),
     "兴业 新半军 fund-flow and valuation timing of 新能源 / 半导体 / 军工 (rule of our own design), sector tradables.",
-    choices=CHOICES, positive=POSITIVE, format_tables=format_asof, charts=charts)
+    choices=CHOICES, positive=POSITIVE, format_tables=format_asof, charts=charts, indicators=INDICATORS)

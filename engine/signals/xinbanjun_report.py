@@ -46,7 +46,7 @@ def _kind(ds: Dataset, panel: str) -> str:
     if panel not in ds.panels:
         return "missing"
     src = str(ds.panel(panel).source).lower()
-    return "synthetic" if "synthetic" in src or (ds.synthetic and panel != "index") else "real"
+    return "synthetic" if "synthetic" in src else "real"
 
 
 def _last_change(sign: pd.Series) -> str:
@@ -92,7 +92,8 @@ def asof_tables(ind: dict, state: pd.DataFrame, p: dict, ds: Dataset) -> dict:
             n_done = sum(1 for e in ind["episodes"][s] if e[2] <= len(dates) - 1 and
                          dates[e[0]] >= pd.Timestamp(p["etf_since"]))
             rows.append(("ETF 本轮回调累计净流入", _yi(ind["etf_dd"][s].iloc[-1]),
-                         f"不低于 {_pct(rank)} 的 {n_done} 轮历史调整 (自 {p['etf_since'][:4]})" if np.isfinite(rank)
+                         f">= {round(rank * n_done)}/{n_done} 轮历史调整 ({_pct(rank)}, 自 {p['etf_since'][:4]})"
+                         if np.isfinite(rank)
                          else f"无已完成的历史调整 (自 {p['etf_since'][:4]})"))
         else:
             rows.append(("ETF 净流入", "-", f"无输入 (panel '{p['etf_panel']}')"))
@@ -118,7 +119,7 @@ def asof_tables(ind: dict, state: pd.DataFrame, p: dict, ds: Dataset) -> dict:
                        f"flows (stocks): {_kind(ds, 'stocks')}; ETF shares/NAV ({p['etf_panel']}): "
                        f"{_kind(ds, p['etf_panel'])}; fund issuance: "
                        f"{'synthetic' if ds.synthetic else 'real' if iss is not None else 'missing'}; "
-                       f"tradable: {p['tradable'][s]}"),
+                       f"tradable: {p['tradable'][s]} in panel '{p['panel']}': {_kind(ds, p['panel'])}"),
         })
         out[f"asof_{s}"] = df
     return out

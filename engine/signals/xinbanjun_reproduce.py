@@ -22,8 +22,7 @@ PRINTED = {
     "defense": (57.5, 0.216, 0.939),
 }
 NAMES = {"new_energy": "新能源", "semiconductor": "半导体", "defense": "军工"}
-DATASET = ("daily PE-TTM of the report's sector indices (not named in 004; e.g. 中证新能源 399808 / 中证半导体 "
-           "H30184 / 中证军工 399967 from CSIndex or Wind) as panel 'sectors' field pe_ttm")
+DATASET = "sector index PE-TTM, daily (004 names no index; e.g. 中证新能源 399808, 中证半导体 H30184, 中证军工 399967)"
 
 
 def _inputs(ds, panel: str) -> str:

@@ -1,4 +1,4 @@
-"""The results directory: resolved config, metrics.json, equity/weights files, summary.md, chart, meta.json.
+"""A run's results directory: resolved config, metrics.json, equity/weights files, summary.md, chart, meta.json.
 
 An existing run directory is never overwritten: a new one is created per run (``<stamp>-<confighash>``), and an
 explicit ``--out DIR`` must not exist yet or be empty.
@@ -20,6 +20,7 @@ from engine import __version__
 from engine.config import config_hash, to_yaml
 from engine.errors import ConfigError
 from engine.provenance import command_line, git_state
+from engine.report.cli import REPORT_CHOICES  # noqa: F401  (re-exported)
 
 SYNTH_BANNER = ("SYNTHETIC DATA: the signal inputs come from the simulated A-share market (engine/data/synthetic); "
                 "the CSI 300 benchmark is real. These numbers demonstrate the pipeline and are not evidence.")
@@ -143,53 +144,9 @@ def _md_table(df: pd.DataFrame, pct: bool = False) -> str:
     return "\n".join(rows)
 
 
-def chart_figure(run):
-    """The run's chart as a ``matplotlib.figure.Figure`` (not saved): equity on a log scale of the strategy, the
-    benchmark and any extra benchmarks (top), drawdowns of strategy and benchmark (bottom); the title says
-    "[SYNTHETIC signal inputs]" when the data are synthetic.
-
-    Start-up cost matters (the chart is on by default): the object API (no pyplot, no GUI backend), a fixed layout
-    (``tight_layout`` costs 0.3 s), a fixed title position, and plain-text log-axis labels ("0.6", "1", "2"; the
-    same ticks are labelled): matplotlib's default log formatter writes TeX mathtext, whose parser costs ~0.3 s to
-    build on first use.
-    """
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import LogFormatter
-
-    class PlainLog(LogFormatter):       # labels the same ticks as the default LogFormatterSciNotation
-        def _num_to_string(self, x, vmin, vmax):
-            return f"{x:g}"
-
-    eq_s = (1 + run.backtest.returns).cumprod()
-    eq_b = (1 + run.benchmark_returns).cumprod()
-    fig = Figure(figsize=(10, 6))
-    a1, a2 = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
-    a1.plot(eq_s.index, eq_s.values, label=run.cfg.name)
-    a1.plot(eq_b.index, eq_b.values, label=run.cfg.benchmark.name)
-    for name, r in run.extra_benchmarks.items():
-        e = (1 + r).cumprod()
-        a1.plot(e.index, e.values, label=name)
-    a1.set_yscale("log")
-    a1.yaxis.set_major_formatter(PlainLog())
-    a1.yaxis.set_minor_formatter(PlainLog(labelOnlyBase=False))
-    a1.legend()
-    title = f"{run.cfg.name} vs {run.cfg.benchmark.name}"
-    if run.dataset.synthetic:
-        title += "  [SYNTHETIC signal inputs]"
-    a1.set_title(title, y=1.0)           # y given: no auto-placement pass (no top tick labels: same position)
-    for eq, lab in ((eq_s, run.cfg.name), (eq_b, run.cfg.benchmark.name)):
-        a2.plot(eq.index, (eq / eq.cummax() - 1).values, label=lab)
-    a2.set_ylabel("drawdown")
-    fig.subplots_adjust(left=0.08, right=0.98, top=0.94, bottom=0.06, hspace=0.08)
-    return fig
-
-
-def _chart(run, path: Path) -> None:
-    """Write :func:`chart_figure` as a 900 x 540 px PNG (zlib level 1: same pixels, faster to write)."""
-    chart_figure(run).savefig(path, dpi=90, pil_kwargs={"compress_level": 1})
-
-
-def write_results(run, run_dir: Path, table_text: str, chart: bool = True) -> Path:
+def write_results(run, run_dir: Path, table_text: str, chart: bool = True, report: str = "all") -> Path:
+    """Write the run's files into ``run_dir``. ``report``: which pages to write, ``md`` (summary.md), ``html``
+    (report.html), ``all`` (both) or ``none``; the data files (metrics.json, CSVs, meta.json) are always written."""
     cfg, bt = run.cfg, run.backtest
     (run_dir / "config.yaml").write_text(
         f"# resolved config of {cfg.source_file} (all defaults filled in)\n" + to_yaml(cfg), encoding="utf-8")
@@ -215,8 +172,11 @@ def write_results(run, run_dir: Path, table_text: str, chart: bool = True) -> Pa
     for name, tab in (run.signal.tables or {}).items():
         if isinstance(tab, pd.DataFrame):
             tab.to_csv(run_dir / f"table_{name}.csv", encoding="utf-8-sig")
-    (run_dir / "summary.md").write_text(summary_markdown(run, table_text), encoding="utf-8")
+    if report in ("md", "all"):
+        (run_dir / "summary.md").write_text(summary_markdown(run, table_text), encoding="utf-8")
     if chart:
+        from engine.report.charts import _chart
+
         _chart(run, run_dir / "equity.png")
     meta = {
         "created": _dt.datetime.now().isoformat(timespec="seconds"),
@@ -230,4 +190,19 @@ def write_results(run, run_dir: Path, table_text: str, chart: bool = True) -> Pa
         "timings_s": {k: round(v, 4) for k, v in run.timings.items()},
     }
     (run_dir / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    if report in ("html", "all"):
+        write_run_html(run, run_dir / "report.html", meta)
     return run_dir
+
+
+def write_run_html(run, path: Path, meta: dict | None = None) -> Path:
+    """report.html of a run (engine.report.run_page) in the config's ``report.language``."""
+    from engine.report.html import write_page
+    from engine.report.run_page import build_run_page
+    from engine.report.trades import run_trades
+
+    lang = getattr(getattr(run.cfg, "report", None), "language", "both")
+    page = build_run_page(run, lang, trades=run_trades(run), meta=meta)
+    prov = {k: (meta or {}).get(k) for k in ("config_file", "config_hash", "git_commit", "command", "created",
+                                               "packages", "data")}
+    return write_page(path, page, prov)
