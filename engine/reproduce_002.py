@@ -156,7 +156,8 @@ def _sentiment_checks(path: str) -> list[Check]:
     def strat(start, end):
         if res is None:
             return None
-        bt = run_backtest(res.weights, ds.panel("index"), start, end, cfg.execution, cfg.costs, cfg.market_rules)
+        bt = run_backtest(res.weights, ds.panel("index"), start, end, cfg.execution, cfg.costs, cfg.market_rules,
+                          dataset=ds)
         return _perf(bt.returns.iloc[1:])
 
     def add(cid, label, pub, ours, unit, conv, inputs, note=""):

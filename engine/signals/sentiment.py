@@ -412,8 +412,9 @@ def lag_sensitivity(run, lags=(0, 1, 2)) -> dict[str, pd.DataFrame]:
         if cfg.execution.price == "open" and lag < 1:
             row[f"lag {lag}"] = np.nan
             continue
-        bt = run_backtest(run.signal.weights, panel, r.index[1], r.index[-1], replace(cfg.execution, lag=lag),
-                          cfg.costs, cfg.market_rules, rebalance_dates=run.signal.rebalance_dates)
+        bt = run_backtest(run.signal.weights, panel, r.index[1], r.index[-1],
+                          replace(cfg.execution, lag=lag, allow_same_close=True),     # a deliberate what-if
+                          cfg.costs, cfg.market_rules, rebalance_dates=run.signal.rebalance_dates, dataset=run.dataset)
         row[f"lag {lag}"] = float((1.0 + bt.returns.iloc[1:]).prod() - 1.0)
     row["used"] = f"lag {cfg.execution.lag}"
     return {"lag_sensitivity": pd.DataFrame([row], index=pd.Index(["total return"], name=""))}
