@@ -1,8 +1,8 @@
 """A CJK-capable font for the PNG charts (Chinese labels instead of empty boxes).
 
 Where a font comes from, first found wins:
-1. the PyPI package ``pylopdf-fonts-zh-cn`` (Noto Sans SC Regular, SIL Open Font License 1.1, 8 MB OTF; the
-   ``cjk`` extra: ``pip install -e ".[cjk]"``);
+1. the PyPI package ``pylopdf-fonts-zh-cn`` (Noto Sans SC Regular, SIL Open Font License 1.1, 8 MB OTF; a
+   dependency of Jingong, so a fresh install has it);
 2. a system font matplotlib already knows that covers Chinese (Noto Sans CJK SC, Source Han Sans SC, WenQuanYi
    Micro Hei, SimHei, Microsoft YaHei, PingFang SC, ...).
 
