@@ -17,7 +17,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from engine.errors import DataError
+from engine.errors import DataError, JingongWarning
 
 PRICE_FIELDS = ("open", "high", "low", "close")
 FLAG_FIELDS = ("suspended", "limit_up", "limit_down")
@@ -26,9 +26,9 @@ SPIKE_RATIO = 5.0          # a close more than 5x (or under 1/5 of) the previous
 GAP_DAYS = 5               # more than this many SSE trading days missing inside a panel's span is suspicious
 
 
-class DataWarning(UserWarning):
+class DataWarning(JingongWarning):
     """Accepted but suspicious input (a 100x one-day price move, trading days missing against the calendar, ...).
-    Shown on stderr; never silent."""
+    Shown on stderr (the command lines print it as one ``warning: ...`` line); never silent."""
 
 
 def _fmt_dates(idx: Iterable, n: int = 3) -> str:
