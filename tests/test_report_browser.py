@@ -1,6 +1,7 @@
 """report.html in a real headless browser (Debian's Chromium; .ci/run installs it where apt-get works): the run,
-sweep and comparison pages load with no errors, every chart renders, the screenshot is not blank, and the numbers
-in the rendered page equal metrics.json / comparison.csv. Skipped with the reason where Chromium cannot run.
+sweep, comparison and dashboard pages load with no errors, every chart renders, the screenshot is not blank, and
+the numbers in the rendered page equal metrics.json / comparison.csv / the dashboard's table CSVs. Skipped with
+the reason where Chromium cannot run.
 
 The pages report their own errors: a ``window.onerror`` / ``console.error`` / unhandled-rejection hook written
 into the page (engine/report/html.py) appends each to ``#jg-errors``, and the page sets ``data-charts-rendered``
@@ -97,6 +98,7 @@ def pages(tmp_path_factory):
         "sweep.split={in_sample: [2010-01-04, 2017-12-29], out_of_sample: [2018-01-02, 2025-12-31]}")
     run("strategies/ma_timing.yaml", "strategies/hold.yaml", "--out", str(base / "compare"), "--no-chart",
         module="engine.compare")
+    run("--week", "2024-03-06", "--out", str(base / "dashboard"), "--no-chart", module="engine.dashboard")
     return base
 
 
@@ -144,3 +146,13 @@ def test_compare_page_in_browser(browser, pages, tmp_path):
     for name in tab.columns:                       # every column's curve is in the equity chart's legend
         assert f'data-unformatted="{name}"' in dom or f">{name}<" in dom
     check_not_blank(screenshot(browser, page, tmp_path / "compare.png"))
+
+
+def test_dashboard_page_in_browser(browser, pages, tmp_path):
+    page = pages / "dashboard" / "report.html"
+    dom = dump(browser, page)
+    check_rendered(dom, 10)                         # 2 leverage, 4 quant, 2 main-force, 2 northbound charts
+    tab = pd.read_csv(pages / "dashboard" / "tables" / "SYNTHETIC-leverage__0.csv", index_col=0)
+    v = float(tab.at["margin balance (CNY)", "this week"])
+    assert float(cells_of(dom)["leverage|summary|margin balance (CNY)|this week"][0]) == v
+    check_not_blank(screenshot(browser, page, tmp_path / "dashboard.png"))

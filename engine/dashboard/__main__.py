@@ -1,8 +1,10 @@
-"""CLI: ``python -m engine.dashboard --week YYYY-MM-DD [CONFIG] [--out DIR] [--no-chart]``.
+"""CLI: ``python -m engine.dashboard --week YYYY-MM-DD [CONFIG] [--out DIR] [--no-chart] [--report all|md|html|none]
+[--open]``.
 
 Without CONFIG the synthetic market (seed 42, size small) is used and labelled SYNTHETIC; with a strategy YAML its
 ``data:`` section is loaded. Prints the four blocks' tables, writes a new results folder (``results/dashboard/
-<stamp>-<hash>/`` or ``--out DIR``, which must not exist or be empty) and ends with ``results: <path>``. A missing
+<stamp>-<hash>/`` or ``--out DIR``, which must not exist or be empty: dashboard.md and report.html as ``--report``
+chooses, the charts, CSV tables and meta.json) and ends with ``results: <path>``. A missing
 dataset or a week without data exits with status 2 and one line on stderr.
 """
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sys
 from pathlib import Path
 
 from engine.errors import run_cli
+from engine.report.cli import add_report_args, after_write, check_report_args
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--popular-n", type=int, default=35, help="number of popular stocks (default 35)")
     p.add_argument("--blocks", default="leverage,quant,mainforce,northbound", metavar="LIST",
                    help="comma-separated blocks to build (default: all four)")
+    add_report_args(p, tearsheet=False)
     return p
 
 
@@ -52,6 +56,7 @@ def _run(args) -> int:
     from engine.errors import ConfigError
     from engine.report import make_run_dir, new_run_dir
 
+    check_report_args(args)
     if args.popular_n <= 0:
         raise ConfigError(f"--popular-n must be a positive integer, got {args.popular_n}")
     params = DashboardParams(margin_lag=args.margin_lag, share_method=args.share_method, popular_n=args.popular_n)
@@ -66,9 +71,10 @@ def _run(args) -> int:
     else:
         h = hashlib.sha256(json.dumps([label, dash.week.label, repr(params)]).encode()).hexdigest()[:8]
         run_dir = new_run_dir(Path("results") / "dashboard", h)
-    render.write(dash, run_dir, chart=not args.no_chart)
+    render.write(dash, run_dir, chart=not args.no_chart, report=args.report)
     print(render.terminal(dash))
     print(f"results: {run_dir}")
+    after_write(args, run_dir)
     return 0
 
 

@@ -1,5 +1,6 @@
-"""Output of the dashboard: aligned terminal tables, the Markdown page, one PNG chart per block, CSV tables and
-meta.json in a new results folder (never an existing one: the run-directory helper of ``engine.report``)."""
+"""Output of the dashboard: aligned terminal tables, the Markdown page, report.html (engine.dashboard.html_page),
+one PNG chart per block, CSV tables and meta.json in a new results folder (never an existing one: the
+run-directory helper of ``engine.report``)."""
 from __future__ import annotations
 
 import json
@@ -136,8 +137,9 @@ def plot_block(block, path: Path, weeks: int, synthetic: bool, end=None) -> Path
     return path
 
 
-def write(dash, run_dir: Path, chart: bool = True) -> Path:
-    """Write dashboard.md, <block>.png, tables/[SYNTHETIC-]<block>__<n>.csv and meta.json into ``run_dir``."""
+def write(dash, run_dir: Path, chart: bool = True, report: str = "all") -> Path:
+    """Write dashboard.md (``report`` md|all), report.html (html|all), <block>.png, tables/[SYNTHETIC-]<block>__<n>.csv
+    and meta.json into ``run_dir``."""
     charts = {}
     if chart:
         for b in dash.blocks:
@@ -148,11 +150,16 @@ def write(dash, run_dir: Path, chart: bool = True) -> Path:
     for b in dash.blocks:
         for i, (name, t) in enumerate(list(b.tables.items()) + list(b.data.items())):
             t.to_csv(run_dir / "tables" / f"{prefix}{b.key}__{i}.csv", index_label=str(name))
-    (run_dir / "dashboard.md").write_text(markdown(dash, charts), encoding="utf-8")
+    if report in ("md", "all"):
+        (run_dir / "dashboard.md").write_text(markdown(dash, charts), encoding="utf-8")
     meta = {"week": dash.week.label, "margin_asof": f"{dash.week.margin_asof:%Y-%m-%d}", "synthetic": dash.synthetic,
             "data": dash.source, "params": {k: (list(v) if isinstance(v, tuple) else v)
                                             for k, v in dash.params.__dict__.items()}}
     (run_dir / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
-    # report.html: once engine/report (issue 16) offers an HTML page builder, call it here with run_dir, the
-    # Markdown page and the block PNGs, e.g. ``engine.report.html.write_page(run_dir, title, markdown, images)``.
+    if report in ("html", "all"):
+        from engine.dashboard.html_page import write_html
+        from engine.report.results import _git_commit, _pkg_versions
+
+        write_html(dash, run_dir / "report.html", {**meta, "git_commit": _git_commit(), "packages": _pkg_versions()},
+                   charts)
     return run_dir
