@@ -46,7 +46,7 @@ def _main(args) -> int:
     from engine.config import load_config
     from engine.data.sources import load_dataset
     from engine.data.truncate import truncate
-    from engine.pipeline import config_dir
+    from engine.pipeline import config_dir, resolve_params
     from engine.report import SYNTH_BANNER
     from engine.signals import REGISTRY
 
@@ -59,6 +59,7 @@ def _main(args) -> int:
     ensure_cache_writable()
     ds = load_dataset(cfg.data, config_dir(cfg))
     check_config_against_data(cfg, ds)
+    cfg, _ = resolve_params(cfg, ds)
     spec = REGISTRY[cfg.signal.name]
     cal = ds.panel(spec.universe_for(cfg.signal.params)).dates
     if args.asof:
