@@ -361,6 +361,33 @@ def test_auto_tradable_falls_back_outside_the_etf_coverage(capsys):
     assert "no panel 'etf' (add data.embedded: [etf])" in line
 
 
+def test_auto_refuses_an_etf_with_an_unadjusted_split_in_the_period(capsys):
+    """The embedded ETF prices are raw: 512480.SH closes 1.734 on 2021-03-25 and 0.886 on 2021-03-29 (a 份额拆分,
+    -48.9%, beyond the 10% limit). A period over it falls back with the date; one after it trades the real ETF."""
+    import warnings
+
+    from engine.config import load_config
+    from engine.data.sources import load_dataset
+
+    cfg = load_config("strategies/xinbanjun_semiconductors.yaml", ["data.size=small"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = load_dataset(cfg.data)
+    params = dict(cfg.signal.params)
+    fixed, line = X.resolve(d, params, "2021-03-01", "2023-12-29")
+    assert fixed["panel"] == "sectors"
+    assert "512480.SH (semiconductor) moves -48.9% on 2021-03-29, beyond the exchange's 10% daily limit" in line
+    fixed, line = X.resolve(d, params, "2021-04-01", "2023-12-29")
+    assert fixed["panel"] == "etf" and fixed["tradable"] == {"semiconductor": "512480.SH"} and "(REAL)" in line
+    # the limit price rounds half up to the 0.001 tick: 0.835 -> 0.9185 -> 0.919 is inside, 0.920 is not
+    idx = pd.date_range("2022-04-25", periods=3, freq="D")
+    a, b = pd.Timestamp("2022-04-01"), pd.Timestamp("2022-05-01")
+    assert X._beyond_limit(pd.Series([0.84, 0.835, 0.919], idx), a, b) is None
+    day, move = X._beyond_limit(pd.Series([0.84, 0.835, 0.920], idx), a, b)
+    assert day == idx[2] and move == pytest.approx(0.920 / 0.835 - 1)
+    assert X._beyond_limit(pd.Series([1.1, 1.0, 0.9], idx), a, b) is None       # exactly the limit down
+
+
 def test_indicators_alone_equal_the_signals_and_need_only_their_inputs(ds):
     full = X.compute(_with_funds(ds), {**FAST, **FUNDS}).indicators
     by = {i.name: i for i in X.SPEC.indicators}

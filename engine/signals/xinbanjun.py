@@ -51,6 +51,7 @@ DEFAULTS = {
     "tradable_source": "auto",
     "real_panel": "etf",
     "real_tradable": {"new_energy": "516160.SH", "semiconductor": "512480.SH", "defense": "512660.SH"},
+    "real_limit": 0.10,               # the ETFs' daily price limit: a larger raw move is an unadjusted split (auto: no)
     "rule": "composite",
     "weight_total": 1.0,
     "dd_min_depth": 0.10, "dd_rebound": 0.20,
@@ -77,7 +78,7 @@ def _check(p: dict, ds: Dataset) -> None:
         for key in keys:
             if s not in p[key]:
                 raise ConfigError(f"xinbanjun: sector '{s}' has no entry in signal parameter '{key}'")
-    for key in ("dd_min_depth", "entry_val_max", "exit_val_min", "etf_rank_min"):
+    for key in ("dd_min_depth", "entry_val_max", "exit_val_min", "etf_rank_min", "real_limit"):
         if not 0.0 <= float(p[key]) <= 1.0:
             raise ConfigError(f"xinbanjun: signal parameter '{key}' must be within [0, 1], got {p[key]}")
     for key in ("dd_rebound", "pos_cap", "priv_cap"):
@@ -237,11 +238,30 @@ def choose_tradable(ds: Dataset, p: dict, start=None, end=None) -> tuple[str, di
             if len(listed) == 0 or listed[0] > a or listed[-1] < b:
                 span = f"{listed[0]:%Y-%m-%d}..{listed[-1]:%Y-%m-%d}" if len(listed) else "no prices"
                 why = f"{c} ({s}) has prices {span}, not all of the period {a:%Y-%m-%d}..{b:%Y-%m-%d}"
+            elif (jump := _beyond_limit(close[c], a, b, float(p["real_limit"]))) is not None:
+                why = (f"{c} ({s}) moves {jump[1]:+.1%} on {jump[0]:%Y-%m-%d}, beyond the exchange's 10% daily limit: "
+                       f"an unadjusted share split or merge in raw prices (add an adj_factor to panel "
+                       f"'{p['real_panel']}' or choose a period without it)")
     if not why:
         return p["real_panel"], codes, ""
     if p["tradable_source"] == "etf":
         raise DataError(f"xinbanjun: tradable_source etf: {why}; move data.start/end or set tradable_source: auto")
     return (*sector, f"tradable_source auto: trading the sector indices of panel '{p['panel']}' because {why}")
+
+
+def _beyond_limit(close: pd.Series, a, b, limit: float = 0.10):
+    """(date, return) of the first close in (a, b] outside the ±``limit`` (10%) limit of the previous close (rounded to the
+    0.001 tick), else None. 上海证券交易所交易规则 3.4.13 / 深圳 3.4.15: securities funds have a 10% daily price
+    limit (20% for ETFs of ChiNext / STAR indices: set ``real_limit``), so a larger move in raw, unadjusted prices is a share split or merge (份额拆分/合并), not a return."""
+    c = close.dropna()
+    prev = c.shift(1)
+    up = np.floor(prev * (1 + limit) * 1000 + 0.5) / 1000 + 1e-9      # limit prices round half up to the tick
+    down = np.floor(prev * (1 - limit) * 1000 + 0.5) / 1000 - 1e-9
+    bad = ((c > up) | (c < down)) & (c.index > a) & (c.index <= b)
+    if not bad.any():
+        return None
+    d = bad.idxmax()
+    return d, c[d] / prev[d] - 1.0
 
 
 def resolve(ds: Dataset, params: dict, start=None, end=None) -> tuple[dict, str]:
