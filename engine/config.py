@@ -193,6 +193,8 @@ def _build_section(cls, raw: Any, ctx: _Ctx, path: tuple):
             if not isinstance(value, str):
                 ctx.fail(p, f"expected a date YYYY-MM-DD (or YYYYMMDD), got {value!r}")
         v = _coerce(value, t, ctx, p)
+        if (sec, key) == ("data", "embedded"):
+            v = _embedded_names(v, ctx, p)
         if (sec, key) in CHOICES and v not in CHOICES[(sec, key)]:
             ctx.fail(p, f"'{v}' is not allowed{_suggest(v, CHOICES[(sec, key)])}")
         if (sec, key) in NON_NEGATIVE and v < 0:
@@ -203,6 +205,21 @@ def _build_section(cls, raw: Any, ctx: _Ctx, path: tuple):
             _check_rate(v, RATE_BOUNDS[(sec, key)], ctx, p)
         kwargs[key] = v
     return cls(**kwargs)
+
+
+def _embedded_names(value, ctx: _Ctx, path: tuple) -> tuple:
+    """``data.embedded``: a panel name or a list of them, each an embedded real panel, no repeats."""
+    from engine.data.embedded import EMBEDDED_PANELS
+
+    names = (value,) if isinstance(value, str) else value
+    if not isinstance(names, (list, tuple)):
+        ctx.fail(path, f"expected a list of embedded panel names ({', '.join(EMBEDDED_PANELS)}), got {value!r}")
+    for n in names:
+        if n not in EMBEDDED_PANELS:
+            ctx.fail(path, f"'{n}' is not an embedded panel{_suggest(n, EMBEDDED_PANELS)}")
+    if len(set(names)) < len(names):
+        ctx.fail(path, f"a panel is named twice in {list(names)}; name each once")
+    return tuple(names)
 
 
 def _check_rate(v: float, bounds: tuple[float, float], ctx: _Ctx, path: tuple) -> None:

@@ -66,6 +66,7 @@ class DataConfig:
     date_format: Optional[str] = None
     encoding: Optional[str] = None    # csv import: None = detect (UTF-8 / UTF-16 BOM / GB18030 = GBK)
     datasets: tuple = ()              # cache: which cached datasets to read (sw_l1, index, margin, ...); () = all
+    embedded: tuple = ()              # any source: embedded real panels added to the dataset (etf, index), with their tables
 
 
 @dataclass(frozen=True)

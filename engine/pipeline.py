@@ -134,6 +134,24 @@ def _boards(ds: Dataset, universe: str):
     return None
 
 
+def resolve_params(cfg: StrategyConfig, ds: Dataset, say=True) -> tuple[StrategyConfig, str]:
+    """``cfg`` with the signal's (and the extra benchmarks') data-dependent parameters fixed for the period
+    (:attr:`SignalSpec.resolve`), and the signal's line about them ("" if none); ``say`` prints it to stderr."""
+    import dataclasses
+    import sys
+
+    def fix(name: str, params: dict) -> tuple[dict, str]:
+        spec = REGISTRY[name]
+        return spec.resolve(ds, dict(params), cfg.data.start, cfg.data.end) if spec.resolve else (params, "")
+
+    params, line = fix(cfg.signal.name, cfg.signal.params)
+    extra = tuple({**eb, "params": fix(eb["signal"], eb["params"])[0]} for eb in cfg.extra_benchmarks)
+    if line and say:
+        print(line, file=sys.stderr)
+    return dataclasses.replace(cfg, signal=dataclasses.replace(cfg.signal, params=params),
+                               extra_benchmarks=extra), line
+
+
 def run_strategy(cfg: StrategyConfig, ds: Dataset) -> RunOutput:
     from engine.backtest import run_backtest
     from engine.metrics import compute_metrics, yearly_table
@@ -141,6 +159,7 @@ def run_strategy(cfg: StrategyConfig, ds: Dataset) -> RunOutput:
 
     timings = {}
     t0 = time.perf_counter()
+    cfg, tradable_line = resolve_params(cfg, ds)
     spec = REGISTRY[cfg.signal.name]
     universe = spec.universe_for(cfg.signal.params)
     ds.require(spec.requires_for(cfg.signal.params))
@@ -186,7 +205,10 @@ def run_strategy(cfg: StrategyConfig, ds: Dataset) -> RunOutput:
         "source": cfg.data.source,
         "note": ("SYNTHETIC inputs: signal computed on the simulated market; not evidence about real markets"
                  if ds.synthetic else "real data"),
+        "real_panels": list(ds.meta.get("real_panels", [])),
     }
+    if tradable_line:
+        metrics["data"]["tradable"] = tradable_line
     return RunOutput(cfg, ds, sig, bt, bench, metrics, yearly, extra_benchmarks=extra, timings=timings)
 
 

@@ -201,6 +201,20 @@ def walk_forward_table(p: Plan, res: pd.DataFrame, periods) -> pd.DataFrame | No
     return pd.DataFrame(rows)
 
 
+def _resolve_signal_params(p: Plan, config_dir: str | None, quiet: bool) -> None:
+    """Fix each combination's data-dependent signal parameters for its period (``SignalSpec.resolve``, e.g.
+    xinbanjun's real-or-sector tradable) as a single run does; the base's line is printed once."""
+    from engine.pipeline import resolve_params
+    from engine.signals import REGISTRY
+
+    if REGISTRY[p.base.signal.name].resolve is None:
+        return
+    p.configs = [resolve_params(c, get_dataset(c, config_dir), say=False)[0] for c in p.configs]
+    p.base, line = resolve_params(p.base, get_dataset(p.base, config_dir), say=False)
+    if line:
+        print(line, file=sys.stderr)
+
+
 def run_sweep(config: str, overrides: list[str] | None = None, out: str | None = None, executor: str = "auto",
               scheduler: str | None = None, workers: int | None = None, chart: bool = True,
               progress: bool | None = None, report: str = "all", open_page: bool = False,
@@ -226,6 +240,7 @@ def run_sweep(config: str, overrides: list[str] | None = None, out: str | None =
         ensure_cache_writable()
     cdir = _config_dir(p.base)
     cdir = str(cdir) if cdir else None
+    _resolve_signal_params(p, cdir, quiet)
     periods = resolve_periods(p, cdir)
     tasks = make_tasks(p, periods, cdir)
     ds = get_dataset(p.configs[0], cdir)

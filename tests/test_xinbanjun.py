@@ -205,7 +205,10 @@ def test_bad_parameters_name_the_key(ds):
     with pytest.raises(DataError, match="sector_industry"):
         X.compute(ds, {"sector_industry": {**X.DEFAULTS["sector_industry"], "defense": "999999.SI"}})
     with pytest.raises(DataError, match="panel 'sectors' has no code"):
-        X.compute(ds, {"tradable": {**X.DEFAULTS["tradable"], "defense": "512660.SH"}})
+        X.compute(ds, {"tradable": {"new_energy": "new_energy", "semiconductor": "semiconductor",
+                                    "defense": "512660.SH"}})
+    with pytest.raises(ConfigError, match="real_tradable"):
+        X.compute(ds, {"sectors": ["solar"], "sector_industry": {"solar": "801730.SI"}})
 
 
 # ------------------------------------------------------------------------------------------ reproduction rows
@@ -292,6 +295,99 @@ def test_real_embedded_etfs_as_tradables(ds):
     assert len(held) > 800 and run.signal.weights["512660.SH"].max() == 1.0
 
 
+def _etf_run(overrides):
+    """The shipped defense YAML (data.embedded: [etf], tradable_source: auto) on the small market."""
+    import dataclasses
+    import warnings
+
+    from engine.config import load_config
+    from engine.data.sources import load_dataset
+    from engine.pipeline import run_strategy
+
+    cfg = load_config("strategies/xinbanjun_defense.yaml", ["data.size=small", *overrides,
+                                                            *(f"signal.params.{k}={v}" for k, v in FAST.items())])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return run_strategy(dataclasses.replace(cfg, sweep={}), load_dataset(cfg.data))
+
+
+def test_auto_tradable_is_the_real_etf_inside_its_coverage(capsys):
+    """516160.SH lists on 2021-02-04: a period from 2021-03-01 trades the three real ETFs, says so on stderr and in
+    the metrics, and the hold benchmark holds the same ETF; its daily returns are the ETF's close-to-close returns."""
+    from engine.data.embedded import etf_panel
+
+    run = _etf_run(["data.start=2021-03-01", "data.end=2023-12-29"])
+    err = capsys.readouterr().err
+    assert "xinbanjun tradable: defense 512660.SH in panel 'etf' (REAL)" in err
+    assert "512660.SH in panel 'etf' (REAL)" in run.metrics["data"]["tradable"]
+    assert run.metrics["data"]["real_panels"] == ["etf"]
+    assert list(run.signal.weights.columns) == ["512660.SH"]
+    assert run.cfg.signal.params["panel"] == "etf"
+    hold = run.extra_benchmarks["hold defense"]
+    close = etf_panel()["close"]["512660.SH"]
+    ret = close.pct_change().reindex(hold.index)
+    # fully invested from the first day's close on: the hold leg earns the ETF's own return (no costs after day 2)
+    np.testing.assert_allclose(hold.iloc[2:].to_numpy(), ret.iloc[2:].to_numpy(), rtol=0, atol=1e-12)
+
+
+def test_auto_tradable_falls_back_outside_the_etf_coverage(capsys):
+    """516160.SH has no prices before 2021-02-04: the three-sector YAML over 2019.. trades the synthetic sector
+    indices and one line says why; tradable_source etf there is an error naming the ETF and the dates."""
+    from engine.config import load_config
+    from engine.data.sources import load_dataset
+
+    cfg = load_config("strategies/xinbanjun.yaml", ["data.size=small", "data.start=2020-01-02",
+                                                    "data.end=2022-12-30"])
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = load_dataset(cfg.data)
+    from engine.pipeline import resolve_params
+
+    fixed, line = resolve_params(cfg, d)
+    assert fixed.signal.params["panel"] == "sectors"
+    assert fixed.signal.params["tradable"] == {"new_energy": "new_energy", "semiconductor": "semiconductor",
+                                               "defense": "defense"}
+    assert line.startswith("xinbanjun tradable: new_energy new_energy") and "(synthetic)" in line
+    assert ("because 516160.SH (new_energy) has prices 2021-02-04..2026-06-05, not all of the period "
+            "2020-01-02..2022-12-30") in line
+    assert line in capsys.readouterr().err
+    assert fixed.extra_benchmarks[0]["params"]["panel"] == "sectors"
+    with pytest.raises(DataError, match="tradable_source etf: 516160.SH .new_energy. has prices 2021-02-04"):
+        X.resolve(d, {**cfg.signal.params, "tradable_source": "etf"}, "2020-01-02", "2022-12-30")
+    # without the embedded panel: the note says how to add it
+    del d.panels["etf"]
+    _, line = X.resolve(d, dict(cfg.signal.params), "2021-03-01", "2022-12-30")
+    assert "no panel 'etf' (add data.embedded: [etf])" in line
+
+
+def test_auto_refuses_an_etf_with_an_unadjusted_split_in_the_period(capsys):
+    """The embedded ETF prices are raw: 512480.SH closes 1.734 on 2021-03-25 and 0.886 on 2021-03-29 (a 份额拆分,
+    -48.9%, beyond the 10% limit). A period over it falls back with the date; one after it trades the real ETF."""
+    import warnings
+
+    from engine.config import load_config
+    from engine.data.sources import load_dataset
+
+    cfg = load_config("strategies/xinbanjun_semiconductors.yaml", ["data.size=small"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = load_dataset(cfg.data)
+    params = dict(cfg.signal.params)
+    fixed, line = X.resolve(d, params, "2021-03-01", "2023-12-29")
+    assert fixed["panel"] == "sectors"
+    assert "512480.SH (semiconductor) moves -48.9% on 2021-03-29, beyond the exchange's 10% daily limit" in line
+    fixed, line = X.resolve(d, params, "2021-04-01", "2023-12-29")
+    assert fixed["panel"] == "etf" and fixed["tradable"] == {"semiconductor": "512480.SH"} and "(REAL)" in line
+    # the limit price rounds half up to the 0.001 tick: 0.835 -> 0.9185 -> 0.919 is inside, 0.920 is not
+    idx = pd.date_range("2022-04-25", periods=3, freq="D")
+    a, b = pd.Timestamp("2022-04-01"), pd.Timestamp("2022-05-01")
+    assert X._beyond_limit(pd.Series([0.84, 0.835, 0.919], idx), a, b) is None
+    day, move = X._beyond_limit(pd.Series([0.84, 0.835, 0.920], idx), a, b)
+    assert day == idx[2] and move == pytest.approx(0.920 / 0.835 - 1)
+    assert X._beyond_limit(pd.Series([1.1, 1.0, 0.9], idx), a, b) is None       # exactly the limit down
+
+
 def test_indicators_alone_equal_the_signals_and_need_only_their_inputs(ds):
     full = X.compute(_with_funds(ds), {**FAST, **FUNDS}).indicators
     by = {i.name: i for i in X.SPEC.indicators}
@@ -324,7 +420,9 @@ def test_shipped_strategies_run_end_to_end(name):
     # one sector: the hold benchmark is the tradable's own buy-and-hold from the base close, less one buy's costs
     # (3 bp commission + 2 bp slippage on the first trade)
     if len(run.signal.weights.columns) == 1:
-        close = run.dataset.panel("sectors")["close"][run.signal.weights.columns[0]]
+        traded = run.cfg.signal.params["panel"]       # defense: the real 512660.SH covers 2019..2025 (etf)
+        assert traded == ("etf" if name == "xinbanjun_defense" else "sectors")
+        close = run.dataset.panel(traded)["close"][run.signal.weights.columns[0]]
         r = run.extra_benchmarks[hold_name]
         growth = close.loc[r.index[-1]] / close.loc[r.index[0]]
         assert (1 + r).prod() == pytest.approx(growth * (1 - 5e-4), rel=2e-4)

@@ -88,6 +88,43 @@ def members_on(date, index: str = "000300.SH") -> list[str]:
     return sorted(t.loc[m, "code"])
 
 
+# panel -> (loader, {table: loader}): what ``data.embedded`` can add to any source's dataset
+def _embedded_parts() -> dict:
+    return {"index": (csi300_panel, {}), "etf": (etf_panel, {"etf_info": etf_info})}
+
+
+EMBEDDED_PANELS = ("etf", "index")
+
+
+def add_embedded(ds: Dataset, names) -> Dataset:
+    """Add the embedded real panels ``names`` (and their info tables) to ``ds`` (``data.embedded``); the dataset
+    meta lists them under ``real_panels``. A name the dataset already holds is an error, not a silent overwrite."""
+    from engine.data.panel import LazyPanels, LazyTables
+    from engine.errors import ConfigError
+
+    parts = _embedded_parts()
+    for name in names:
+        load, tables = parts[name]
+        clash = [t for t in (name, *tables) if t in (ds.panels if t == name else ds.tables)]
+        if clash:
+            raise ConfigError(f"{ds.source}: key 'data.embedded': the dataset already has "
+                              f"{'panel' if clash[0] == name else 'table'} '{clash[0]}'; drop '{name}' from "
+                              f"data.embedded (or rename yours)")
+        if isinstance(ds.panels, LazyPanels):
+            ds.panels._loaders[name] = load
+        else:
+            ds.panels[name] = load()
+        for t, tload in tables.items():
+            if isinstance(ds.tables, LazyTables):
+                ds.tables._loaders[t] = tload
+            else:
+                ds.tables[t] = tload()
+        ds.meta.setdefault("real_panels", []).append(name)
+        ds.meta.setdefault("notes", []).append(
+            f"panel '{name}'{''.join(f' and table {t!r}' for t in tables)}: embedded REAL data (data.embedded)")
+    return ds
+
+
 def load_embedded() -> Dataset:
     """The embedded dataset: panel 'index' with the real CSI 300 (code 000300.SH) and panel 'etf' with 30 real
     ETFs (read on first use)."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from engine.config_schema import DataConfig
-from engine.data.embedded import csi300_panel, load_embedded
+from engine.data.embedded import add_embedded, csi300_panel, load_embedded
 from engine.data.importers import import_long, import_wide
 from engine.data.io import file_sha256, read_dataset
 from engine.data.adjust import attach_dividend_factor
@@ -61,6 +61,8 @@ def load_dataset(cfg: DataConfig, config_dir: Path | None = None) -> Dataset:
             _add_embedded_index(ds, Path(ds.source))
     else:  # pragma: no cover - config validates choices
         raise DataError(f"unknown data.source {src!r}")
+    if cfg.embedded:
+        add_embedded(ds, cfg.embedded)
     return ds.validate()
 
 

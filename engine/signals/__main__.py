@@ -8,6 +8,7 @@ only its own inputs (情绪浓度 without flows, futures or options data).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def _main(args) -> int:
     from engine.config import load_config
     from engine.data.sources import load_dataset
     from engine.data.truncate import truncate
-    from engine.pipeline import config_dir
+    from engine.pipeline import config_dir, resolve_params
     from engine.report import SYNTH_BANNER
     from engine.signals import REGISTRY
 
@@ -61,6 +62,7 @@ def _main(args) -> int:
     check_config_against_data(cfg, ds)
     spec = REGISTRY[cfg.signal.name]
     cal = ds.panel(spec.universe_for(cfg.signal.params)).dates
+    period = cfg.data
     if args.asof:
         try:
             asof = pd.Timestamp(args.asof)
@@ -69,6 +71,10 @@ def _main(args) -> int:
         if asof < cal[0] or asof > cal[-1]:
             raise ConfigError(f"--asof {asof:%Y-%m-%d} is outside the data ({cal[0]:%Y-%m-%d}..{cal[-1]:%Y-%m-%d})")
         ds = truncate(ds, asof)
+        # the as-of view's period ends at --asof (data-dependent parameters, e.g. a real tradable, chosen for it)
+        start = cfg.data.start if cfg.data.start and pd.Timestamp(cfg.data.start) <= asof else None
+        period = dataclasses.replace(cfg.data, start=start, end=f"{asof:%Y-%m-%d}")
+    cfg = dataclasses.replace(resolve_params(dataclasses.replace(cfg, data=period), ds)[0], data=cfg.data)
     if args.indicator:
         ind = find_indicator(spec, args.indicator)
         ds.require(ind.requires)

@@ -58,6 +58,9 @@ class SignalSpec:
     indicators: tuple = ()              # IndicatorSpec: indicators computable alone, with only their inputs
     after_run: Optional[Callable[[Any], dict]] = None   # run -> extra tables for the single-run summary only
     charts: Optional[Callable[[SignalResult, Any, bool], list]] = None   # (result, out_dir, synthetic) -> PNG paths
+    # (dataset, params, data.start, data.end) -> (params, line): data-dependent params fixed for the run's period
+    # (e.g. xinbanjun's real-or-sector tradable); the pipeline prints the line
+    resolve: Optional[Callable[[Any, dict, Any, Any], tuple]] = None
 
     def universe_for(self, params: Optional[dict] = None) -> str:
         """The panel the weights refer to: ``params['panel']`` for a signal with a ``panel`` parameter (``hold``,

@@ -42,8 +42,16 @@ DEFAULTS = {
     "sectors": ["new_energy", "semiconductor", "defense"],
     "sector_industry": {"new_energy": "801730.SI", "semiconductor": "801080.SI", "defense": "801740.SI"},
     "price_panel": "sectors",         # panel with the sector index close (drawdowns) and pe_ttm (valuation)
-    "panel": "sectors",               # the panel the weights trade (its codes are the values of ``tradable``)
-    "tradable": {"new_energy": "new_energy", "semiconductor": "semiconductor", "defense": "defense"},
+    # the traded codes: an explicit ``tradable`` {sector: code of panel ``panel``} wins; else ``tradable_source``:
+    # etf = the real ETFs ``real_tradable`` of panel ``real_panel`` (data.embedded: [etf]); sector = the sector
+    # indices (codes = sector names) of panel ``panel``; auto = etf when every ETF has a close on the period's first
+    # and last day (listed for the whole period), else sector with a one-line note saying why
+    "panel": "sectors",
+    "tradable": {},
+    "tradable_source": "auto",
+    "real_panel": "etf",
+    "real_tradable": {"new_energy": "516160.SH", "semiconductor": "512480.SH", "defense": "512660.SH"},
+    "real_limit": 0.10,               # the ETFs' daily price limit: a larger raw move is an unadjusted split (auto: no)
     "rule": "composite",
     "weight_total": 1.0,
     "dd_min_depth": 0.10, "dd_rebound": 0.20,
@@ -58,17 +66,19 @@ DEFAULTS = {
     "entry_val_max": 0.5, "exit_val_min": 0.8, "entry_need_drawdown": True,
     "use_etf": False, "etf_rank_min": 0.5, "use_issuance": False,
 }
-CHOICES = {"rule": ("composite", "flow", "valuation", "hold")}
+CHOICES = {"rule": ("composite", "flow", "valuation", "hold"), "tradable_source": ("auto", "etf", "sector")}
 POSITIVE = ("mf_week", "mf_window", "mf_z_lookback", "iss_min_months", "iss_trough_lookback", "iss_publish_lag",
             "iss_hold_months", "pos_window", "priv_window", "val_window", "val_min_periods", "weight_total")
 
 
 def _check(p: dict, ds: Dataset) -> None:
+    keys = ("sector_industry", "tradable" if p["tradable"] else "real_tradable" if p["tradable_source"] != "sector"
+            else "sector_industry")
     for s in p["sectors"]:
-        for key in ("sector_industry", "tradable"):
+        for key in keys:
             if s not in p[key]:
                 raise ConfigError(f"xinbanjun: sector '{s}' has no entry in signal parameter '{key}'")
-    for key in ("dd_min_depth", "entry_val_max", "exit_val_min", "etf_rank_min"):
+    for key in ("dd_min_depth", "entry_val_max", "exit_val_min", "etf_rank_min", "real_limit"):
         if not 0.0 <= float(p[key]) <= 1.0:
             raise ConfigError(f"xinbanjun: signal parameter '{key}' must be within [0, 1], got {p[key]}")
     for key in ("dd_rebound", "pos_cap", "priv_cap"):
@@ -200,10 +210,80 @@ def position_rule(ind: dict, p: dict) -> pd.DataFrame:
     return state.ffill().fillna(0.0)
 
 
+def choose_tradable(ds: Dataset, p: dict, start=None, end=None) -> tuple[str, dict, str]:
+    """(panel, {sector: code}, note) of the traded codes (DEFAULTS ``tradable_source``). The period is
+    ``start..end`` (data.start/end; None = the price panel's first/last day)."""
+    sectors = list(p["sectors"])
+    if p["tradable"]:
+        return p["panel"], {s: p["tradable"][s] for s in sectors}, ""
+    sector = (p["panel"], {s: s for s in sectors})
+    if p["tradable_source"] == "sector":
+        return (*sector, "")
+    cal = ds.panel(p["price_panel"]).dates
+    a = pd.Timestamp(start) if start else cal[0]
+    b = pd.Timestamp(end) if end else cal[-1]
+    codes = {s: p["real_tradable"][s] for s in sectors}
+    why = ""
+    if p["real_panel"] not in ds.panels:
+        why = f"the dataset has no panel '{p['real_panel']}' (add data.embedded: [etf])"
+    else:
+        close = ds.panel(p["real_panel"])["close"]
+        absent = [c for c in codes.values() if c not in close.columns]
+        if absent:
+            why = f"panel '{p['real_panel']}' has no code(s) {', '.join(absent)}"
+        for s, c in codes.items():
+            if why:
+                break
+            listed = close[c].dropna().index
+            if len(listed) == 0 or listed[0] > a or listed[-1] < b:
+                span = f"{listed[0]:%Y-%m-%d}..{listed[-1]:%Y-%m-%d}" if len(listed) else "no prices"
+                why = f"{c} ({s}) has prices {span}, not all of the period {a:%Y-%m-%d}..{b:%Y-%m-%d}"
+            elif (jump := _beyond_limit(close[c], a, b, float(p["real_limit"]))) is not None:
+                why = (f"{c} ({s}) moves {jump[1]:+.1%} on {jump[0]:%Y-%m-%d}, beyond the exchange's 10% daily limit: "
+                       f"an unadjusted share split or merge in raw prices (add an adj_factor to panel "
+                       f"'{p['real_panel']}' or choose a period without it)")
+    if not why:
+        return p["real_panel"], codes, ""
+    if p["tradable_source"] == "etf":
+        raise DataError(f"xinbanjun: tradable_source etf: {why}; move data.start/end or set tradable_source: auto")
+    return (*sector, f"tradable_source auto: trading the sector indices of panel '{p['panel']}' because {why}")
+
+
+def _beyond_limit(close: pd.Series, a, b, limit: float = 0.10):
+    """(date, return) of the first close in (a, b] outside the ±``limit`` (10%) limit of the previous close (rounded to the
+    0.001 tick), else None. 上海证券交易所交易规则 3.4.13 / 深圳 3.4.15: securities funds have a 10% daily price
+    limit (20% for ETFs of ChiNext / STAR indices: set ``real_limit``), so a larger move in raw, unadjusted prices is a share split or merge (份额拆分/合并), not a return."""
+    c = close.dropna()
+    prev = c.shift(1)
+    up = np.floor(prev * (1 + limit) * 1000 + 0.5) / 1000 + 1e-9      # limit prices round half up to the tick
+    down = np.floor(prev * (1 - limit) * 1000 + 0.5) / 1000 - 1e-9
+    bad = ((c > up) | (c < down)) & (c.index > a) & (c.index <= b)
+    if not bad.any():
+        return None
+    d = bad.idxmax()
+    return d, c[d] / prev[d] - 1.0
+
+
+def resolve(ds: Dataset, params: dict, start=None, end=None) -> tuple[dict, str]:
+    """The params with ``panel``/``tradable`` fixed for the run's period, and the line saying which tradable is
+    used and whether it is real (printed by the pipeline)."""
+    from engine.signals.xinbanjun_report import _kind
+
+    p = {**DEFAULTS, **params}
+    _check(p, ds)
+    panel, codes, note = choose_tradable(ds, p, start, end)
+    kind = _kind(ds, panel)
+    line = (f"xinbanjun tradable: {', '.join(f'{s} {c}' for s, c in codes.items())} in panel '{panel}' "
+            f"({'REAL' if kind == 'real' else kind})" + (f"; {note}" if note else ""))
+    return {**params, "panel": panel, "tradable": codes}, line
+
+
 def compute(ds: Dataset, params: dict) -> SignalResult:
     """Target weights in the sectors' tradables (module doc); indicators and the as-of tables for reports."""
     p = {**DEFAULTS, **params}
     _check(p, ds)
+    if not p["tradable"]:
+        p["panel"], p["tradable"], _ = choose_tradable(ds, p)
     ind = indicators(ds, p)
     state = position_rule(ind, p)
     sectors = list(p["sectors"])
@@ -287,4 +367,5 @@ INDICATORS = (
 SPEC = SignalSpec(
     "xinbanjun", compute, DEFAULTS, "sectors", _requires(),
     "兴业 新半军 fund-flow and valuation timing of 新能源 / 半导体 / 军工 (rule of our own design), sector tradables.",
-    choices=CHOICES, positive=POSITIVE, format_tables=format_asof, charts=charts, indicators=INDICATORS)
+    choices=CHOICES, positive=POSITIVE, format_tables=format_asof, charts=charts, indicators=INDICATORS,
+    resolve=resolve)
