@@ -108,10 +108,10 @@ def bench_ours(repeat: int) -> dict:
 
 def _full_sweep(repeat: int) -> float:
     """The sweep executor on the W3 grid (metrics, CSCV sums, cache writes included), fresh cache each time."""
-    import engine.sweep_exec as se
+    import engine.sweep.execute as se
     from engine.sweep import load_raw, make_tasks, resolve_periods
-    from engine.sweep_grid import parse_sweep, plan
-    from engine.sweep_pool import run_tasks
+    from engine.sweep.grid import parse_sweep, plan
+    from engine.sweep.pool import run_tasks
 
     sets = ["data.start=null", "data.end=null", "costs.commission=0.00025", "costs.min_commission=0",
             "costs.transfer_fee=0.00001", "costs.slippage_bps=0",

@@ -136,7 +136,7 @@ def comparison_table(runs) -> tuple[pd.DataFrame, dict[str, pd.Series], list[str
 
 
 def format_table(table: pd.DataFrame, synth: list[str]) -> str:
-    from engine.metrics_format import _fmt
+    from engine.metrics.format import _fmt
 
     heads = [c + (" *" if c in synth else "") for c in table.columns]
     w = max(14, *(len(h) + 2 for h in heads))

@@ -47,7 +47,7 @@ NON_NEGATIVE = {
     ("execution", "lag"), ("execution", "rebalance_threshold"), ("costs", "commission"), ("costs", "min_commission"),
     ("costs", "transfer_fee"), ("costs", "slippage_bps"), ("market_rules", "lot_size"), ("metrics", "risk_free"),
 }
-POSITIVE = {("execution", "initial_cash"), ("output", "last_n_days")}   # metrics.*: engine.metrics_input
+POSITIVE = {("execution", "initial_cash"), ("output", "last_n_days")}   # metrics.*: engine.metrics.inputs
 # Rates are fractions of traded value (0.0003 = 3 bp). Above the error bound a value is certainly a percent or bp
 # number typed as a fraction; between the bounds it is legal but unusual, so it runs with a warning.
 RATE_BOUNDS = {("costs", "commission"): (0.01, 0.1), ("execution", "rebalance_threshold"): (0.5, 1.0)}
@@ -306,8 +306,8 @@ def _validate_signal(sig: S.SignalConfig, ctx: _Ctx, path: tuple = ("signal",)) 
 
 
 def _validate_costs(costs: S.CostConfig, ctx: _Ctx) -> S.CostConfig:
-    """Dated cost schedules through the backtester's own validator (engine.costs), reported at their YAML key."""
-    from engine import costs as C
+    """Dated cost schedules through the backtester's own validator (engine.backtest.costs), reported at their YAML key."""
+    from engine.backtest import costs as C
 
     checks = (("stamp_duty", C.STAMP_KEYS, {"a_share": S.A_SHARE_STAMP_DUTY, "none": ()}),
               ("transfer_fee", C.TRANSFER_KEYS, {"a_share": S.A_SHARE_TRANSFER_FEE, "none": ()}))
@@ -449,7 +449,7 @@ def config_from_dict(raw: Any, source: str = "<memory>", overrides=None, lines=N
     if sections["costs"].min_commission > 0 and sections["execution"].initial_cash < sections["costs"].min_commission * 10:
         ctx.fail(("execution", "initial_cash"), "too small for the minimum commission; raise initial_cash or set costs.min_commission: 0")
     sections["signal"] = _validate_signal(sections["signal"], ctx)
-    from engine.metrics_input import config_problem
+    from engine.metrics.inputs import config_problem
 
     bad = config_problem(sections["metrics"])
     if bad:

@@ -118,7 +118,7 @@ class MarketRulesConfig:
 
 @dataclass(frozen=True)
 class MetricsConfig:
-    # "auto" = the data's own trading days per year (engine.metrics_ppy); or a number: 250, 252 (US), 365, ...
+    # "auto" = the data's own trading days per year (engine.metrics.ppy); or a number: 250, 252 (US), 365, ...
     periods_per_year: Any = "auto"
     risk_free: float = 0.0            # annual, a fraction (0.03 = 3%), for Sharpe/Sortino
     primary_excess: str = "geometric"  # geometric (1+Rs)/(1+Rb)-1 | arithmetic Rs-Rb; both are always reported

@@ -31,8 +31,8 @@ class RunOutput:
     timings: dict = field(default_factory=dict)
 
     def to_vectorbt(self, freq: str = "D"):
-        """The executed orders replayed as a ``vectorbt.Portfolio`` (:func:`engine.bridge.to_vectorbt`)."""
-        from engine.bridge import to_vectorbt
+        """The executed orders replayed as a ``vectorbt.Portfolio`` (:func:`engine.backtest.bridge.to_vectorbt`)."""
+        from engine.backtest.bridge import to_vectorbt
 
         return to_vectorbt(self, freq)
 
@@ -102,7 +102,7 @@ def _daily_yield(ds: Dataset, cfg: StrategyConfig, index: pd.DatetimeIndex) -> p
         d = y.index[y.isna().to_numpy()][0]
         raise DataError(f"series '{name}' column '{col}': no dividend yield on or before {d:%Y-%m-%d}; extend the series "
                         f"or move data.start")
-    from engine.metrics_ppy import resolve_ppy
+    from engine.metrics.ppy import resolve_ppy
 
     ppy, _ = resolve_ppy(cfg.metrics.periods_per_year, ds.panel(cfg.benchmark.panel).dates)
     return (y.shift(1) / ppy).fillna(0.0)
@@ -125,7 +125,7 @@ def benchmark_label(ds: Dataset, cfg: StrategyConfig) -> str:
 
 
 def _boards(ds: Dataset, universe: str):
-    """The info table of a stock panel for the limit rules (engine.limits): code, board, list_date, ST dates,
+    """The info table of a stock panel for the limit rules (engine.backtest.limits): code, board, list_date, ST dates,
     issue price, as far as the data has them; None otherwise."""
     if universe == "stocks" and "stocks_info" in ds.tables:
         info = ds.tables["stocks_info"]
@@ -155,7 +155,7 @@ def resolve_params(cfg: StrategyConfig, ds: Dataset, say=True) -> tuple[Strategy
 def run_strategy(cfg: StrategyConfig, ds: Dataset) -> RunOutput:
     from engine.backtest import run_backtest
     from engine.metrics import compute_metrics, yearly_table
-    from engine.metrics_warmup import warmup_section
+    from engine.metrics.warmup import warmup_section
 
     timings = {}
     t0 = time.perf_counter()

@@ -1,6 +1,6 @@
 """CLI: ``python -m engine.run strategies/x.yaml [--set key.sub=value ...] [--out DIR]``.
 
-``--sweep`` runs every combination of the YAML's ``sweep:`` section instead (engine/sweep.py), with
+``--sweep`` runs every combination of the YAML's ``sweep:`` section instead (engine/sweep/runner.py), with
 ``--executor {auto,serial,processes,dask}``, ``--scheduler ADDRESS`` (Dask) and ``--workers N``; it prints the
 plan (combinations, rough time and memory) first, refuses above ``--max-combinations`` and stops there with
 ``--dry-run``.
@@ -32,7 +32,7 @@ A config or data problem exits with status 2 and one line on stderr."""
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     from engine.provenance import version_string
-    from engine.sweep_plan import DEFAULT_MAX_COMBINATIONS
+    from engine.sweep.plan import DEFAULT_MAX_COMBINATIONS
 
     p = argparse.ArgumentParser(prog=prog, description="Backtest a strategy YAML against the CSI 300 (or sweep its "
                                 "parameters with --sweep).", epilog=EPILOG,

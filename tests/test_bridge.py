@@ -1,4 +1,4 @@
-"""engine.bridge: a finished backtest replayed in vectorbt reproduces our values (vectorbt as an independent
+"""engine.backtest.bridge: a finished backtest replayed in vectorbt reproduces our values (vectorbt as an independent
 cash-and-position ledger: it only replays our fills and fees, none of our rules)."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import vectorbt as vbt
 
 from engine.backtest import run_backtest
-from engine.bridge import portfolio_from_backtest, replay_orders
+from engine.backtest.bridge import portfolio_from_backtest, replay_orders
 from engine.config import config_from_dict
 from engine.config_schema import CostConfig, ExecutionConfig, MarketRulesConfig
 from engine.data.embedded import load_embedded
@@ -70,7 +70,7 @@ def test_vectorbt_charging_its_own_fees_reproduces_our_values(price):
 
 @pytest.mark.parametrize("price", ["close", "open"])
 def test_replayed_orders_reproduce_our_values(price):
-    """The bridge's plumbing (engine.bridge replays our fills with our per-order fees as vectorbt fixed fees): the
+    """The bridge's plumbing (engine.backtest.bridge replays our fills with our per-order fees as vectorbt fixed fees): the
     values it shows are ours. Fees themselves are checked independently above and by hand in test_backtest."""
     panel, weights = _market(1)
     ex = ExecutionConfig(lag=1, price=price, initial_cash=1e6)

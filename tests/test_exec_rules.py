@@ -12,10 +12,10 @@ import pytest
 from engine.backtest import SameCloseWarning, run_backtest
 from engine.config import config_from_dict
 from engine.config_schema import CostConfig, ExecutionConfig, MarketRulesConfig
-from engine.costs import cash_growth, stamp_duty_schedule, transfer_schedule
+from engine.backtest.costs import cash_growth, stamp_duty_schedule, transfer_schedule
 from engine.data.panel import Panel
 from engine.errors import ConfigError
-from engine.limits import board_limit_prices, round_half_up, tradability
+from engine.backtest.limits import board_limit_prices, round_half_up, tradability
 
 FREE = CostConfig(commission=0.0, min_commission=0.0, stamp_duty="none", transfer_fee=0.0, slippage_bps=0.0)
 BOARD = MarketRulesConfig(limits="board")

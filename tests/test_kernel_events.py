@@ -15,7 +15,7 @@ from engine.config_schema import CostConfig, ExecutionConfig, MarketRulesConfig
 from engine.data.embedded import load_embedded
 from engine.kernels.ma import rolling_means
 from engine.kernels.portfolio import cost_arrays, dense_events, lagged_events, simulate, simulate_events
-from engine.weightpaths import CrossPaths, lagged_targets
+from engine.backtest.weightpaths import CrossPaths, lagged_targets
 from tests.naive_portfolio import naive_events, simulate_naive
 from tests.test_kernel import _random_case
 
@@ -145,7 +145,7 @@ def test_compact_ma_paths_backtest_like_their_dense_form():
 
 def test_thread_split_is_bit_identical(monkeypatch):
     """Column blocks in threads (engine.backtest.kernel_threads) compute exactly what one thread computes."""
-    from engine import backtest
+    from engine.backtest import core as backtest
     from engine.errors import ConfigError
 
     ds = load_embedded()
@@ -177,7 +177,7 @@ def test_forked_child_gets_its_own_kernel_threads(monkeypatch):
     """A process forked after a multi-column backtest must not wait forever on the parent's (absent) threads."""
     import multiprocessing as mp
 
-    from engine import backtest
+    from engine.backtest import core as backtest
 
     monkeypatch.setenv("JINGONG_THREADS", "2")
     ds = load_embedded()
@@ -199,7 +199,7 @@ def _child_values(paths, panel):
 
 def _lagged_by_hand(w, i0, i1, lag):
     """Bar j of i0..i1 trades the row decided at i0 + j - lag (NaN before the data); in rows that are not all NaN,
-    NaN cells and -1e-12 < w < 0 rounding noise are 0. Plain loops, independent of engine.weightpaths."""
+    NaN cells and -1e-12 < w < 0 rounding noise are 0. Plain loops, independent of engine.backtest.weightpaths."""
     T_all, P, N = w.shape
     out = np.full((i1 - i0 + 1, P, N), np.nan)
     for j in range(i1 - i0 + 1):
@@ -218,7 +218,7 @@ def test_one_pass_events_equal_the_naive_events_and_twin(seed):
     """DensePaths.events (numba, one pass) against independent oracles (issue 12 item 11): the events listed by
     the written rule (tests/naive_portfolio.naive_events) of the targets lagged by hand, and the naive twin's
     simulation of those dense targets against the kernel run on the one-pass events."""
-    from engine.weightpaths import DensePaths
+    from engine.backtest.weightpaths import DensePaths
 
     rng = np.random.default_rng(500 + seed)
     T_all, P, N = int(rng.integers(3, 40)), int(rng.integers(1, 5)), int(rng.integers(1, 12))
@@ -261,7 +261,7 @@ def test_one_pass_events_equal_the_naive_events_and_twin(seed):
 @pytest.mark.parametrize("bad, msg", [(np.inf, "infinite"), (-0.01, "negative"), (0.8, "sum above 1")])
 def test_one_pass_dense_events_report_bad_weights_like_numpy(bad, msg):
     from engine.errors import DataError
-    from engine.weightpaths import DensePaths
+    from engine.backtest.weightpaths import DensePaths
 
     w = np.full((10, 2, 2), 0.3)
     w[6, 1, 0] = bad

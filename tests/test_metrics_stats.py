@@ -16,9 +16,9 @@ from engine.config_schema import MetricsConfig
 from engine.data.embedded import load_csi300
 from engine.errors import ConfigError
 from engine.metrics import compute_metrics, format_metrics_table
-from engine.metrics_format import fmt_pct
-from engine.metrics_vec import vector_metrics
-from engine.metrics_warmup import warmup_section
+from engine.metrics.format import fmt_pct
+from engine.metrics.vector import vector_metrics
+from engine.metrics.warmup import warmup_section
 
 AUTO = MetricsConfig(periods_per_year="auto")
 

@@ -1,4 +1,4 @@
-"""engine.metrics_vec: every column equals engine.metrics.compute_metrics on that column (the spec), to 1e-12."""
+"""engine.metrics.vector: every column equals engine.metrics.compute_metrics on that column (the spec), to 1e-12."""
 from __future__ import annotations
 
 import numpy as np
@@ -11,7 +11,7 @@ from engine.config_schema import CostConfig, ExecutionConfig, MarketRulesConfig,
 from engine.data.embedded import load_embedded
 from engine.kernels.colstats import pairwise_cols
 from engine.metrics import compute_metrics
-from engine.metrics_vec import COLUMNS, METRIC_NAMES, metrics_json_view, vector_metrics
+from engine.metrics.vector import COLUMNS, METRIC_NAMES, metrics_json_view, vector_metrics
 
 CONFIGS = (MetricsConfig(), MetricsConfig(periods_per_year=244, risk_free=0.03, primary_excess="arithmetic"))
 

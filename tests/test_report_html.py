@@ -234,7 +234,7 @@ def test_round_trips_by_hand():
 
 def test_round_trips_equal_vectorbt_positions():
     """On the MA timing run, our round trips from the kernel's fills equal vectorbt's position records of the
-    same orders replayed (engine.bridge): same count, same entry/exit order and P&L to 1e-6."""
+    same orders replayed (engine.backtest.bridge): same count, same entry/exit order and P&L to 1e-6."""
     from engine.config import load_config
     from engine.data.sources import load_dataset
     from engine.pipeline import config_dir, run_strategy

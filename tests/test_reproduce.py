@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.reproduce_checks import INPUT_KINDS
+from engine.reproduce.checks import INPUT_KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,7 +86,7 @@ def test_fetch_commands_name_real_datasets_and_providers(checks):
         words = cmd.split()
         assert words[:4] == ["python", "-m", "engine.data", "fetch"] and words[5] == "--provider"
         assert words[4] in DATASETS and words[6] in DATASETS[words[4]].providers
-    from engine.reproduce_002 import fetch_command
+    from engine.reproduce.seed002 import fetch_command
 
     for name in ("citic", "flows", "futures_if", "options_50etf", "sw_l1", "sw_membership"):   # the other gaps
         assert fetch_command(name).split()[4] == name

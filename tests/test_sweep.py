@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.metrics_vec import metrics_json_view
+from engine.metrics.vector import metrics_json_view
 
 ROOT = Path(__file__).resolve().parents[1]
 MA = ROOT / "strategies" / "ma_timing.yaml"
@@ -143,8 +143,8 @@ def test_executors_identical(tmp_path, monkeypatch):
     """serial, a local process pool and a Dask LocalCluster give identical chunk tables."""
     from engine.pipeline import config_dir
     from engine.sweep import assemble, load_raw, make_tasks, resolve_periods
-    from engine.sweep_grid import parse_sweep, plan
-    from engine.sweep_pool import run_tasks
+    from engine.sweep.grid import parse_sweep, plan
+    from engine.sweep.pool import run_tasks
 
     raw, source, lines = load_raw(MA, ["sweep.chunk_size=3", "sweep.costs.slippage_bps=[0, 5]", SPLIT])
     p = plan(raw, source, parse_sweep(raw["sweep"]), lines)
@@ -171,7 +171,7 @@ def test_executors_identical(tmp_path, monkeypatch):
 def test_progress_bar_line():
     import io
 
-    from engine.sweep_pool import Progress
+    from engine.sweep.pool import Progress
 
     buf = io.StringIO()
     bar = Progress(100, enabled=True, stream=buf, width=10)
@@ -195,12 +195,12 @@ def test_cli_errors_are_one_line():
 def test_generic_signal_with_rebalance_dates_equals_single_runs(tmp_path, monkeypatch):
     """A signal without a batched path (turnover rotation, monthly forced rebalancing, 31 SW L1 industries on the
     small synthetic market): every swept row equals run_strategy of that combination's config."""
-    import engine.sweep_exec as se
+    import engine.sweep.execute as se
     from engine.config import load_config
     from engine.pipeline import run_strategy
     from engine.sweep import assemble, load_raw, make_tasks, resolve_periods
-    from engine.sweep_grid import parse_sweep, plan
-    from engine.sweep_pool import run_tasks
+    from engine.sweep.grid import parse_sweep, plan
+    from engine.sweep.pool import run_tasks
 
     monkeypatch.setattr(se, "cache_root", lambda: tmp_path / "sweeps")     # keep the shared synthetic cache
     path = ROOT / "strategies" / "turnover_rotation.yaml"

@@ -1,4 +1,4 @@
-"""engine.sweep_grid: the sweep: section -> validated combinations (parsing, ranges, random sampling, errors)."""
+"""engine.sweep.grid: the sweep: section -> validated combinations (parsing, ranges, random sampling, errors)."""
 from __future__ import annotations
 
 import copy
@@ -9,7 +9,7 @@ import yaml
 
 from engine.config import _Loader
 from engine.errors import ConfigError
-from engine.sweep_grid import combinations, parse_sweep, plan
+from engine.sweep.grid import combinations, parse_sweep, plan
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = yaml.load((ROOT / "strategies" / "ma_timing.yaml").read_text(encoding="utf-8"), Loader=_Loader)

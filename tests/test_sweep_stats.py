@@ -1,4 +1,4 @@
-"""engine.sweep_stats: PSR/DSR against closed forms and Monte Carlo, PBO (CSCV) against a naive implementation."""
+"""engine.sweep.stats: PSR/DSR against closed forms and Monte Carlo, PBO (CSCV) against a naive implementation."""
 from __future__ import annotations
 
 import itertools
@@ -9,8 +9,8 @@ import pytest
 from scipy.stats import rankdata
 
 from engine.config_schema import MetricsConfig
-from engine.sweep_exec import _cscv_sums
-from engine.sweep_stats import deflated_sharpe, expected_max_sharpe, pbo_cscv, probabilistic_sharpe
+from engine.sweep.execute import _cscv_sums
+from engine.sweep.stats import deflated_sharpe, expected_max_sharpe, pbo_cscv, probabilistic_sharpe
 
 
 def phi(x):

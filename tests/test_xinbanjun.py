@@ -10,8 +10,8 @@ import pytest
 from engine.data.panel import Dataset
 from engine.data.synthetic import generate
 from engine.errors import ConfigError, DataError
-from engine.signals import xinbanjun as X
-from engine.signals import xinbanjun_indicators as xi
+from engine.signals.xinbanjun import signal as X
+from engine.signals.xinbanjun import indicators as xi
 from tests.lookahead import assert_no_lookahead
 
 FAST = {"val_window": 120, "val_min_periods": 60, "mf_z_lookback": 60, "iss_min_months": 6}
@@ -213,8 +213,8 @@ def test_bad_parameters_name_the_key(ds):
 
 # ------------------------------------------------------------------------------------------ reproduction rows
 def test_reproduction_rows_004_x1(tmp_path):
-    from engine.reproduce_checks import Check
-    from engine.signals import xinbanjun_reproduce as R
+    from engine.reproduce.checks import Check
+    from engine.signals.xinbanjun import reproduce as R
 
     cfg = tmp_path / "x.yaml"
     text = R.DEFAULT_CONFIG.read_text(encoding="utf-8").replace("size: default", "size: small")
@@ -240,7 +240,7 @@ def test_reproduction_rows_004_x1(tmp_path):
 # ------------------------------------------------------------------------------------------ as-of table, charts
 def test_asof_table_and_charts(ds, tmp_path):
     from engine.data.synthetic.build import cut_window
-    from engine.signals.xinbanjun_report import charts, format_asof
+    from engine.signals.xinbanjun.report import charts, format_asof
 
     cut = cut_window(ds, ds.panel("sectors").dates[0], pd.Timestamp("2022-02-22"))
     res = X.compute(cut, FAST)

@@ -8,7 +8,7 @@ import pytest
 from scipy.optimize import minimize, nnls
 
 from engine.kernels.xinbanjun import capped_nnls, rolling_capped_nnls, zigzag_drawdowns
-from engine.signals import xinbanjun_indicators as xi
+from engine.signals.xinbanjun import indicators as xi
 from tests import naive_xinbanjun as nv
 
 

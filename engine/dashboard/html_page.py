@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from engine.dashboard.cells import PCT_WORDS, SYNTH_LABEL, fmt
 from engine.report.html import Page, dates, esc, plotly_js_path, rounded, write_page
 
 BLOCK_LABELS = {"leverage": ("杠杆资金", "Leveraged money (margin)"), "quant": ("量化资金", "Quant money"),
@@ -19,8 +20,6 @@ UP, DOWN = "#d62728", "#2ca02c"            # A-share convention: red up, green d
 
 def table_html(page: Page, df: pd.DataFrame, caption: str, key: str) -> str:
     """``df`` as in dashboard.md: same row/column labels and formatted text; ``data-key`` = ``key|row|column``."""
-    from engine.dashboard.render import fmt
-
     head = "".join(f"<th>{esc(c)}</th>" for c in [""] + [str(c) for c in df.columns])
     rows = []
     for i, r in zip(df.index, df.itertuples(index=False)):
@@ -37,7 +36,6 @@ def table_html(page: Page, df: pd.DataFrame, caption: str, key: str) -> str:
 def chart_html(page: Page, name: str, obj, weeks: int, end) -> str:
     """The same views as :func:`engine.dashboard.render.plot_block`: a dated series as a line over the last
     ``weeks`` weeks up to ``end``, a cross-section as horizontal bars, a frame as grouped bars."""
-    from engine.dashboard.render import PCT_WORDS
 
     pct = any(w in name.lower() for w in PCT_WORDS)        # the rule render.fmt uses for the tables' cells
     axis = {"tickformat": ".1%", "hoverformat": ".2%"} if pct else {"hoverformat": ",.2f"}
@@ -61,7 +59,6 @@ def chart_html(page: Page, name: str, obj, weeks: int, end) -> str:
 
 def build_page(dash, pngs: dict | None = None) -> Page:
     """``pngs``: block key -> PNG path, embedded when plotly is unavailable (or as the only chart source)."""
-    from engine.dashboard.render import SYNTH_LABEL
 
     wk = dash.week
     page = Page(f"资金行为周度看板 Fund-behaviour dashboard, week {wk.label}", "both", dash.synthetic,

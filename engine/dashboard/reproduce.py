@@ -1,7 +1,7 @@
 """Seed report 000's checkable numbers (methodology §6 Z1, week 2025-11-03..07) as rows of ``engine.reproduce 000``.
 
 ``checks(config_path=None)`` loads the data of ``strategies/dashboard_margin_timing.yaml`` (or the given strategy
-YAML), builds the dashboard of that week and returns one :class:`~engine.reproduce_checks.Check` per printed
+YAML), builds the dashboard of that week and returns one :class:`~engine.reproduce.checks.Check` per printed
 number. On the shipped synthetic market the rows show the pipeline end to end and are labelled ``synthetic``: their
 differences from the printed figures say nothing about the method. Percentages are fractions.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.reproduce_checks import Check
+from engine.reproduce.checks import Check
 
 WEEK = "2025-11-07"
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "strategies" / "dashboard_margin_timing.yaml"

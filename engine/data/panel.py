@@ -17,6 +17,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from engine.data.embedded_files import _load_csi300_frame
 from engine.errors import DataError, JingongWarning
 
 PRICE_FIELDS = ("open", "high", "low", "close")
@@ -310,9 +311,7 @@ def check_calendar(where: str, dates: pd.DatetimeIndex) -> None:
     2006-01-06..2025-12-31) inside their own span: returns over the hole are multi-day moves."""
     if len(dates) < 20:
         return
-    from engine.data.embedded import load_csi300
-
-    cal = load_csi300().index
+    cal = _load_csi300_frame().index
     cal = cal[(cal >= dates[0]) & (cal <= dates[-1])]
     if len(cal) < 20:
         return

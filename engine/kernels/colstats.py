@@ -1,4 +1,4 @@
-"""Per-column return statistics for sweeps (numba): the sums behind :mod:`engine.metrics_vec`.
+"""Per-column return statistics for sweeps (numba): the sums behind :mod:`engine.metrics.vector`.
 
 ``column_sums(returns, bench, costs, value, month_end, rf_d, use_costs)``
 

@@ -12,7 +12,7 @@ windows together cost ``O(T * n_windows)`` regardless of window length.
 target-weight array: ``1.0`` where ``MA_short > MA_long`` at close t, else ``0.0`` (NaN means during the warm-up
 compare False, i.e. cash), exactly ``(ma_s > ma_l).astype(float)``. ``cross_events(...)`` gives the same crossovers,
 lagged, directly as the portfolio kernel's target events (only the bars where a column's target changes), which is
-what a sweep uses (:class:`engine.weightpaths.CrossPaths`): no (T, P, N) array is written.
+what a sweep uses (:class:`engine.backtest.weightpaths.CrossPaths`): no (T, P, N) array is written.
 
 No look-ahead: row t of every output uses input rows <= t only. The slow twin is pandas' rolling mean itself
 (``tests/test_sweep_ma.py`` compares on random data with NaN gaps and constant runs).

@@ -22,7 +22,7 @@ Market inputs (T bars, N assets; float64 unless stated):
 * ``commission`` (rate), ``min_commission`` (currency per order), ``slippage`` (fraction: buys fill at
   ``p * (1 + slippage)``, sells at ``p * (1 - slippage)``); per bar (T,): ``stamp_buy`` / ``stamp_sell`` and
   ``transfer`` (rates of traded value), ``tshare`` (currency per share) with ``tshare_min`` (currency per order),
-  charged on the assets with ``sh_mask[k]`` = 1 (N,) (the pre-2015 Shanghai transfer fee, engine.costs).
+  charged on the assets with ``sh_mask[k]`` = 1 (N,) (the pre-2015 Shanghai transfer fee, engine.backtest.costs).
 * ``cash_g`` (T,): growth factor of cash held from close i-1 to bar i (1 + daily cash return; row 0 unused), or a
   (0,) array for none. ``div`` (T, N): cash paid per share held from close i-1 into bar i (distributions from an
   adjustment factor: ``close_i * (adj_i / adj_{i-1} - 1)``), or a (0, 0) array for none. Both accrue at the start
@@ -487,7 +487,7 @@ def _scan_column(w_all, p, first, T, start, check, cur, bars, weights, e, write)
 def lagged_events(w_all, first, T, trade_bar0, check):
     """Target events (module docstring) for T bars of dense weights ``w_all`` (T_all, P, N), bar j trading row
     ``first + j``, in one pass without a (T, P, N) copy. With ``check`` they equal ``dense_events`` of
-    ``engine.weightpaths.lagged_targets`` (the numpy clean and check), or ``ok`` is False: some row needs the numpy
+    ``engine.backtest.weightpaths.lagged_targets`` (the numpy clean and check), or ``ok`` is False: some row needs the numpy
     check (invalid or borderline) and the events are not usable. Bar 0 is skipped unless ``trade_bar0``.
     Returns ``(ptr, bars, weights, ok)``."""
     _, P, N = w_all.shape

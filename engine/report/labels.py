@@ -158,13 +158,13 @@ def kind_of(key: str, value) -> str:
 
 
 def fmt(value, kind: str) -> str:
-    """The text shown for a value: the terminal table's own formatting (engine.metrics_format: 2-decimal
+    """The text shown for a value: the terminal table's own formatting (engine.metrics.format: 2-decimal
     percentages, 3-decimal ratios, 'x' for turnover) with "-0.00%" shown as "0.00%"; money with thousands
     separators; other numbers with 4 significant digits."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
     if kind in ("pct", "ratio", "times", "int"):
-        from engine.metrics_format import _fmt
+        from engine.metrics.format import _fmt
 
         s = _fmt(value, kind)
         return "0.00%" if s == "-0.00%" else s

@@ -59,9 +59,9 @@ def esc_cls(key: str) -> str:
 
 
 def _series_definitions() -> dict:
-    """The terminal table's one-line definitions of the per-series metrics (engine.metrics_format), if present."""
+    """The terminal table's one-line definitions of the per-series metrics (engine.metrics.format), if present."""
     try:
-        from engine import metrics_format
+        from engine.metrics import format as metrics_format
 
         return {row[1]: row[3] for row in getattr(metrics_format, "_SERIES_ROWS", ()) if len(row) > 3 and row[3]}
     except Exception:   # noqa: BLE001 - definitions are a courtesy; the numbers do not depend on them

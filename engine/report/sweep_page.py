@@ -29,8 +29,8 @@ PBO_SENTENCE = ("PBO (回测过拟合概率): 把样本切成多块、反复划�
 
 
 def build_sweep_page(p, res: pd.DataFrame, skipped, sel: dict, info: dict, ds, language: str = "both") -> Page:
-    from engine.sweep_grid import LOWER_IS_BETTER, column_names
-    from engine.sweep_report import _header, _top, _wf_table
+    from engine.sweep.grid import LOWER_IS_BETTER, column_names
+    from engine.sweep.report import _header, _top, _wf_table
 
     syn = bool(ds.synthetic)
     page = Page(f"Sweep / 参数扫描: {p.base.name}", language, syn,

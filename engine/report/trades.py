@@ -1,6 +1,6 @@
 """Round trips (交易) from the kernel's executed orders.
 
-The kernel records positions (shares held per code per day); :func:`engine.bridge.replay_orders` turns their
+The kernel records positions (shares held per code per day); :func:`engine.backtest.bridge.replay_orders` turns their
 changes into executed orders with fill prices (slippage included) and fees. A round trip of one code starts on the
 day its position goes from zero to positive and ends on the day it returns to zero; adds and partial sells in
 between belong to the same trip (a position-level trip, as vectorbt's ``Portfolio.positions``). Its profit is the
@@ -77,7 +77,7 @@ def trade_stats(trips: pd.DataFrame, n_orders: int | None = None) -> dict:
 
 def run_trades(run) -> tuple[pd.DataFrame, dict]:
     """Round trips and their statistics of a finished run (:class:`engine.pipeline.RunOutput`)."""
-    from engine.bridge import replay_orders
+    from engine.backtest.bridge import replay_orders
     from engine.signals import REGISTRY
 
     cfg = run.cfg

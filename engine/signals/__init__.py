@@ -1,5 +1,6 @@
 """Signal generators. YAML names a key of :data:`REGISTRY`; nothing is loaded by string path."""
-from engine.signals import crowding, dashboard_timing, industry_common, sentiment, turnover_rotation, xinbanjun
+from engine.signals import crowding, dashboard_timing, industry_common, sentiment, turnover_rotation
+from engine.signals.xinbanjun import signal as xinbanjun
 from engine.signals.base import SignalResult, SignalSpec
 from engine.signals.basic import HOLD, MA_TIMING, WEIGHTS_FILE
 

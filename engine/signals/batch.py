@@ -2,7 +2,7 @@
 
 ``batch_weights(ds, signal_name, params_list, panel)`` returns ``(paths, problems, rebalance)``:
 
-* ``paths``: a weight-paths object (:mod:`engine.weightpaths`) whose ``dense()`` is (T_all, P, N) float64 aligned to ``panel.dates`` x (one column per params set) x ``panel.codes``,
+* ``paths``: a weight-paths object (:mod:`engine.backtest.weightpaths`) whose ``dense()`` is (T_all, P, N) float64 aligned to ``panel.dates`` x (one column per params set) x ``panel.codes``,
   with exactly the values ``REGISTRY[signal_name].compute(ds, params)`` gives after reindexing to the panel (a date
   the signal does not cover is an all-NaN row = keep positions; a code it does not mention is NaN = 0);
 * ``problems[p]``: None, or the one-line reason why params set p is invalid (its column is then all NaN and must
@@ -12,7 +12,7 @@
 
 Shared work is done once: ``ma_timing`` computes every distinct window's trailing mean once per (panel, code)
 with :func:`engine.kernels.ma.rolling_means` (bit-identical to pandas' rolling mean, hence to
-:func:`engine.signals.basic.ma_timing`) and keeps the crossovers implicit (:class:`engine.weightpaths.CrossPaths`:
+:func:`engine.signals.basic.ma_timing`) and keeps the crossovers implicit (:class:`engine.backtest.weightpaths.CrossPaths`:
 the backtest kernel's events come straight from the means, no (T, P, N) array). Other
 signals fall back to one ``compute`` per distinct parameter set (duplicates share the result).
 Timing is the signal's own: weights decided with data up to close t.
@@ -28,7 +28,7 @@ from engine.data.panel import Dataset, Panel
 from engine.errors import JingongError
 from engine.kernels.ma import rolling_means
 from engine.signals import REGISTRY
-from engine.weightpaths import CrossPaths, DensePaths
+from engine.backtest.weightpaths import CrossPaths, DensePaths
 
 
 def _key(params: dict) -> str:

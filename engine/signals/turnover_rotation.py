@@ -37,11 +37,13 @@ from engine.data.panel import Dataset
 from engine.errors import ConfigError, DataError
 from engine.kernels.industry import group_ols_slope
 from engine.signals.base import SignalResult, SignalSpec, format_tables_by_month
+from engine.signals.crowding_indicators import crowding_monthly, crowding_table_for
 from engine.signals.industry_common import (equal_weight_rows, industry_names,
                                             monthly_to_daily, rank_ascending, reference_close, sw_l1_months,
                                             trend_state)
+from engine.signals.industry_tables import (BUY_TEXT, FLAG_TEXT, SELL_TEXT, SOURCE_LABELS,  # noqa: F401
+                                            format_monthly_tables, rotation_footer)
 
-FLAG_TEXT, BUY_TEXT, SELL_TEXT = "中期趋势反转可能", "买入信号", "卖出信号"
 ROTATION_COLUMNS = ["行业", "换手率均值排名", "换手率斜率排名", "提示"]
 
 DEFAULTS = {
@@ -60,16 +62,6 @@ CHOICES = {
 }
 POSITIVE = ("norm_window", "norm_min_periods", "slope_min_obs", "st_window", "mt_window", "c_abs_window",
             "c_rel_window")
-
-# what the 换手率 columns measure, printed in the table header (a proxy is never shown as a turnover rate)
-SOURCE_LABELS = {
-    "turnover": "换手率 = field 'turnover' (the vendor's turnover rate, %)",
-    "volume_float": "换手率 = volume / float_shares x 100 (turnover rate from free-float shares, %)",
-    "turnover+volume_float": "换手率 = field 'turnover' (%), its gaps from volume / float_shares x 100",
-    "volume": "PROXY: the 换手率 ranks are computed on SW L1 成交量 (field 'volume'), not on a turnover rate",
-    "amount": "PROXY: the 换手率 ranks are computed on SW L1 成交额 (field 'amount'), not on a turnover rate",
-}
-
 
 def resolve_source(ds: Dataset, source: str = "auto") -> str:
     """The turnover source actually used: ``source`` itself, or for ``auto`` the field ``turnover`` (gaps filled
@@ -193,13 +185,6 @@ def rotation_table(names: pd.Series, mean_rank: pd.Series, slope_rank: pd.Series
     return t.sort_values("换手率斜率排名", kind="stable", na_position="last")
 
 
-def rotation_footer(table: pd.DataFrame, month_label: str) -> list[str]:
-    """The report's two summary lines, e.g. '11月量能买入信号：计算机、社会服务'."""
-    buys = [n for n, h in zip(table["行业"], table["提示"]) if BUY_TEXT in h][::-1]
-    sells = [n for n, h in zip(table["行业"], table["提示"]) if SELL_TEXT in h][::-1]
-    return [f"{month_label}量能买入信号：{'、'.join(buys) or '无'}", f"{month_label}量能卖出信号：{'、'.join(sells) or '无'}"]
-
-
 def rotation_monthly(ds: Dataset, params: dict) -> dict[str, pd.DataFrame]:
     """Every monthly quantity, each a frame (month-end date x sw_l1 code): ``mean``, ``slope``, ``mean_rank``,
     ``slope_rank``, ``flag``, ``st``, ``mt`` (the two trend legs, :func:`trend_legs`), ``buy``, ``sell``,
@@ -305,10 +290,8 @@ def compute(ds: Dataset, params: dict) -> SignalResult:
     ind = stack_indicators(mon, ("mean", "slope", "mean_rank", "slope_rank", "flag", "st", "mt", "buy", "sell"))
     tables = {"rotation": rotation_table_for(ds, mon, -1)}
     if p["crowding_table"] and "stocks" in ds.panels and "membership" in ds.tables:
-        from engine.signals import crowding  # lazy: crowding imports this module
-
-        cm = crowding.crowding_monthly(ds, {})
-        tables["crowding"] = crowding.crowding_table_for(ds, cm, -1)
+        cm = crowding_monthly(ds, {})
+        tables["crowding"] = crowding_table_for(ds, cm, -1)
     return SignalResult(weights=w, indicators=ind, tables=tables, rebalance_dates=pd.DatetimeIndex(rows.index))
 
 
@@ -329,6 +312,4 @@ SPEC = SignalSpec(
 
 
 def _format(tables):
-    from engine.signals.crowding import format_monthly_tables  # lazy: crowding imports this module
-
     return format_tables_by_month(tables, format_monthly_tables)

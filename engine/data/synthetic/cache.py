@@ -9,7 +9,6 @@ processes race, the first rename wins and the loser's copy is deleted).
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -23,21 +22,8 @@ import pandas as pd
 from engine.data.embedded import CSI300_SHA256
 from engine.data.io import read_dataset, write_dataset
 from engine.data.panel import Dataset, Panel
+from engine.data.synthetic.generator import GENERATOR_VERSION, SIZES, code_hash, generate, resolve_params
 from engine.errors import DataError
-
-_PKG = Path(__file__).resolve().parent
-_SOURCES = sorted(_PKG.glob("*.py")) + [_PKG.parents[1] / "kernels" / "synthetic.py", _PKG.parent / "io.py"]
-
-
-@functools.lru_cache(maxsize=1)
-def code_hash() -> str:
-    """sha256 (first 16 hex digits) of the generator's source files."""
-    h = hashlib.sha256()
-    for path in _SOURCES:
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()[:16]
-
 
 def _write_parallel(ds: Dataset, root: Path, workers: int = 2) -> None:
     """``write_dataset`` split into one job per panel field on a small thread pool (parquet encoding releases the
@@ -80,8 +66,6 @@ def _prune(root: Path, keep_also: Path) -> None:
 
 
 def cache_key(params: dict) -> str:
-    from engine.data.synthetic import GENERATOR_VERSION
-
     blob = json.dumps({"params": params, "version": GENERATOR_VERSION, "code": code_hash(), "csi300": CSI300_SHA256,
                        "numpy": np.__version__}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
@@ -94,7 +78,6 @@ def load_synthetic(seed=42, size="default", effects=None, start=None, end=None):
     ``start``/``end`` is cut from it, which gives exactly ``generate(seed, start, end, size=size, effects=effects)``.
     Timing: a hit reads parquet (about 2-4 s for 'default', well under 1 s for 'small').
     """
-    from engine.data.synthetic import SIZES, generate, resolve_params
     from engine.data.synthetic.build import cut_window
 
     want = resolve_params(seed, start, end, size=size, effects=effects)

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import JingongError
-from engine.reproduce_checks import Check
+from engine.reproduce.checks import Check
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 R = "002"
 
 # 图1 + 表1 of report 002 (same transcription as tests/data/caixin_20231201_sentiment.csv): date -> (浓度, 温度, 预期, 权重)

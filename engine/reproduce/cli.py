@@ -15,13 +15,13 @@ from engine.errors import ConfigError, run_cli
 
 
 def _checks_002(config_path=None):
-    from engine.reproduce_002 import checks
+    from engine.reproduce.seed002 import checks
 
     return checks(config_path)
 
 
 def _checks_004(config_path=None):
-    from engine.signals.xinbanjun_reproduce import checks
+    from engine.signals.xinbanjun.reproduce import checks
 
     return checks(config_path)
 

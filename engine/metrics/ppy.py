@@ -48,7 +48,7 @@ def resolve_ppy(value, calendar) -> tuple[float, dict]:
 
     ``info``: ``value`` (the ppy used), ``setting`` (what the config said), ``rule`` (one line: how it was
     obtained), ``years`` ([first, last] complete year or None), ``n_years``, ``days``, ``warning`` (None or one
-    line). Raises nothing: the value is validated by :func:`engine.metrics_input.check_config`.
+    line). Raises nothing: the value is validated by :func:`engine.metrics.inputs.check_config`.
     """
     if isinstance(value, str) and value == AUTO:
         counts = complete_year_counts(calendar)

@@ -1,6 +1,6 @@
 """Where sweep chunks run: in this process, in local worker processes, or on Dask workers; plus the progress bar.
 
-All executors run the same pure function (:func:`engine.sweep_exec.compute_chunk`) on the same tasks, and the
+All executors run the same pure function (:func:`engine.sweep.execute.compute_chunk`) on the same tasks, and the
 client stores every finished chunk in the cache as soon as it arrives, then orders results by chunk index, so
 the result never depends on the executor or on completion order.
 
@@ -28,7 +28,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from engine.errors import ConfigError
-from engine.sweep_exec import compute_chunk, load_cached, store
+from engine.sweep.execute import compute_chunk, load_cached, store
 
 AUTO_PARALLEL_S = 3.0
 EXECUTORS = ("auto", "serial", "processes", "dask")
@@ -126,7 +126,7 @@ def run_tasks(tasks, executor: str = "auto", workers: int | None = None, schedul
     return tables, stats
 
 
-_PRELOAD = ["engine.sweep_exec", "engine.signals.batch", "engine.backtest", "engine.metrics_vec", "engine.pipeline"]
+_PRELOAD = ["engine.sweep.execute", "engine.signals.batch", "engine.backtest", "engine.metrics.vector", "engine.pipeline"]
 
 
 def _alive(pid: int) -> bool:

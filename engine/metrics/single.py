@@ -6,12 +6,12 @@ Inputs (shared by all public functions)
 ``pd.Series`` on the same ``DatetimeIndex``. The strategy returns are **net of costs**. The **first row is the
 base day** (the close the period is measured from) with return 0 (NaN accepted); it is excluded from every
 statistic. Hence ``n = rows - 1`` = the number of trading days in the period, and the period runs from the first
-trading day after the base day to the last row. Validation lives in :mod:`engine.metrics_input`.
+trading day after the base day to the last row. Validation lives in :mod:`engine.metrics.inputs`.
 
 Conventions (also returned in ``metrics["conventions"]`` and printed by :func:`format_metrics_table`)
 ------------------------------------------------------------------------------------------------------
 * ``ppy`` = ``MetricsConfig.periods_per_year``, passed to empyrical as ``annualization=ppy``. Default ``auto``: the
-  data's own trading days per complete calendar year (:mod:`engine.metrics_ppy`; ``calendar`` argument, else the
+  data's own trading days per complete calendar year (:mod:`engine.metrics.ppy`; ``calendar`` argument, else the
   return series' dates); a number (250, 252, 365) is used as given. The value used is printed next to every
   annualised number.
 * annual return (geometric, CAGR): ``(1 + R)^(ppy / n) - 1``, R = total compounded return (empyrical).
@@ -63,9 +63,9 @@ import empyrical as ep  # noqa: E402  (after the lazy registrations)
 import pandas as pd
 
 from engine.config_schema import MetricsConfig
-from engine.metrics_format import format_metrics_table  # re-exported
-from engine.metrics_input import check_aux, check_config, check_pair
-from engine.metrics_ppy import format_ppy, resolve_ppy
+from engine.metrics.format import format_metrics_table  # re-exported
+from engine.metrics.inputs import check_aux, check_config, check_pair
+from engine.metrics.ppy import format_ppy, resolve_ppy
 
 __all__ = ["compute_metrics", "yearly_table", "format_metrics_table", "drawdown_dates", "to_json_safe"]
 

@@ -18,8 +18,8 @@ Timing convention (all functions here):
   ``rebalance_threshold`` = 0 the portfolio trades only when the target changes (constant weights = buy and hold).
   Rebalancing, blocked (pending) orders, lot rounding and cash-limited buys follow
   :mod:`engine.kernels.portfolio` (its docstring is the contract; ``tests/naive_portfolio.py`` is its spec).
-* Costs are dated (:mod:`engine.costs`); tradability (price limits at the tick, suspensions) is
-  :mod:`engine.limits`. Idle cash earns ``costs.cash_return``. A panel with an ``adj_factor`` field (adjusted
+* Costs are dated (:mod:`engine.backtest.costs`); tradability (price limits at the tick, suspensions) is
+  :mod:`engine.backtest.limits`. Idle cash earns ``costs.cash_return``. A panel with an ``adj_factor`` field (adjusted
   price = raw close x adj_factor) pays each holder ``close_i (adj_i / adj_{i-1} - 1)`` per share into cash on the
   bar the factor changes, so positions earn the adjusted (total) return while shares, lots and limits stay raw.
 """
@@ -33,12 +33,12 @@ import numpy as np
 import pandas as pd
 
 from engine.config_schema import CostConfig, ExecutionConfig, MarketRulesConfig
-from engine.costs import cash_growth, sh_share_mask, stamp_duty_schedule, transfer_schedule, validate_cost_specs
+from engine.backtest.costs import cash_growth, sh_share_mask, stamp_duty_schedule, transfer_schedule, validate_cost_specs
 from engine.data.panel import Panel, _fmt_codes, _fmt_dates
 from engine.errors import ConfigError, DataError
 from engine.kernels.portfolio import dense_events, simulate_events
-from engine.limits import tradability
-from engine.weightpaths import as_paths, clean_targets, lagged_targets
+from engine.backtest.limits import tradability
+from engine.backtest.weightpaths import as_paths, clean_targets, lagged_targets
 
 __all__ = ["BacktestResult", "backtest_dates", "run_backtest", "run_backtest_many", "stamp_duty_schedule",
            "tradability", "kernel_threads"]
@@ -262,7 +262,7 @@ def run_backtest(weights: pd.DataFrame, panel: Panel, start=None, end=None,
     row = keep positions); may start long before ``start`` (warm-up). Its dates and codes must be in ``panel``
     (which needs ``close``, and ``open`` for price: open).
     ``boards``: code -> board name, or an info frame (code, board, list_date, st_start, st_end, issue_price), for
-    the board limit rule (:mod:`engine.limits`). ``dataset``: needed only for ``costs.cash_return`` given as a
+    the board limit rule (:mod:`engine.backtest.limits`). ``dataset``: needed only for ``costs.cash_return`` given as a
     panel code. ``rebalance_dates``: decision dates on which the
     target is re-applied even if unchanged (scheduled rebalancing; otherwise only a changed target trades).
     Returns a :class:`BacktestResult` in float64 from the
@@ -330,7 +330,7 @@ def run_backtest_many(weights3d, panel: Panel, start=None, end=None,
     """Backtest P weight paths at once (sweeps): one mask/price preparation, one kernel call.
 
     ``weights3d``: (T_all, P, N) float array aligned to ``panel.dates`` x (portfolio) x ``panel.codes``, same
-    meaning and timing as :func:`run_backtest` weights, or a weight-paths object (:mod:`engine.weightpaths`, e.g.
+    meaning and timing as :func:`run_backtest` weights, or a weight-paths object (:mod:`engine.backtest.weightpaths`, e.g.
     the compact ``CrossPaths`` of an ``ma_timing`` sweep). Returns a dict of (T, P) float64 arrays, by default
     ``returns``, ``value``, ``turnover``, ``costs`` (currency) (``outputs`` may ask for fewer; ``value`` always
     comes), whose rows are ``backtest_dates(panel.dates, start, end)``, with the base-row conventions of

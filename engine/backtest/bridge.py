@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.costs import sh_share_mask, stamp_duty_schedule, transfer_schedule
+from engine.backtest.costs import sh_share_mask, stamp_duty_schedule, transfer_schedule
 from engine.errors import ConfigError
 
 

@@ -1,7 +1,7 @@
 """Vectorised :func:`engine.metrics.compute_metrics` for sweeps: P return columns at once.
 
 The formulas and conventions are exactly those of :mod:`engine.metrics` (read its module docstring): the base
-row (row 0, return 0) is excluded, ``n = rows - 1``, ``ppy`` (resolved by :func:`engine.metrics_ppy.resolve_ppy`
+row (row 0, return 0) is excluded, ``n = rows - 1``, ``ppy`` (resolved by :func:`engine.metrics.ppy.resolve_ppy`
 from the same calendar, column ``periods_per_year``) annualises, ``rf_d = (1 + rf)^(1/ppy) - 1`` is the
 per-period risk-free rate, and every statistic uses the same expression. The column sums come from one numba
 kernel (:mod:`engine.kernels.colstats`) that adds in row order, as bottleneck (which empyrical-reloaded
@@ -26,8 +26,8 @@ import pandas as pd
 from engine.config_schema import MetricsConfig
 from engine.errors import DataError
 from engine.kernels.colstats import SUMS, column_sums, pairwise_cols
-from engine.metrics_input import check_config
-from engine.metrics_ppy import resolve_ppy
+from engine.metrics.inputs import check_config
+from engine.metrics.ppy import resolve_ppy
 
 # (column, section of metrics.json it mirrors); the order is the column order of sweep tables.
 COLUMNS = (

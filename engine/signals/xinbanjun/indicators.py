@@ -1,5 +1,5 @@
 """The 新半军 indicators (seed report 004, methodology §4), one generator each. Every window and threshold is a
-parameter of the ``xinbanjun`` signal (``engine/signals/xinbanjun.py`` lists the defaults and why).
+parameter of the ``xinbanjun`` signal (``engine/signals/xinbanjun/signal.py`` lists the defaults and why).
 
 Each function returns date-indexed frames with one column per sector, decided with data up to the close of the
 row's date (row t uses inputs dated <= t; the monthly fund-issuance count only from the first trading day after

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine.reproduce_checks import Check
+from engine.reproduce.checks import Check
 
 ASOF = "2022-02-22"
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "strategies" / "xinbanjun.yaml"
+DEFAULT_CONFIG = Path(__file__).resolve().parents[3] / "strategies" / "xinbanjun.yaml"
 # sector: (PE, percentile now, percentile before the correction), as printed in 004 §2.1
 PRINTED = {
     "new_energy": (46.5, 0.325, 0.903),
@@ -36,7 +36,7 @@ def checks(config_path: str | None = None) -> list[Check]:
     from engine.config import load_config
     from engine.data.sources import load_dataset
     from engine.pipeline import config_dir
-    from engine.signals import xinbanjun as X
+    from engine.signals.xinbanjun import signal as X
 
     cfg = load_config(str(config_path or DEFAULT_CONFIG))
     ds = load_dataset(cfg.data, config_dir(cfg))
@@ -47,7 +47,7 @@ def checks(config_path: str | None = None) -> list[Check]:
     pe = price["pe_ttm"][sectors]
     asof = pd.Timestamp(ASOF)
     row = pe.index[pe.index <= asof][-1]
-    from engine.signals import xinbanjun_indicators as xi
+    from engine.signals.xinbanjun import indicators as xi
 
     close = price["close"][sectors]
     dd = xi.drawdowns(close.loc[:row], p["dd_min_depth"], p["dd_rebound"])

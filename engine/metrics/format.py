@@ -91,7 +91,7 @@ def _row(label: str, values: list[str], note: str = "") -> str:
 
 
 def _ppy_text(conv: dict) -> str:
-    from engine.metrics_ppy import format_ppy
+    from engine.metrics.ppy import format_ppy
 
     return format_ppy(conv["periods_per_year"])
 

@@ -1,10 +1,10 @@
 """Parameter sweeps: ``python -m engine.run strategies/x.yaml --sweep [--executor ...] [--out DIR]``.
 
-Flow: the YAML's ``sweep:`` section (:mod:`engine.sweep_grid`) -> validated combinations -> chunks
-(:mod:`engine.sweep_exec`: shared signals, one backtest kernel call per column batch, vectorised metrics,
-resumable cache) run by an executor (:mod:`engine.sweep_pool`) -> one table (parameter columns, then metric
-columns) -> ranking, deflated Sharpe ratio and PBO (:mod:`engine.sweep_stats`) -> the run directory
-(:mod:`engine.sweep_report`). Each row's metrics equal a single ``python -m engine.run x.yaml --set key=value
+Flow: the YAML's ``sweep:`` section (:mod:`engine.sweep.grid`) -> validated combinations -> chunks
+(:mod:`engine.sweep.execute`: shared signals, one backtest kernel call per column batch, vectorised metrics,
+resumable cache) run by an executor (:mod:`engine.sweep.pool`) -> one table (parameter columns, then metric
+columns) -> ranking, deflated Sharpe ratio and PBO (:mod:`engine.sweep.stats`) -> the run directory
+(:mod:`engine.sweep.report`). Each row's metrics equal a single ``python -m engine.run x.yaml --set key=value
 ...`` of that combination (same backtester, same formulas; tests check 1e-12 relative).
 
 Evaluation periods: the config's own period (columns without prefix) and, with ``sweep.split``, either
@@ -25,8 +25,8 @@ import pandas as pd
 
 from engine.errors import ConfigError
 from engine.report import SYNTH_BANNER
-from engine.sweep_exec import ChunkTask, columns_per_batch, data_fingerprint, data_key, get_dataset, with_key
-from engine.sweep_grid import LOWER_IS_BETTER, Plan, parse_sweep, plan
+from engine.sweep.execute import ChunkTask, columns_per_batch, data_fingerprint, data_key, get_dataset, with_key
+from engine.sweep.grid import LOWER_IS_BETTER, Plan, parse_sweep, plan, rank
 
 MAX_AUTO_CHUNK = 2000
 
@@ -93,7 +93,7 @@ def make_tasks(p: Plan, periods, config_dir: str | None, chunk_size: int | None 
     """Chunks of the plan's combinations, in order, each with its cache key.
 
     Default chunk size (``sweep.chunk_size`` overrides): as many combinations as one backtest batch holds within
-    :data:`engine.sweep_exec.MEMORY_BUDGET` (at most 2,000); for signals without a batched path (one ``compute``
+    :data:`engine.sweep.execute.MEMORY_BUDGET` (at most 2,000); for signals without a batched path (one ``compute``
     per parameter set, the expensive part) also at most n / (4 x cores), so the process pool has work to share."""
     from engine.signals import REGISTRY
 
@@ -141,17 +141,12 @@ def assemble(p: Plan, tables: dict) -> tuple[pd.DataFrame, pd.DataFrame, list[tu
     return res, cscv, skipped
 
 
-def rank(res: pd.DataFrame, metric: str, prefix: str = "") -> pd.DataFrame:
-    """Rows sorted best first by ``prefix + metric`` (descending; ascending for lower-is-better metrics), NaN
-    last, ties in combination order."""
-    col = prefix + metric
-    return res.sort_values(col, ascending=metric in LOWER_IS_BETTER, na_position="last", kind="stable")
 
 
 def selection_stats(p: Plan, res: pd.DataFrame, cscv: pd.DataFrame, periods) -> dict:
     """DSR of the top combination on the ranking period (in-sample if split into is/oos, else the full period)
     and the CSCV PBO over the full period's returns (only when every combination covers the same days)."""
-    from engine.sweep_stats import deflated_sharpe, pbo_cscv
+    from engine.sweep.stats import deflated_sharpe, pbo_cscv
 
     out: dict = {}
     pre = "is_" if any(lbl == "is" for lbl, _, _ in periods) else ""
@@ -225,9 +220,9 @@ def run_sweep(config: str, overrides: list[str] | None = None, out: str | None =
     from engine.errors import ensure_cache_writable, ensure_writable
     from engine.pipeline import config_dir as _config_dir
     from engine.signals import REGISTRY
-    from engine.sweep_plan import check_cap, check_keys, default_workers, plan_lines
-    from engine.sweep_pool import Progress, run_tasks
-    from engine.sweep_report import print_summary, write_sweep
+    from engine.sweep.plan import check_cap, check_keys, default_workers, plan_lines
+    from engine.sweep.pool import Progress, run_tasks
+    from engine.sweep.report import print_summary, write_sweep
 
     t0 = time.perf_counter()
     raw, source, lines = load_raw(config, overrides)

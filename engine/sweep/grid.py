@@ -9,9 +9,9 @@ Format (every key except the reserved ones is a dotted config path, exactly as `
       mode: grid            # grid (default: every combination) | random (``samples`` distinct grid points)
       samples: 200          # random mode only
       seed: 0               # random mode only
-      chunk_size: 250       # combinations per chunk (default: sized to bound memory, see engine.sweep_exec)
+      chunk_size: 250       # combinations per chunk (default: sized to bound memory, see engine.sweep.execute)
       top_n: 10             # rows of the top table in summary.md
-      rank_by: sharpe       # a metric column (engine.metrics_vec); lower-is-better metrics rank ascending
+      rank_by: sharpe       # a metric column (engine.metrics.vector); lower-is-better metrics rank ascending
       cscv_blocks: 16       # S, even: blocks of the CSCV estimate of the probability of backtest overfitting
       split: {in_sample: [2010-01-01, 2019-12-31], out_of_sample: [2020-01-01, 2025-12-31]}
       # or: split: {walk_forward: {folds: 4, anchored: true}}
@@ -33,14 +33,17 @@ import dataclasses
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from engine.config import _Ctx, _suggest, _validate_signal, config_from_dict
 from engine.config_schema import SignalConfig, StrategyConfig
 from engine.errors import ConfigError
-from engine.metrics_vec import METRIC_NAMES
+from engine.metrics.vector import METRIC_NAMES
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RESERVED = ("mode", "samples", "seed", "chunk_size", "top_n", "rank_by", "split", "cscv_blocks")
 LOWER_IS_BETTER = frozenset({"annual_volatility", "tracking_error", "annual_turnover", "total_cost_drag",
@@ -303,3 +306,9 @@ def column_names(keys: tuple[str, ...]) -> list[str]:
     """Short display names for swept keys: the last path part when unique, else the full dotted key."""
     last = [k.split(".")[-1] for k in keys]
     return [s if last.count(s) == 1 and s not in METRIC_NAMES else k for k, s in zip(keys, last)]
+
+def rank(res: pd.DataFrame, metric: str, prefix: str = "") -> pd.DataFrame:
+    """Rows sorted best first by ``prefix + metric`` (descending; ascending for lower-is-better metrics), NaN
+    last, ties in combination order."""
+    col = prefix + metric
+    return res.sort_values(col, ascending=metric in LOWER_IS_BETTER, na_position="last", kind="stable")

@@ -10,7 +10,7 @@ The estimates are deliberately simple and printed as rough (about a factor of 3 
 * **memory**: the process baseline (numba, pandas, the data: :data:`BASE_BYTES`), each combination's resolved config
   (~0.7 KB, measured with tracemalloc), its result row (every metric for every period plus the CSCV block sums,
   8 bytes each, about 3 copies while tables are assembled) and one backtest batch per worker
-  (:data:`engine.sweep_exec.MEMORY_BUDGET`).
+  (:data:`engine.sweep.execute.MEMORY_BUDGET`).
 
 Default cap :data:`DEFAULT_MAX_COMBINATIONS` = 250,000: on a 2-core, 24 GB machine that is about an hour of
 ``ma_timing`` combinations and under 1 GB of tables; a larger sweep should be a deliberate choice (raise the cap,
@@ -80,7 +80,7 @@ def estimate(n: int, n_periods: int, n_days: int, n_codes: int, workers: int, n_
              batched: bool, n_metrics: int) -> dict:
     seconds = n * n_periods * n_days * max(n_codes, 1) * SEC_PER_CELL / max(workers, 1)
     row = 8 * (n_metrics * n_periods + 48 + 8) * 3
-    from engine.sweep_exec import MEMORY_BUDGET
+    from engine.sweep.execute import MEMORY_BUDGET
 
     mem = BASE_BYTES + n * (CONFIG_BYTES + row) + MEMORY_BUDGET * max(workers, 1)
     return {"combinations": n, "seconds": seconds, "memory_bytes": mem,
@@ -99,7 +99,7 @@ def _duration(s: float) -> str:
 
 def plan_lines(p, periods, tasks, workers: int, n_days: int, n_codes: int) -> list[str]:
     """The plan as printed before a sweep starts (and by ``--dry-run``)."""
-    from engine.metrics_vec import METRIC_NAMES
+    from engine.metrics.vector import METRIC_NAMES
     from engine.signals.batch import BATCHED
 
     spec = p.spec

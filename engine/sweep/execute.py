@@ -8,7 +8,7 @@ the same task always gives the same table, on any machine or executor) does, per
 2. group by everything the backtest depends on (period, execution, costs, market rules, benchmark, metrics) and
    backtest the group's weight paths as the columns of one :func:`engine.backtest.run_backtest_many` call per
    evaluation period, in column batches sized to bound memory (:func:`columns_per_batch`);
-3. compute every metric column with :func:`engine.metrics_vec.vector_metrics`, plus the CSCV block sums of the
+3. compute every metric column with :func:`engine.metrics.vector.vector_metrics`, plus the CSCV block sums of the
    full-period excess returns (for the probability of backtest overfitting).
 
 It returns a DataFrame with one row per combination: ``_row`` (the combination's index in the plan),
@@ -37,11 +37,11 @@ import pandas as pd
 
 from engine import __version__
 from engine.errors import DataError
-from engine.metrics_vec import METRIC_NAMES, vector_metrics
+from engine.metrics.vector import METRIC_NAMES, vector_metrics
 
 FORMAT_VERSION = 1
 MEMORY_BUDGET = 96 * 2**20          # bytes of (T x columns) arrays one backtest batch may hold
-_ENGINE_DIR = Path(__file__).resolve().parent
+_ENGINE_DIR = Path(__file__).resolve().parents[1]
 _DATASETS: dict[str, object] = {}   # per-process dataset cache
 
 
@@ -278,7 +278,7 @@ def _run_periods(task, ds, spec, panel, cfg0, w, idx, put, problems, S, bt_kwarg
 def _cscv_sums(returns: np.ndarray, mcfg, S: int, idx, put, calendar=()) -> None:
     """Per block k of S contiguous blocks of the period rows: count, sum and sum of squares of r - rf_d (ppy
     resolved from the data's ``calendar`` as in the metrics)."""
-    from engine.metrics_ppy import resolve_ppy
+    from engine.metrics.ppy import resolve_ppy
 
     ppy, _ = resolve_ppy(mcfg.periods_per_year, calendar)
     rf_d = (1.0 + float(mcfg.risk_free)) ** (1.0 / ppy) - 1.0

@@ -1,6 +1,6 @@
 """兴业 "新半军" timing (seed report 004, methodology §4): fund-flow and valuation timing of 新能源 / 半导体 / 军工.
 
-Indicators (``engine/signals/xinbanjun_indicators.py``, all parameters below):
+Indicators (``engine/signals/xinbanjun/indicators.py``, all parameters below):
 
 * 主力资金净流入 (found-verbatim definition): sector net (超大单 + 大单) flow; weekly sum, cumulative since the current
   drawdown's peak, ``mf_window``-day sum, its sign and z-score.
@@ -34,9 +34,9 @@ import pandas as pd
 
 from engine.data.panel import Dataset
 from engine.errors import ConfigError, DataError
-from engine.signals import xinbanjun_indicators as xi
+from engine.signals.xinbanjun import indicators as xi
 from engine.signals.base import IndicatorSpec, SignalResult, SignalSpec
-from engine.signals.xinbanjun_report import asof_tables, charts, format_asof, indicator_frame
+from engine.signals.xinbanjun.report import asof_tables, charts, format_asof, indicator_frame
 
 DEFAULTS = {
     "sectors": ["new_energy", "semiconductor", "defense"],
@@ -267,7 +267,7 @@ def _beyond_limit(close: pd.Series, a, b, limit: float = 0.10):
 def resolve(ds: Dataset, params: dict, start=None, end=None) -> tuple[dict, str]:
     """The params with ``panel``/``tradable`` fixed for the run's period, and the line saying which tradable is
     used and whether it is real (printed by the pipeline)."""
-    from engine.signals.xinbanjun_report import _kind
+    from engine.signals.xinbanjun.report import _kind
 
     p = {**DEFAULTS, **params}
     _check(p, ds)

@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 
 from engine.config import config_hash, to_yaml
-from engine.metrics_format import fmt_pct
-from engine.metrics_ppy import format_ppy
+from engine.metrics.format import fmt_pct
+from engine.metrics.ppy import format_ppy
 from engine.provenance import command_line, git_state
 from engine.report import SYNTH_BANNER, _pkg_versions
-from engine.sweep_grid import LOWER_IS_BETTER, column_names
-from engine.sweep_plan import plural
+from engine.sweep.grid import LOWER_IS_BETTER, column_names, rank
+from engine.sweep.plan import plural
 
 TOP_COLUMNS = ("sharpe", "annual_return", "max_drawdown", "annual_excess", "information_ratio", "annual_turnover")
 MAX_HEATMAPS = 10
@@ -26,8 +26,6 @@ _PCT = {"annual_return", "max_drawdown", "annual_excess", "total_return", "annua
 
 
 def _top(p, res: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    from engine.sweep import rank
-
     periods = sorted({c.split("_", 1)[0] for c in res.columns if c.startswith(("is_", "oos_"))})
     pre = "is_" if "is" in periods else ""
     top = rank(res, p.spec.rank_by, pre).head(p.spec.top_n)

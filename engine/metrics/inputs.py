@@ -31,7 +31,7 @@ MAX_RISK_FREE = 0.2
 
 def config_problem(config: MetricsConfig) -> Optional[tuple[str, str]]:
     """``(key, what is wrong)`` for the first unusable ``metrics.*`` value, or None."""
-    from engine.metrics_ppy import valid_ppy
+    from engine.metrics.ppy import valid_ppy
 
     bad = valid_ppy(config.periods_per_year)
     if bad:
