@@ -161,6 +161,59 @@ def test_where_empyrical_was_not_used_it_agrees():
     assert m["strategy"]["max_drawdown_trough"] == dd.idxmin().date().isoformat()
 
 
+def _empyrical_block(r, rf_d, ppy):
+    """empyrical-reloaded's numbers for one return array (the oracle of engine.metrics.formulas)."""
+    return {
+        "annual_return": ep.annual_return(r, annualization=ppy),
+        "annual_volatility": ep.annual_volatility(r, annualization=ppy),
+        "sharpe": ep.sharpe_ratio(r, risk_free=rf_d, annualization=ppy),
+        "sortino": ep.sortino_ratio(r, required_return=rf_d, annualization=ppy),
+        "max_drawdown": ep.max_drawdown(r),
+        "calmar": ep.calmar_ratio(r, annualization=ppy),
+    }
+
+
+def _same(ours, theirs) -> bool:
+    """Equal to the last bit; empyrical's NaN/inf is our None (compute_metrics never emits NaN/inf)."""
+    theirs = float(theirs)
+    return ours is None if not math.isfinite(theirs) else ours == theirs
+
+
+@pytest.mark.parametrize("ppy,rf", [(252, 0.0), (244, 0.03), ("auto", 0.015)])
+@pytest.mark.parametrize("n,seed,kind", [(300, 21, "random"), (3886, 22, "random"), (2, 23, "random"),
+                                         (1, 24, "random"), (120, 25, "flat"), (120, 26, "benchmark"),
+                                         (90, 27, "rising"), (500, 28, "scaled")])
+def test_empyrical_statistics_equal_empyrical_to_the_last_bit(ppy, rf, n, seed, kind):
+    """A run computes annual return, volatility, Sharpe, Sortino, max drawdown, Calmar, alpha and beta without
+    importing empyrical (engine.metrics.formulas); every one equals empyrical-reloaded's own result exactly (==,
+    not approx), including undefined cases: n = 1 and 2, a flat strategy (zero volatility, no drawdown), the
+    benchmark itself, a constant positive return (no downside), large returns."""
+    s, b = random_pair(n=n, seed=seed)
+    if kind == "flat":
+        s[:] = 0.0
+    elif kind == "benchmark":
+        s = b.copy()
+    elif kind == "rising":
+        s.iloc[1:] = 0.002
+    elif kind == "scaled":
+        s.iloc[1:] = s.iloc[1:] * 25.0
+    m = compute_metrics(s, b, MetricsConfig(periods_per_year=ppy, risk_free=rf))
+    ppy_v = m["conventions"]["periods_per_year"]
+    rf_d = (1 + rf) ** (1 / ppy_v) - 1
+    assert m["conventions"]["risk_free_per_period"] == rf_d
+    rs, rb = s.to_numpy()[1:], b.to_numpy()[1:]
+    for blk, r in (("strategy", rs), ("benchmark", rb)):
+        for key, want in _empyrical_block(r, rf_d, ppy_v).items():
+            assert _same(m[blk][key], want), (blk, key, m[blk][key], want)
+    alpha, beta = ep.alpha_beta(rs, rb, risk_free=rf_d, annualization=ppy_v)
+    assert _same(m["excess"]["alpha"], alpha) and _same(m["excess"]["beta"], beta)
+    yt = yearly_table(s, b)
+    for year in yt.index:
+        sel = s.index[1:].year == year
+        assert yt.loc[year, "strategy_max_drawdown"] == ep.max_drawdown(rs[sel])
+        assert yt.loc[year, "benchmark_max_drawdown"] == ep.max_drawdown(rb[sel])
+
+
 def test_annualisation_base_252_vs_244():
     s, b = random_pair(n=300, seed=3)
     m1 = compute_metrics(s, b, MetricsConfig(periods_per_year=252))

@@ -1,6 +1,8 @@
-"""engine.metrics.vector: every column equals engine.metrics.compute_metrics on that column (the spec), to 1e-12."""
+"""engine.metrics.vector: every column equals engine.metrics.compute_metrics on that column (the spec), to 1e-12,
+and the statistics empyrical defines equal empyrical-reloaded's own results."""
 from __future__ import annotations
 
+import empyrical as ep
 import numpy as np
 import pandas as pd
 import pytest
@@ -59,6 +61,35 @@ def test_random_columns_match_compute_metrics(cfg, T, P, seed):
         R[:, 4] = 0.0        # flat: zero volatility -> Sharpe/Sortino undefined, no drawdown -> Calmar undefined
         R[1:, 5] = 0.002     # constant positive: no downside -> Sortino undefined
     assert_columns_match(R, b, idx, cfg, to, cost, val)
+
+
+@pytest.mark.parametrize("cfg", CONFIGS)
+def test_columns_equal_empyrical(cfg):
+    """The oracle itself, not compute_metrics: each column's annual return, volatility, Sharpe, Sortino, max
+    drawdown, Calmar, alpha and beta equal empyrical-reloaded's on that column exactly (NaN where empyrical says
+    NaN/inf)."""
+    idx, b, R, _, _, _ = random_case(700, 5, 11)
+    R[:, 3] = b
+    R[1:, 4] = 0.002
+    v = vector_metrics(R, b, idx, cfg)
+    ppy = float(v["periods_per_year"][0])
+    rf_d = (1 + cfg.risk_free) ** (1 / ppy) - 1
+    rb = b[1:]
+    for p in range(R.shape[1]):
+        r = R[1:, p]
+        alpha, beta = ep.alpha_beta(r, rb, risk_free=rf_d, annualization=ppy)
+        want = {"annual_return": ep.annual_return(r, annualization=ppy),
+                "annual_volatility": ep.annual_volatility(r, annualization=ppy),
+                "sharpe": ep.sharpe_ratio(r, risk_free=rf_d, annualization=ppy),
+                "sortino": ep.sortino_ratio(r, required_return=rf_d, annualization=ppy),
+                "max_drawdown": ep.max_drawdown(r), "calmar": ep.calmar_ratio(r, annualization=ppy),
+                "alpha": alpha, "beta": beta}
+        for k, x in want.items():
+            x = float(x)
+            if np.isfinite(x):
+                assert v[k][p] == x, (p, k, v[k][p], x)
+            else:
+                assert np.isnan(v[k][p]), (p, k, v[k][p], x)
 
 
 def test_without_turnover_and_costs_and_two_rows():

@@ -98,3 +98,78 @@ def test_numba_only_in_kernels():
             if any(n == "numba" or n.startswith("numba.") for n in names):
                 users.append(str(f.relative_to(ROOT)))
     assert users == []
+
+
+# ------------------------------------------------------------------------------------------------ sys.modules
+_MUTATORS = {"__setitem__", "__delitem__", "setdefault", "update", "pop", "popitem", "clear"}
+
+
+def _sys_modules_writes(source: str) -> list[int]:
+    """Lines of ``source`` that write into ``sys.modules`` (global interpreter state): an assignment, augmented
+    assignment or ``del`` whose target is ``sys.modules[...]`` (or ``sys.modules`` itself), and calls of its
+    mutating methods (``__setitem__``, ``setdefault``, ``update``, ...). Aliases count: ``import sys as s``,
+    ``from sys import modules [as m]``."""
+    tree = ast.parse(source)
+    sys_names, mod_names = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            sys_names |= {a.asname or a.name for a in node.names if a.name == "sys"}
+        elif isinstance(node, ast.ImportFrom) and node.module == "sys" and node.level == 0:
+            mod_names |= {a.asname or a.name for a in node.names if a.name == "modules"}
+
+    def is_modules(e) -> bool:
+        return (isinstance(e, ast.Attribute) and e.attr == "modules" and isinstance(e.value, ast.Name)
+                and e.value.id in sys_names) or (isinstance(e, ast.Name) and e.id in mod_names)
+
+    def is_target(t) -> bool:
+        if isinstance(t, (ast.Tuple, ast.List)):
+            return any(is_target(x) for x in t.elts)
+        if isinstance(t, ast.Starred):
+            return is_target(t.value)
+        return is_modules(t) or (isinstance(t, ast.Subscript) and is_modules(t.value))
+
+    lines = []
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        elif isinstance(node, ast.Delete):
+            targets = node.targets
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS \
+                and is_modules(node.func.value):
+            lines.append(node.lineno)
+        if any(is_target(t) for t in targets):
+            lines.append(node.lineno)
+    return sorted(lines)
+
+
+def test_the_sys_modules_checker_finds_planted_writes():
+    planted = """\
+import sys
+import sys as system
+from sys import modules as mods
+sys.modules["x"] = object()
+del sys.modules["x"]
+sys.modules.__setitem__("y", None)
+system.modules.setdefault("z", None)
+mods.update({"w": None})
+a, sys.modules["v"] = 1, None
+sys.modules.pop("x", None)
+ok = sys.modules.get("x")
+name = "x" in sys.modules
+modules = {}
+modules["x"] = 1
+other = {}
+other.update(sys.modules)
+"""
+    assert _sys_modules_writes(planted) == [4, 5, 6, 7, 8, 9, 10]
+
+
+def test_nothing_in_engine_writes_sys_modules():
+    """A library must not change global interpreter state for other packages' imports (issue 17: no placeholder
+    modules in sys.modules); reading sys.modules is fine."""
+    found = {str(f.relative_to(ROOT)): lines for f in sorted(ENGINE.rglob("*.py"))
+             if (lines := _sys_modules_writes(f.read_text(encoding="utf-8")))}
+    assert found == {}

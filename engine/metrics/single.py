@@ -10,14 +10,18 @@ trading day after the base day to the last row. Validation lives in :mod:`engine
 
 Conventions (also returned in ``metrics["conventions"]`` and printed by :func:`format_metrics_table`)
 ------------------------------------------------------------------------------------------------------
-* ``ppy`` = ``MetricsConfig.periods_per_year``, passed to empyrical as ``annualization=ppy``. Default ``auto``: the
+Statistics marked "(empyrical)" follow empyrical-reloaded's definitions; :mod:`engine.metrics.formulas` computes
+them with empyrical's own arithmetic (equal to the last bit; the tests compare them with empyrical), so a run does
+not import empyrical (or the scipy modules it loads).
+
+* ``ppy`` = ``MetricsConfig.periods_per_year`` (empyrical's ``annualization``). Default ``auto``: the
   data's own trading days per complete calendar year (:mod:`engine.metrics.ppy`; ``calendar`` argument, else the
   return series' dates); a number (250, 252, 365) is used as given. The value used is printed next to every
   annualised number.
 * annual return (geometric, CAGR): ``(1 + R)^(ppy / n) - 1``, R = total compounded return (empyrical).
 * annual volatility: ``std(r, ddof=1) * sqrt(ppy)`` (empyrical).
-* risk-free: config gives an annual rate ``rf``; empyrical wants a per-period rate, so
-  ``rf_d = (1 + rf)^(1/ppy) - 1`` (geometric de-annualisation) is passed.
+* risk-free: config gives an annual rate ``rf``; the formulas use a per-period rate,
+  ``rf_d = (1 + rf)^(1/ppy) - 1`` (geometric de-annualisation).
 * Sharpe: ``mean(r - rf_d) / std(r - rf_d, ddof=1) * sqrt(ppy)`` (empyrical).
 * Sortino: ``mean(r - rf_d) * ppy / (sqrt(mean(min(r - rf_d, 0)^2)) * sqrt(ppy))``; the downside deviation
   averages over all n days (empyrical).
@@ -25,7 +29,7 @@ Conventions (also returned in ``metrics["conventions"]`` and printed by :func:`f
   negative fraction (empyrical). Peak = last date at the running maximum before the trough, trough = first date of
   the minimum, recovery = first later date with ``V >= V_peak`` (None if not recovered).
 * Calmar: annual return / |max drawdown| (empyrical; None if there is no drawdown).
-* beta = ``cov(r_s - rf_d, r_b - rf_d) / var(r_b - rf_d)`` (population moments); alpha (empyrical, annualised) =
+* beta = ``cov(r_s - rf_d, r_b - rf_d) / var(r_b - rf_d)`` (population moments); alpha (annualised) =
   ``(1 + mean((r_s - rf_d) - beta (r_b - rf_d)))^ppy - 1``.
 * active return ``a = r_s - r_b`` (daily). Tracking error = ``std(a, ddof=1) * sqrt(ppy)``. Information ratio
   (primary) = ``annual_excess / tracking error`` (the primary excess, geometric by default, so the ratio printed
@@ -51,18 +55,10 @@ from typing import Any, Optional
 
 import numpy as np
 
-from engine._lazy import lazy_import
-
-# Start-up time only (engine/_lazy.py): empyrical.stats imports scipy.stats/optimize (~1 s), which the functions
-# used here never need; numba's first kernel call imports scipy.linalg.cython_blas, which runs the whole
-# scipy.linalg package (~0.25 s) unless that package is a placeholder. All load on first real use.
-lazy_import("scipy.linalg")
-lazy_import("scipy.optimize")
-lazy_import("scipy.stats", deferred=("skew", "kurtosis"))   # listed in empyrical's SIMPLE_STAT_FUNCS
-import empyrical as ep  # noqa: E402  (after the lazy registrations)
 import pandas as pd
 
 from engine.config_schema import MetricsConfig
+from engine.metrics import formulas as F
 from engine.metrics.format import format_metrics_table  # re-exported
 from engine.metrics.inputs import check_aux, check_config, check_pair
 from engine.metrics.ppy import format_ppy, resolve_ppy
@@ -127,18 +123,17 @@ def _series_stats(r: pd.Series, base_date, ppy: float, rf_d: float) -> dict:
     """The per-series block of compute_metrics (r = period returns, base row removed)."""
     arr = r.to_numpy(dtype=float)
     dd = drawdown_dates(r, base_date)
-    mdd_emp = float(ep.max_drawdown(arr))
     return {
         "total_return": float(np.prod(1.0 + arr) - 1.0),
-        "annual_return": _f(ep.annual_return(arr, annualization=ppy)),
-        "annual_volatility": _f(ep.annual_volatility(arr, annualization=ppy)),
-        "sharpe": _f(ep.sharpe_ratio(arr, risk_free=rf_d, annualization=ppy)),
-        "sortino": _f(ep.sortino_ratio(arr, required_return=rf_d, annualization=ppy)),
-        "max_drawdown": _f(mdd_emp),
+        "annual_return": _f(F.annual_return(arr, ppy)),
+        "annual_volatility": _f(F.annual_volatility(arr, ppy)),
+        "sharpe": _f(F.sharpe(arr, rf_d, ppy)),
+        "sortino": _f(F.sortino(arr, rf_d, ppy)),
+        "max_drawdown": _f(F.max_drawdown(arr)),
         "max_drawdown_peak": _iso(dd["peak"]),
         "max_drawdown_trough": _iso(dd["trough"]),
         "max_drawdown_recovery": _iso(dd["recovery"]),
-        "calmar": _f(ep.calmar_ratio(arr, annualization=ppy)),
+        "calmar": _f(F.calmar(arr, ppy)),
         "n_days": int(len(arr)),
         "start": _iso(r.index[0]),
         "end": _iso(r.index[-1]),
@@ -180,7 +175,7 @@ def _excess(s: pd.Series, b: pd.Series, st: dict, bt: dict, config: MetricsConfi
     else:
         te = float(np.std(active, ddof=1) * math.sqrt(ppy))
     ir_ari = active.mean() * ppy / te if te > 0 else float("nan")
-    alpha, beta = ep.alpha_beta(sa, ba, risk_free=rf_d, annualization=ppy)
+    alpha, beta = F.alpha_beta(sa, ba, rf_d, ppy)
     ra_s, ra_b = st["annual_return"], bt["annual_return"]
     geo = (1 + ra_s) / (1 + ra_b) - 1 if ra_s is not None and ra_b is not None and ra_b > -1 else None
     ari = ra_s - ra_b if ra_s is not None and ra_b is not None else None
@@ -219,8 +214,8 @@ def _excess(s: pd.Series, b: pd.Series, st: dict, bt: dict, config: MetricsConfi
         "tracking_error": "std(r_s - r_b, ddof=1) * sqrt(ppy)",
         "information_ratio": f"annual_excess ({config.primary_excess}, the primary) / tracking_error",
         "information_ratio_arithmetic": "mean(r_s - r_b) * ppy / tracking_error",
-        "beta": "cov(r_s - rf_d, r_b - rf_d) / var(r_b - rf_d) (empyrical, population moments)",
-        "alpha": "(1 + mean((r_s - rf_d) - beta * (r_b - rf_d)))^ppy - 1 (empyrical, annualised)",
+        "beta": "cov(r_s - rf_d, r_b - rf_d) / var(r_b - rf_d) (population moments, as empyrical)",
+        "alpha": "(1 + mean((r_s - rf_d) - beta * (r_b - rf_d)))^ppy - 1 (annualised, as empyrical)",
         "daily_win_rate": "wins / (wins + losses) of days; win: r_s - r_b > 1e-12, loss: < -1e-12, else a tie",
         "monthly_win_rate": "wins / (wins + losses) of calendar months of prod(1 + r) (partial months included; "
                             "|difference| <= 1e-12 is a tie)",
@@ -253,7 +248,8 @@ def _conventions(config: MetricsConfig, ppy_info: dict, rf_d: float, benchmark_n
         "benchmark_note": benchmark_note,
         "day_count": "n = trading days in the period = rows - 1 (the first row is the base day, return 0, excluded)",
         "undefined": "None when a ratio is undefined (zero volatility / tracking error, too few days)",
-        "library": f"empyrical-reloaded {getattr(ep, '__version__', '?')} with annualization=ppy",
+        "library": "engine.metrics.formulas: empyrical-reloaded's formulas and arithmetic with annualization=ppy "
+                   "(tests compare them with empyrical)",
     }
 
 
@@ -319,8 +315,8 @@ def yearly_table(strategy_returns: pd.Series, benchmark_returns: pd.Series) -> p
             "year": int(year), "strategy": rs, "benchmark": rb,
             "excess_geometric": (1 + rs) / (1 + rb) - 1 if rb > -1 else np.nan,
             "excess_arithmetic": rs - rb,
-            "strategy_max_drawdown": float(ep.max_drawdown(ys)),
-            "benchmark_max_drawdown": float(ep.max_drawdown(yb)),
+            "strategy_max_drawdown": F.max_drawdown(ys),
+            "benchmark_max_drawdown": F.max_drawdown(yb),
             "days": int(len(ys)),
         })
     return pd.DataFrame(rows).set_index("year")

@@ -24,7 +24,7 @@ from engine.report.cli import REPORT_CHOICES  # noqa: F401  (re-exported)
 
 SYNTH_BANNER = ("SYNTHETIC DATA: the signal inputs come from the simulated A-share market (engine/data/synthetic); "
                 "the CSI 300 benchmark is real. These numbers demonstrate the pipeline and are not evidence.")
-PACKAGES = ("numpy", "pandas", "numba", "vectorbt", "empyrical-reloaded", "pyarrow", "pyyaml", "scipy", "matplotlib")
+PACKAGES = ("numpy", "pandas", "numba", "vectorbt", "pyarrow", "pyyaml", "scipy", "matplotlib")
 
 
 def make_run_dir(cfg, out: str | None) -> Path:
