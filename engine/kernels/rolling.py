@@ -170,6 +170,34 @@ def _corr_of_kept(C, d, k):
 
 
 @njit
+def _matvec_rows(C, u, js, nz, y):
+    """``y[i] += C[j, i] * u[j]`` over the rows ``j = js[0 .. nz-1]``, adding the terms of each ``y[i]`` in the
+    order of ``js`` (so the same additions in the same order as one row at a time), four rows per pass over ``y``
+    (the pass is memory-bound: C does not fit in a core's L2 cache for a few hundred columns)."""
+    m = y.shape[0]
+    q = 0
+    while q + 4 <= nz:
+        j0, j1, j2, j3 = js[q], js[q + 1], js[q + 2], js[q + 3]
+        u0, u1, u2, u3 = u[j0], u[j1], u[j2], u[j3]
+        c0, c1, c2, c3 = C[j0], C[j1], C[j2], C[j3]
+        for i in range(m):
+            s = y[i]
+            s += c0[i] * u0
+            s += c1[i] * u1
+            s += c2[i] * u2
+            s += c3[i] * u3
+            y[i] = s
+        q += 4
+    while q < nz:
+        j = js[q]
+        uj = u[j]
+        cj = C[j]
+        for i in range(m):
+            y[i] += cj[i] * uj
+        q += 1
+
+
+@njit
 def rolling_pca_share(r, window, min_periods, min_assets, top_k=1):
     """First principal component's share of variance of the correlation matrix, over a rolling window
     (``top_k > 1``: the share of the ``top_k`` largest components together).
@@ -207,6 +235,7 @@ def rolling_pca_share(r, window, min_periods, min_assets, top_k=1):
     d = np.zeros(m)
     u = np.zeros(m)
     y = np.zeros(m)
+    js = np.zeros(m, np.int64)
     mp = max(min_periods, 2)
     ma = max(min_assets, 1)
     for t in range(n):
@@ -279,14 +308,14 @@ def rolling_pca_share(r, window, min_periods, min_assets, top_k=1):
         converged = False
         for _ in range(_PCA_MAX_ITER):
             # y = D C D v with D = diag(1 / sqrt(C_jj)): the correlation matrix times v; column-wise loop
+            nz = 0
             for j in range(m):
                 u[j] = d[j] * v[j]
                 y[j] = 0.0
-            for j in range(m):
-                uj = u[j]
-                if uj != 0.0:
-                    for i in range(m):
-                        y[i] += C[j, i] * uj
+                if u[j] != 0.0:
+                    js[nz] = j
+                    nz += 1
+            _matvec_rows(C, u, js, nz, y)
             lam = 0.0
             for i in range(m):
                 y[i] = d[i] * y[i]
