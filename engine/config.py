@@ -309,14 +309,10 @@ def _validate_costs(costs: S.CostConfig, ctx: _Ctx) -> S.CostConfig:
     """Dated cost schedules through the backtester's own validator (engine.backtest.costs), reported at their YAML key."""
     from engine.backtest import costs as C
 
-    checks = (("stamp_duty", C.STAMP_KEYS, {"a_share": S.A_SHARE_STAMP_DUTY, "none": ()}),
-              ("transfer_fee", C.TRANSFER_KEYS, {"a_share": S.A_SHARE_TRANSFER_FEE, "none": ()}))
-    for key, rates, named in checks:
+    for key, (_, named) in C.SCHEDULES.items():
         spec = getattr(costs, key)
-        if key == "transfer_fee":
-            spec = C._transfer_named(spec)
         try:
-            items = C.dated_items(spec, key, rates, named)
+            items = C.schedule_items(key, spec)
             if isinstance(getattr(costs, key), list):    # normalised: ISO dates, float rates
                 costs = dataclasses.replace(costs, **{key: tuple({"from": f"{d:%Y-%m-%d}", **v} for d, v in items)})
         except ValueError as exc:

@@ -64,6 +64,24 @@ def test_rolling_mean_matches_naive_and_pandas(seed, window, min_periods):
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-10)
 
 
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("window,min_periods", [(1, 1), (2, 1), (5, 5), (20, 7), (60, 60), (250, 30)])
+def test_rolling_mean_is_pandas_bit_for_bit(seed, window, min_periods):
+    """One rolling-mean implementation (issue 17): the kernel equals pandas' rolling mean exactly (==, NaN where
+    pandas has NaN) on data with NaN gaps, runs of equal values, values of both signs, -0.0 and large offsets."""
+    rng = np.random.default_rng(100 + seed)
+    x = rng.standard_normal((700, 4)) * np.array([1.0, 1e-3, 1e4, 0.02]) + np.array([0.0, 1.0, 1e6, -0.01])
+    x[rng.random(x.shape) < 0.08] = np.nan
+    x[300:330, 0] = 0.25                     # a run of equal values (pandas returns the value itself)
+    x[400:420, 1] = -0.0
+    x[500:540, 3] = -np.abs(x[500:540, 3])   # all negative: never a positive mean
+    got = rolling_mean(x, window, min_periods)
+    ref = pd.DataFrame(x).rolling(window, min_periods=min_periods).mean().to_numpy()
+    assert np.array_equal(np.isnan(got), np.isnan(ref))
+    ok = ~np.isnan(ref)
+    assert np.array_equal(got[ok], ref[ok])
+
+
 def test_rolling_mean_no_drift_on_long_series():
     rng = np.random.default_rng(3)
     x = rng.standard_normal((20000, 1)) * 1e6 + 1e8

@@ -31,6 +31,12 @@ SH_A_SHARE = re.compile(r"^6\d{5}\.SH$")
 
 STAMP_KEYS = {"buy": 0.0, "sell": 0.0}
 TRANSFER_KEYS = {"rate": 0.0, "sh_per_share": 0.0, "sh_min": 0.0}
+# The dated schedules of ``costs``: key -> (rate keys with defaults, named schedules). The one table that both the
+# YAML loader (engine.config) and the backtester read.
+SCHEDULES = {
+    "stamp_duty": (STAMP_KEYS, {"a_share": A_SHARE_STAMP_DUTY, "none": ()}),
+    "transfer_fee": (TRANSFER_KEYS, {"a_share": A_SHARE_TRANSFER_FEE, "none": ()}),
+}
 
 
 def dated_items(spec, key: str, rates: dict, named: dict) -> list[tuple[pd.Timestamp, dict]]:
@@ -78,9 +84,18 @@ def _schedule(dates, items, rates) -> dict[str, np.ndarray]:
     return out
 
 
-def _items(spec, key, rates, named):
+def schedule_items(key: str, spec) -> list[tuple[pd.Timestamp, dict]]:
+    """:func:`dated_items` of ``costs.<key>`` (a key of :data:`SCHEDULES`; a number for ``transfer_fee`` is one
+    undated rate of traded value). ValueError as there."""
+    rates, named = SCHEDULES[key]
+    if key == "transfer_fee" and isinstance(spec, (int, float)) and not isinstance(spec, bool):
+        spec = [{"from": "1900-01-01", "rate": float(spec)}]
+    return dated_items(spec, key, rates, named)
+
+
+def _items(key, spec):
     try:
-        return dated_items(spec, key, rates, named)
+        return schedule_items(key, spec)
     except ValueError as exc:
         raise ConfigError(f"costs.{key}: {exc}") from None
 
@@ -88,23 +103,14 @@ def _items(spec, key, rates, named):
 def stamp_duty_schedule(dates, spec) -> tuple[np.ndarray, np.ndarray]:
     """Per-date stamp duty ``(buy, sell)`` (fractions of traded value, len(dates)); each item applies from its
     date until the next; dates before the first item pay none."""
-    s = _schedule(dates, _items(spec, "stamp_duty", STAMP_KEYS, {"a_share": A_SHARE_STAMP_DUTY, "none": ()}),
-                  STAMP_KEYS)
+    s = _schedule(dates, _items("stamp_duty", spec), STAMP_KEYS)
     return s["buy"], s["sell"]
-
-
-def _transfer_named(spec):
-    if isinstance(spec, (int, float)) and not isinstance(spec, bool):
-        return [{"from": "1900-01-01", "rate": float(spec)}]
-    return spec
 
 
 def transfer_schedule(dates, spec) -> dict[str, np.ndarray]:
     """Per-date transfer fee ``{"rate", "sh_per_share", "sh_min"}`` arrays (len(dates)) of ``costs.transfer_fee``
     (a number = one undated rate of traded value)."""
-    items = _items(_transfer_named(spec), "transfer_fee", TRANSFER_KEYS,
-                   {"a_share": A_SHARE_TRANSFER_FEE, "none": ()})
-    return _schedule(dates, items, TRANSFER_KEYS)
+    return _schedule(dates, _items("transfer_fee", spec), TRANSFER_KEYS)
 
 
 def validate_cost_specs(costs) -> None:

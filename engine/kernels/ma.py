@@ -2,8 +2,8 @@
 (short, long) combinations of a sweep at once. ndarrays and scalars in, ndarrays out.
 
 ``rolling_means(values, windows)`` reproduces pandas' ``Series.rolling(n, min_periods=n).mean()`` **bit for bit**
-(the same Kahan-compensated add/remove updates as pandas' rolling mean, including its guards: a window whose
-values are all equal returns that value, an all-positive window never returns a negative mean), so a sweep's
+(:func:`engine.kernels.rolling.mean_column`: the same Kahan-compensated add/remove updates as pandas' rolling mean,
+including its guards), so a sweep's
 weights equal those of :func:`engine.signals.basic.ma_timing` exactly, not just to rounding: a crossover decided
 by the last bit of a mean cannot flip between a sweep row and a single run. The O(T) update per window makes all
 windows together cost ``O(T * n_windows)`` regardless of window length.
@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.kernels._jit import njit
+from engine.kernels.rolling import mean_column
 
 
 @njit
@@ -31,56 +32,14 @@ def rolling_means(values, windows):
     Returns (T, W) float64 (a Fortran-ordered view: each window's column is contiguous, so ``.T`` is a C-contiguous
     (W, T) array for free): ``out[t, j]`` = mean of ``values[t - windows[j] + 1 .. t]`` when all ``windows[j]``
     values of that window are present (pandas ``min_periods = window``), else NaN. Warm-up: ``windows[j] - 1`` rows
-    of NaN. NaN inputs are skipped in the running sums exactly like pandas does.
+    of NaN. NaN inputs are skipped in the running sums exactly like pandas does: each column is
+    :func:`engine.kernels.rolling.mean_column`, the one rolling-mean implementation of the project.
     """
     T = values.shape[0]
     W = windows.shape[0]
     out = np.empty((W, T))                  # one contiguous row per window; returned transposed
     for j in range(W):
-        win = windows[j]
-        nobs = 0
-        sum_x = 0.0
-        neg_ct = 0
-        comp_add = 0.0
-        comp_rem = 0.0
-        n_same = 0
-        prev = values[0] if T > 0 else np.nan
-        for i in range(T):
-            if i >= win:              # remove values[i - win] (pandas: start[i-1] .. start[i])
-                val = values[i - win]
-                if not np.isnan(val):
-                    nobs -= 1
-                    y = -val - comp_rem
-                    t = sum_x + y
-                    comp_rem = t - sum_x - y
-                    sum_x = t
-                    if val < 0:
-                        neg_ct -= 1
-            val = values[i]           # add values[i]
-            if not np.isnan(val):
-                nobs += 1
-                y = val - comp_add
-                t = sum_x + y
-                comp_add = t - sum_x - y
-                sum_x = t
-                if val < 0:
-                    neg_ct += 1
-                if val == prev:
-                    n_same += 1
-                else:
-                    n_same = 1
-                prev = val
-            if nobs >= win and nobs > 0:
-                r = sum_x / nobs
-                if n_same >= nobs:
-                    r = prev
-                elif neg_ct == 0 and r < 0:
-                    r = 0.0
-                elif neg_ct == nobs and r > 0:
-                    r = 0.0
-                out[j, i] = r
-            else:
-                out[j, i] = np.nan
+        mean_column(values, windows[j], windows[j], out[j])
     return out.T
 
 

@@ -61,46 +61,75 @@ def rolling_rank_pct(x, window, min_periods):
 
 
 @njit
+def mean_column(values, window, min_periods, out):
+    """Trailing mean of one column ``values`` (T,) into ``out`` (T,), **bit for bit** pandas'
+    ``Series.rolling(window, min_periods).mean()``: the same Kahan-compensated add/remove updates as pandas'
+    ``roll_mean`` (one compensation for additions, one for removals), in the same order, with its guards (a window
+    whose values are all equal returns that value; an all-non-negative window never returns a negative mean, an
+    all-negative one never a positive mean; "negative" is the sign bit, as pandas tests it). NaNs are skipped; NaN
+    where fewer than ``max(min_periods, 1)`` values are in the window. O(T) for any window."""
+    T = values.shape[0]
+    mp = max(min_periods, 1)
+    nobs = 0
+    sum_x = 0.0
+    neg_ct = 0
+    comp_add = 0.0
+    comp_rem = 0.0
+    n_same = 0
+    prev = values[0] if T > 0 else np.nan
+    for i in range(T):
+        if i >= window:               # remove values[i - window] (pandas: start[i-1] .. start[i])
+            val = values[i - window]
+            if not np.isnan(val):
+                nobs -= 1
+                y = -val - comp_rem
+                t = sum_x + y
+                comp_rem = t - sum_x - y
+                sum_x = t
+                if np.signbit(val):
+                    neg_ct -= 1
+        val = values[i]               # add values[i]
+        if not np.isnan(val):
+            nobs += 1
+            y = val - comp_add
+            t = sum_x + y
+            comp_add = t - sum_x - y
+            sum_x = t
+            if np.signbit(val):
+                neg_ct += 1
+            if val == prev:
+                n_same += 1
+            else:
+                n_same = 1
+            prev = val
+        if nobs >= mp and nobs > 0:
+            r = sum_x / nobs
+            if n_same >= nobs:
+                r = prev
+            elif neg_ct == 0 and r < 0:
+                r = 0.0
+            elif neg_ct == nobs and r > 0:
+                r = 0.0
+            out[i] = r
+        else:
+            out[i] = np.nan
+
+
+@njit
 def rolling_mean(x, window, min_periods):
-    """Rolling mean per column over rows ``(t-window, t]``, NaNs skipped; same values as pandas
-    ``DataFrame.rolling(window, min_periods).mean()`` (to rounding).
+    """Rolling mean per column over rows ``(t-window, t]``, NaNs skipped: bit for bit pandas
+    ``DataFrame.rolling(window, min_periods).mean()`` (:func:`mean_column` on each column).
 
     NaN where fewer than ``max(min_periods, 1)`` valid values are in the window (a NaN ``x_t`` itself still
     gets the mean of the other values, as in pandas). Bounds: within the window's min and max.
-    Warm-up ``min_periods - 1`` rows. Running sum with Neumaier compensation, O(rows * columns).
+    Warm-up ``min_periods - 1`` rows. O(rows * columns).
     """
     n, m = x.shape
-    out = np.full((n, m), np.nan)
-    mp = max(min_periods, 1)
+    out = np.empty((n, m))
+    col = np.empty(n)
     for j in range(m):
-        s = 0.0
-        c = 0.0     # compensation term
-        cnt = 0
-        for t in range(n):
-            v = x[t, j]
-            if not np.isnan(v):
-                tt = s + v
-                if abs(s) >= abs(v):
-                    c += (s - tt) + v
-                else:
-                    c += (v - tt) + s
-                s = tt
-                cnt += 1
-            if t >= window:
-                u = x[t - window, j]
-                if not np.isnan(u):
-                    tt = s - u
-                    if abs(s) >= abs(u):
-                        c += (s - tt) - u
-                    else:
-                        c += (-u - tt) + s
-                    s = tt
-                    cnt -= 1
-            if cnt >= mp:
-                out[t, j] = (s + c) / cnt
-            if cnt == 0:
-                s = 0.0
-                c = 0.0
+        mean_column(np.ascontiguousarray(x[:, j]), window, min_periods, col)
+        out[:, j] = col
     return out
 
 

@@ -82,3 +82,19 @@ def format_tables_by_month(tables: dict, fmt: Callable[[dict, Any], str]) -> str
     """Helper for monthly signals: call ``fmt(tables, month_end)`` with the month stored in the tables' attrs."""
     month = next((t.attrs.get("month_end") for t in tables.values() if hasattr(t, "attrs")), None)
     return fmt(tables, month)
+
+
+def rolling_mean(obj, window: int, min_periods: int):
+    """``obj.rolling(window, min_periods=min_periods).mean()`` for a float Series or DataFrame, through the project's
+    one rolling-mean kernel (:func:`engine.kernels.rolling.rolling_mean`, bit for bit pandas' values); same index,
+    columns and name."""
+    import numpy as np
+
+    from engine.kernels.rolling import rolling_mean as kernel
+
+    series = isinstance(obj, pd.Series)
+    a = obj.to_numpy(dtype=float, na_value=np.nan)
+    out = kernel(np.ascontiguousarray(a.reshape(-1, 1) if series else a), int(window), int(min_periods))
+    if series:
+        return pd.Series(out[:, 0], index=obj.index, name=obj.name)
+    return pd.DataFrame(out, index=obj.index, columns=obj.columns)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from engine.data.panel import Dataset
 from engine.errors import DataError
-from engine.signals.base import SignalResult, SignalSpec
+from engine.signals.base import SignalResult, SignalSpec, rolling_mean
 
 
 def resolve_param_path(path: str, config_file: str) -> str:
@@ -67,8 +67,8 @@ def ma_timing(ds: Dataset, params: dict) -> SignalResult:
     panel = ds.panel(params["panel"])
     code = code_in_panel(panel, params["code"], "ma_timing")
     close = panel["close"][code]
-    ma_s = close.rolling(short, min_periods=short).mean()
-    ma_l = close.rolling(long_, min_periods=long_).mean()
+    ma_s = rolling_mean(close, short, short)
+    ma_l = rolling_mean(close, long_, long_)
     w = (ma_s > ma_l).astype(float)
     ind = pd.DataFrame({"close": close, f"ma_{short}": ma_s, f"ma_{long_}": ma_l, "weight": w})
     return SignalResult(weights=w.to_frame(code), indicators=ind)

@@ -11,6 +11,7 @@ import pandas as pd
 from engine.data.panel import Dataset
 from engine.errors import ConfigError, DataError
 from engine.kernels.industry import industry_avg_corr, industry_concentration
+from engine.signals.base import rolling_mean
 from engine.signals.industry_common import (industry_names, membership_matrix, reference_close, rolling_pct,
                                             sw_l1_months, trend_state)
 
@@ -69,7 +70,7 @@ def crowding_daily(ds: Dataset, params: dict, only=FLAG_KEYS) -> dict[str, pd.Da
         elif p["bias_relative_to"] != "none":
             raise ConfigError(f"signal.params.bias_relative_to must be none or benchmark "
                               f"(got {p['bias_relative_to']!r})")
-        out["bias"] = x / x.rolling(p["bias_window"], min_periods=p["bias_window"]).mean() - 1.0
+        out["bias"] = x / rolling_mean(x, p["bias_window"], p["bias_window"]) - 1.0
     want_rho = p["correlation"] and "rho" in only
     need_stocks = want_rho or ("share" in only and p["share_variant"] != "market")
     if need_stocks:
@@ -101,7 +102,7 @@ def crowding_daily(ds: Dataset, params: dict, only=FLAG_KEYS) -> dict[str, pd.Da
         conc = industry_concentration(a, ind, len(close.columns), float(p["top_frac"]),
                                       1 if p["share_variant"] == "hhi" else 0)
         raw = pd.DataFrame(conc, index=close.index, columns=close.columns)
-    out["share"] = raw.rolling(p["share_window"], min_periods=p["share_window"]).mean()
+    out["share"] = rolling_mean(raw, p["share_window"], p["share_window"])
     return out
 
 

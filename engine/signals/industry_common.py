@@ -20,7 +20,7 @@ import pandas as pd
 from engine.data.calendar import month_end_positions  # noqa: F401 (re-exported for the signals)
 from engine.data.panel import Dataset
 from engine.errors import DataError
-from engine.signals.base import SignalResult, SignalSpec
+from engine.signals.base import SignalResult, SignalSpec, rolling_mean
 
 CSI300 = "000300.SH"
 
@@ -118,7 +118,7 @@ def trend_state(close: pd.DataFrame, window: int, mode: str, ref: pd.Series | No
     if mode == "return":
         v = x / x.shift(window) - 1.0
     elif mode == "ma":
-        v = x / x.rolling(window, min_periods=window).mean() - 1.0
+        v = x / rolling_mean(x, window, window) - 1.0
     else:
         raise DataError(f"trend must be 'return' or 'ma' (got {mode!r})")
     return np.sign(v)

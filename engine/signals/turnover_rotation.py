@@ -36,7 +36,7 @@ import pandas as pd
 from engine.data.panel import Dataset
 from engine.errors import ConfigError, DataError
 from engine.kernels.industry import group_ols_slope
-from engine.signals.base import SignalResult, SignalSpec, format_tables_by_month
+from engine.signals.base import SignalResult, SignalSpec, format_tables_by_month, rolling_mean
 from engine.signals.crowding_indicators import crowding_monthly, crowding_table_for
 from engine.signals.industry_common import (equal_weight_rows, industry_names,
                                             monthly_to_daily, rank_ascending, reference_close, sw_l1_months,
@@ -118,7 +118,7 @@ def _normalised(tr: pd.DataFrame, params: dict, bounds: np.ndarray) -> pd.DataFr
         return tr
     if norm == "log":
         return np.log(tr.where(tr > 0))
-    base = tr.rolling(params["norm_window"], min_periods=params["norm_min_periods"]).mean().shift(1)
+    base = rolling_mean(tr, params["norm_window"], params["norm_min_periods"]).shift(1)
     if norm == "month_start":
         frozen = pd.DataFrame(np.nan, index=tr.index, columns=tr.columns)
         for a, b in zip(bounds[:-1], bounds[1:]):
