@@ -78,7 +78,7 @@ def test_lazy_scipy_works_when_touched():
     moment formulas; scipy.optimize solves x^2 = 2."""
     got = run_py(STATE + textwrap.dedent("""
         import json, numpy as np
-        import engine.metrics
+        import engine.metrics.single
         before = states()
         from scipy.stats import norm
         import scipy.stats, scipy.optimize, empyrical
