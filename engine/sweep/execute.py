@@ -43,6 +43,7 @@ FORMAT_VERSION = 1
 MEMORY_BUDGET = 96 * 2**20          # bytes of (T x columns) arrays one backtest batch may hold
 _ENGINE_DIR = Path(__file__).resolve().parents[1]
 _DATASETS: dict[str, object] = {}   # per-process dataset cache
+_STORE = None                       # per-process shared indicator components (component_store)
 
 
 @dataclass
@@ -230,10 +231,23 @@ def compute_chunk(task: ChunkTask) -> pd.DataFrame:
                          "_problem": pd.Series(problems, dtype=object), **cols})
 
 
+def component_store():
+    """This process's store of shared indicator components (engine.signals.components), bounded by
+    :data:`engine.signals.batch.COMPONENT_BUDGET` bytes; kept across chunks like the datasets."""
+    global _STORE
+    if _STORE is None:
+        from engine.signals.batch import COMPONENT_BUDGET
+        from engine.signals.components import ComponentStore
+
+        _STORE = ComponentStore(COMPONENT_BUDGET)
+    return _STORE
+
+
 def _batch_weights(ds, name, params_list, panel):
     from engine.signals.batch import batch_weights
 
-    return batch_weights(ds, name, params_list, panel)
+    # the scope names the dataset object: _DATASETS keeps every dataset alive, so its id is never reused
+    return batch_weights(ds, name, params_list, panel, store=component_store(), scope=f"dataset-{id(ds)}")
 
 
 def _run_periods(task, ds, spec, panel, cfg0, w, idx, put, problems, S, bt_kwargs):
