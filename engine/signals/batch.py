@@ -126,6 +126,9 @@ def batch_weights(ds: Dataset, signal_name: str, params_list: list[dict], panel:
                 w, rebalance[p] = sig.weights, sig.rebalance_dates
             else:                                      # the signal's weights from shared components
                 w, rebalance[p] = cmap.weights(ds, dict(prm), Components(ds, cmap.deps, prm, store, scope))
+            if w.columns.equals(panel.codes) and w.index.equals(panel.dates):      # already aligned
+                out[:, p, :] = w.to_numpy(dtype=float, na_value=np.nan)
+                continue
             bad = w.columns.difference(panel.codes)
             if len(bad):
                 raise JingongError(f"{signal_name}: weights name codes not in panel '{panel.name}': "

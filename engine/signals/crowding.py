@@ -29,6 +29,7 @@ that the flags are 0 and the overlay keeps the base portfolio.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from engine.data.panel import Dataset
@@ -39,8 +40,9 @@ from engine.signals.components import ComponentMap, Components, merge_deps
 # the indicators live in crowding_indicators (the rotation prints 图3 from there); re-exported as this signal's API
 from engine.signals.crowding_indicators import (CROWD_CHOICES, CROWD_COLUMNS, CROWD_DEFAULTS,  # noqa: F401
                                                 CROWD_POSITIVE, CROWDING_DEPS, FLAG_KEYS, combine_flags, crowding_daily,
-                                                crowding_monthly, crowding_sell, crowding_table, crowding_table_for)
-from engine.signals.industry_common import equal_weight_rows, monthly_to_daily
+                                                crowding_flags, crowding_monthly, crowding_sell, crowding_table,
+                                                crowding_table_for, sw_months)
+from engine.signals.industry_common import equal_weight_array, month_end_rows_to_daily, row_sums
 from engine.signals.industry_tables import crowding_footer, format_monthly_tables  # noqa: F401
 
 
@@ -65,7 +67,8 @@ def compute(ds: Dataset, params: dict) -> SignalResult:
     """
     p = {**CROWD_DEFAULTS, **tr_mod.DEFAULTS, **params}
     comps = Components(ds, COMPONENTS.deps, p)
-    w, rebalance, cm = _weights(ds, p, comps)        # the weights a sweep computes, from the same components
+    w, rebalance = sweep_weights(ds, p, comps)       # the weights a sweep computes, from the same components
+    cm = crowding_monthly(ds, p, comps)
     tables = {}
     rm = None
     if p["base"] == "turnover_rotation":
@@ -78,28 +81,25 @@ def compute(ds: Dataset, params: dict) -> SignalResult:
     return SignalResult(weights=w, indicators=ind, tables=tables, rebalance_dates=rebalance)
 
 
-def _weights(ds: Dataset, p: dict, comps: Components):
-    """(daily weights, rebalance dates, crowding_monthly output) of merged params ``p`` from the components."""
-    dates = ds.panel("sw_l1").dates
-    cm = crowding_monthly(ds, p, comps)
+def sweep_weights(ds: Dataset, params: dict, comps: Components) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
+    """``(weights, rebalance_dates)`` of :func:`compute` from the components, without indicators and tables,
+    on arrays (one month-end row per month, then held daily). Used by :func:`compute` and by sweeps."""
+    p = {**CROWD_DEFAULTS, **tr_mod.DEFAULTS, **params}
+    sell = crowding_flags(p, comps)["sell"]
+    close, dates, ends, _ = sw_months(comps)
     if p["base"] == "turnover_rotation":
-        base = tr_mod.weights_from_params(tr_mod.monthly_core(p, comps), p)
+        base = tr_mod.rule_rows(p, comps)
     elif p["base"] == "equal_weight":
-        close = ds.panel("sw_l1")["close"]
-        base = equal_weight_rows(close.loc[cm["crowd"].index].notna())
+        base = equal_weight_array(~np.isnan(close.to_numpy(dtype=float)[ends]))
     else:
         raise DataError(f"base must be 'equal_weight' or 'turnover_rotation' (got {p['base']!r})")
-    kept = base.where(~cm["sell"], 0.0)
+    kept = np.where(sell, 0.0, base)
     if p["dropped"] == "renormalise":
-        tot = kept.sum(axis=1)
-        kept = kept.div(tot.where(tot > 0), axis=0).fillna(0.0)
-    return monthly_to_daily(kept, dates), pd.DatetimeIndex(kept.index), cm
-
-
-def sweep_weights(ds: Dataset, params: dict, comps: Components) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
-    """``(weights, rebalance_dates)`` of :func:`compute` from the components, without indicators and tables.
-    Used by :func:`compute` and by sweeps (``SignalSpec.components``)."""
-    return _weights(ds, {**CROWD_DEFAULTS, **tr_mod.DEFAULTS, **params}, comps)[:2]
+        tot = row_sums(kept)
+        kept = kept / np.where(tot > 0, tot, np.nan)[:, None]
+        kept[np.isnan(kept)] = 0.0
+    daily = month_end_rows_to_daily(kept, ends, len(dates))
+    return pd.DataFrame(daily, index=dates, columns=close.columns, copy=False), pd.DatetimeIndex(dates[ends])
 
 
 # the crowding components and, for base: turnover_rotation, the rotation's (engine.signals.components)

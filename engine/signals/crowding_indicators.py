@@ -190,36 +190,61 @@ def crowding_monthly(ds: Dataset, params: dict, comps: Components | None = None)
     (OR), ``sell``; floats: ``lt``, ``mt``, ``st`` trend states. Flags are False during the percentile warm-up.
     ``comps``: the components to (re)use (:data:`CROWDING_DEPS`); default: computed here."""
     p = {**CROWD_DEFAULTS, **params}
+    comps = comps if comps is not None else Components(ds, CROWDING_DEPS, p)
+    arr = crowding_flags(p, comps)
+    close, dates, ends, _ = comps.get("sw_months", _c_sw_months)
+    frame = lambda a: pd.DataFrame(a, index=dates[ends], columns=close.columns)  # noqa: E731
+    out = {k: frame(arr[k]) for k in (*FLAG_KEYS, "crowd")}
+    out["lt"], out["mt"], out["st"] = (comps.get(k, fn) for k, fn in _LEGS)
+    out["sell"] = frame(arr["sell"])
+    return out
+
+
+def crowding_flags(p: dict, comps: Components) -> dict[str, np.ndarray]:
+    """The (months x codes) arrays behind :func:`crowding_monthly` for merged params ``p``: the flags ``bias``,
+    ``rho``, ``share``, ``crowd`` and ``sell`` (bool). Hot: ``pct_long`` percentile of BIAS >= ``hot_pct`` (or, with
+    ``stampede``, <= ``cold_pct``), of RHO >= ``hot_pct``, ``pct_short`` percentile of SHARE >= ``hot_pct``; per
+    ``flag_when`` on the month's last day, on any day, or on at least ``min_days`` days of the month."""
     for key in ("hot_pct", "cold_pct", "top_frac"):
         if not 0.0 < float(p[key]) <= 1.0:
             raise ConfigError(f"signal.params.{key} must be in (0, 1], got {p[key]}")
-    comps = comps if comps is not None else Components(ds, CROWDING_DEPS, p)
     close, dates, ends, bounds = comps.get("sw_months", _c_sw_months)
-    _daily(p, comps)                                    # the daily indicators first (and their errors), as before
-    pb = comps.get("bias_pct", _c_bias_pct)
-    hot = {"bias": (pb >= p["hot_pct"]) | ((pb <= p["cold_pct"]) if p["stampede"] else False)}
-    if p["correlation"]:
-        hot["rho"] = comps.get("rho_pct", _c_rho_pct) >= p["hot_pct"]
-    else:
-        hot["rho"] = pd.DataFrame(False, index=dates, columns=close.columns)
-    hot["share"] = comps.get("share_pct", _c_share_pct) >= p["hot_pct"]
-    mdates = dates[ends]
-    month_id = np.repeat(np.arange(len(ends)), np.diff(bounds))
+    _daily(p, comps)                                    # the daily indicators first (and their errors)
+    pct = {"bias": comps.get("bias_pct", _c_bias_pct).to_numpy(),
+           "rho": comps.get("rho_pct", _c_rho_pct).to_numpy() if p["correlation"] else None,
+           "share": comps.get("share_pct", _c_share_pct).to_numpy()}
+    when = p["flag_when"]
+    if when not in ("month_end", "any_day", "min_days"):
+        raise ConfigError(f"signal.params.flag_when must be month_end, any_day or min_days (got {when!r})")
+    rows = ends if when == "month_end" else slice(bounds[0], bounds[-1])
+
+    def hot(k):
+        x = pct[k]
+        if x is None:                                   # correlation: false -> never hot
+            return np.zeros((len(dates), len(close.columns)), dtype=bool)[rows]
+        x = x[rows]
+        h = x >= p["hot_pct"]
+        return (h | (x <= p["cold_pct"])) if (k == "bias" and p["stampede"]) else h
+
     out = {}
     for k in FLAG_KEYS:
-        if p["flag_when"] == "month_end":
-            out[k] = hot[k].iloc[ends]
-        elif p["flag_when"] in ("any_day", "min_days"):
-            days = hot[k].iloc[bounds[0]:bounds[-1]].astype(int).groupby(month_id).sum().set_axis(mdates)
-            out[k] = days >= (1 if p["flag_when"] == "any_day" else int(p["min_days"]))
+        if when == "month_end":
+            out[k] = hot(k)
         else:
-            raise ConfigError(f"signal.params.flag_when must be month_end, any_day or min_days (got {p['flag_when']!r})")
-    out["crowd"] = combine_flags(out["bias"], out["rho"], out["share"])
-    out["lt"] = comps.get("lt", _c_lt)
-    out["mt"] = comps.get("crowd_mt", _c_crowd_mt)
-    out["st"] = comps.get("crowd_st", _c_crowd_st)
-    out["sell"] = crowding_sell(out["crowd"], out["lt"], out["mt"], out["st"])
+            days = np.add.reduceat(hot(k).astype(np.int64), bounds[:-1] - bounds[0], axis=0)
+            out[k] = days >= (1 if when == "any_day" else int(p["min_days"]))
+    out["crowd"] = out["bias"] | out["rho"] | out["share"]
+    lt, mt, st = (comps.get(k, fn).to_numpy(dtype=float) for k, fn in _LEGS)
+    out["sell"] = crowding_sell(out["crowd"], lt, mt, st)
     return out
+
+
+_LEGS = (("lt", _c_lt), ("crowd_mt", _c_crowd_mt), ("crowd_st", _c_crowd_st))
+
+
+def sw_months(comps: Components):
+    """:func:`sw_l1_months` of the components' dataset, computed once."""
+    return comps.get("sw_months", _c_sw_months)
 
 
 def crowding_table(names: pd.Series, bias, rho, share, sell=None) -> pd.DataFrame:

@@ -39,9 +39,9 @@ from engine.kernels.industry import group_ols_slope
 from engine.signals.base import SignalResult, SignalSpec, format_tables_by_month
 from engine.signals.components import ComponentMap, Components
 from engine.signals.crowding_indicators import crowding_monthly, crowding_table_for
-from engine.signals.industry_common import (equal_weight_rows, industry_names,
-                                            monthly_to_daily, rank_ascending, reference_close, sw_l1_months,
-                                            trend_state)
+from engine.signals.industry_common import (equal_weight_array, equal_weight_rows, industry_names,
+                                            month_end_rows_to_daily, monthly_to_daily, rank_ascending,
+                                            reference_close, row_sums, sw_l1_months, trend_state)
 from engine.signals.industry_tables import (BUY_TEXT, FLAG_TEXT, SELL_TEXT, SOURCE_LABELS,  # noqa: F401
                                             format_monthly_tables, rotation_footer)
 
@@ -214,6 +214,41 @@ def monthly_core(p: dict, comps: Components) -> dict[str, pd.DataFrame]:
             "valid": valid}
 
 
+def rule_rows(p: dict, comps: Components) -> np.ndarray:
+    """The month-end weight rows (months x codes) of :func:`weights_from_params` on :func:`monthly_core`, computed
+    on arrays from the components: the same values bit for bit (tests/test_sweep_components.py), without a
+    pandas frame per step (a sweep evaluates this once per combination)."""
+    slope_rank = comps.get("slope", _c_slope)[1].to_numpy()
+    flag = comps.get("flag", _c_flag).to_numpy(dtype=bool)
+    legs = (("st_c", _c_st_c), ("mt_c", _c_mt_c)) if p["variant"] == "C" else (("st", _c_st), ("mt", _c_mt))
+    st, mt = (comps.get(k, fn).to_numpy(dtype=float) for k, fn in legs)
+    buy, sell = turnover_instructions(flag, st, mt, p["variant"])
+    valid = ~np.isnan(slope_rank) & ~np.isnan(st) & ~np.isnan(mt)
+    return rule_rows_from(valid, buy, sell, p["empty"], p["portfolio"], float(p["buy_tilt"]), float(p["sell_cut"]))
+
+
+def rule_rows_from(valid: np.ndarray, buy: np.ndarray, sell: np.ndarray, empty: str, portfolio: str = "buy_list",
+                   buy_tilt: float = 1.0, sell_cut: float = 0.5) -> np.ndarray:
+    """:func:`rotation_weights` on (months x codes) bool arrays (same rule, same values bit for bit)."""
+    if portfolio == "tilt":
+        if not (buy_tilt >= 0 and 0 <= sell_cut <= 1):
+            raise ConfigError(f"signal.params: buy_tilt must be >= 0 and sell_cut in [0, 1] "
+                              f"(got {buy_tilt}, {sell_cut})")
+        raw = valid.astype(float) * (1.0 + buy_tilt * (buy & valid)) * (1.0 - sell_cut * (sell & valid))
+        tot = row_sums(raw)
+        out = raw / np.where(tot > 0, tot, np.nan)[:, None]
+        out[np.isnan(out)] = 0.0
+        return out
+    if portfolio != "buy_list":
+        raise ConfigError(f"signal.params.portfolio must be buy_list or tilt (got {portfolio!r})")
+    buys = buy & valid
+    rows = equal_weight_array(buys)
+    if empty == "equal_weight":
+        none = buys.sum(axis=1) == 0
+        rows[none] = equal_weight_array(valid)[none]
+    return rows
+
+
 # Components (engine.signals.components), each computed once per distinct value of the parameters it reads: the
 # turnover normalisation + monthly slope do not depend on the trend legs or the rule, the legs (month-end rows of
 # trend_legs) not on the turnover; variant / empty / portfolio / buy_tilt / sell_cut only change the rule.
@@ -295,8 +330,9 @@ def sweep_weights(ds: Dataset, params: dict, comps: Components) -> tuple[pd.Data
     """``(weights, rebalance_dates)`` of :func:`compute` from the components, without its indicators and tables
     (so without the 图3 crowding table, which does not enter the weights). Used by :func:`compute` and by sweeps."""
     p = {**DEFAULTS, **params}
-    rows = weights_from_params(monthly_core(p, comps), p)
-    return monthly_to_daily(rows, comps.get("months", _c_months)[1]), pd.DatetimeIndex(rows.index)
+    close, dates, ends, _ = comps.get("months", _c_months)
+    daily = month_end_rows_to_daily(rule_rows(p, comps), ends, len(dates))
+    return pd.DataFrame(daily, index=dates, columns=close.columns, copy=False), pd.DatetimeIndex(dates[ends])
 
 
 _SLOPE = ("turnover_source", "norm", "norm_window", "norm_min_periods", "slope_min_obs")
