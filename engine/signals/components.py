@@ -14,7 +14,7 @@ next to its defaults (``SignalSpec.components``):
   so a swept row and a single run get their weights from the same code and the same component values.
 
 :class:`Components` is the per-parameter-set view; its values live in a :class:`ComponentStore`, a bounded LRU
-(by bytes) that a sweep keeps per worker process, keyed by dataset, component name and parameter values. A
+(by bytes) that a sweep keeps per worker process, keyed by dataset, component function and parameter values. A
 single run uses a private store that lives as long as its ``compute`` call. Cached values are shared between
 parameter sets: treat them as read-only (numpy arrays are stored non-writeable).
 
@@ -93,9 +93,10 @@ def _freeze(value):
 
 
 class ComponentStore:
-    """Component values by (scope, component function, parameter key), least recently used evicted beyond ``budget`` bytes (a
-    value larger than the budget is returned but not kept). ``scope`` separates datasets. Counts hits and misses,
-    and ``seconds`` spent computing components (outermost misses only, so nested components count once)."""
+    """Component values by (scope, component function, parameter key), the least recently used evicted beyond
+    ``budget`` bytes (a value larger than the budget is returned but not kept). ``scope`` separates datasets.
+    Counts hits and misses, and ``seconds`` spent computing components (outermost misses only, so nested
+    components count once)."""
 
     def __init__(self, budget: int):
         self.budget = int(budget)
@@ -150,7 +151,7 @@ class Components:
         except KeyError as exc:
             raise KeyError(f"component '{name}' reads parameter {exc} that its caller does not have; declare it "
                            f"in the caller's dependencies (ComponentMap.deps)") from None
-        key = (self.scope, fn.__module__, fn.__qualname__, params_key(q))      # the function, not just the name
+        key = (self.scope, fn, params_key(q))        # the function object, not the name: names may repeat
         found, value = self.store.lookup(key)
         if found:
             return value
