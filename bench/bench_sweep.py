@@ -9,6 +9,12 @@ W3   1,000 ma_timing combinations (short 5..24 x long 30..79) over the same days
 W4   10,000 combinations (short 1..100 x long 101..200), ours only: ``python -m engine.run <yaml> --sweep`` end to
      end in a child process (serial executor, reported peak RSS; and the default executor's wall time).
 CLI  ``python -m engine.run strategies/ma_timing.yaml`` end to end: cold (empty NUMBA_CACHE_DIR) and warm.
+R1   the report strategies' sweeps, whose indicators are shared between combinations (engine.signals.components):
+     ``python -m engine.run strategies/sentiment.yaml --sweep`` (60 combinations) and a 500-combination
+     turnover_rotation sweep (:data:`ROTATION_500`), end to end in a child process, warm (numba cache and synthetic
+     data built; a fresh sweep chunk cache each time), best of 2; target < 3 s and < 5 s. Beside them, in this
+     process, the signal part alone: every combination's weights with shared components against one full
+     ``compute`` per combination (what a sweep did before; timed on 3 combinations and scaled), and the ratio.
 
 Costs for the vectorbt comparisons: commission 0.025% + transfer 0.001% (vectorbt ``fees=0.00026``), no minimum,
 no stamp duty, lag 1 at the close, no limits, fractional shares: both must agree, checked to 1e-9 on values.
@@ -18,7 +24,7 @@ numba kernel", its reference: 15-30 ms against vectorbt's ~3 s) on the same mach
 can be read against what this machine allows. Ours runs the multi-column kernel in ``JINGONG_THREADS`` threads
 (default: all cores); vectorbt and the calibration kernel use one.
 
-Usage: python bench/bench_sweep.py [--repeat N] [--skip-w4] [--skip-cli] [--vbt-cold]
+Usage: python bench/bench_sweep.py [--repeat N] [--skip-w4] [--skip-cli] [--skip-reports] [--vbt-cold]
 """
 from __future__ import annotations
 
@@ -261,6 +267,89 @@ def bench_cli() -> dict:
     return out
 
 
+ROTATION_500 = ("sweep={signal.params.st_window: [5, 10, 15, 20, 30], signal.params.mt_window: [40, 60, 90, 120, "
+                "250], signal.params.trend: [return, ma], signal.params.variant: [A, B], "
+                "signal.params.norm_window: [60, 120, 250, 500, 750]}")     # 5 x 5 x 2 x 2 x 5 = 500
+REPORT_SWEEPS = (("sentiment (60 combos, the YAML's sweep)", "strategies/sentiment.yaml", [], 3.0),
+                 ("turnover_rotation (500 combos)", "strategies/turnover_rotation.yaml", [ROTATION_500], 5.0))
+
+
+def _synthetic_cache() -> Path:
+    base = os.environ.get("JINGONG_CACHE_DIR")
+    return (Path(base) if base else Path.home() / ".cache" / "jingong") / "synthetic"
+
+
+def bench_report_cli(yaml: str, sets: list[str], repeat: int) -> tuple[float, dict]:
+    """Best wall time of ``python -m engine.run <yaml> --sweep`` (default executor and report) in a child process
+    with a fresh sweep chunk cache (the synthetic data cache shared through a symlink), after one warm-up run;
+    and the sweep's own timings (meta.json)."""
+    import json
+
+    best, timings = float("inf"), {}
+    for i in range(repeat + 1):
+        with tempfile.TemporaryDirectory() as d:
+            cache = Path(d) / "cache"
+            cache.mkdir()
+            _synthetic_cache().mkdir(parents=True, exist_ok=True)
+            (cache / "synthetic").symlink_to(_synthetic_cache())
+            args = [sys.executable, "-m", "engine.run", yaml, "--sweep", "--out", str(Path(d) / "out"),
+                    *[a for s in sets for a in ("--set", s)]]
+            env = {**os.environ, "JINGONG_CACHE_DIR": str(cache), "MPLBACKEND": "Agg"}
+            t = time.perf_counter()
+            r = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, env=env, timeout=3600)
+            el = time.perf_counter() - t
+            if r.returncode != 0:
+                raise SystemExit(f"{yaml} --sweep failed:\n{r.stderr[-2000:]}")
+            if i and el < best:                      # run 0 warms the numba and synthetic data caches
+                best = el
+                meta = json.loads((Path(d) / "out" / "meta.json").read_text())
+                timings = {**meta.get("timings_s", {}),
+                           "chunks": next(x for x in r.stdout.splitlines() if x.startswith("chunks:"))}
+    return best, timings
+
+
+def bench_report_signals(yaml: str, sets: list[str]) -> dict:
+    """In this process: the weights of every combination with shared components (one store) against one full
+    ``compute`` per combination, the latter timed on 3 combinations and scaled to all."""
+    from engine.signals import REGISTRY
+    from engine.signals.batch import batch_weights
+    from engine.signals.components import ComponentStore
+    from engine.sweep import load_raw
+    from engine.sweep.execute import get_dataset
+    from engine.sweep.grid import parse_sweep, plan
+
+    raw, source, lines = load_raw(ROOT / yaml, sets)
+    p = plan(raw, source, parse_sweep(raw["sweep"]), lines)
+    ds = get_dataset(p.base, None)
+    spec = REGISTRY[p.base.signal.name]
+    panel = ds.panel(spec.universe_for(p.base.signal.params))
+    params = [dict(c.signal.params) for c in p.configs]
+    spec.compute(ds, dict(params[0]))                 # panels loaded, kernels compiled: both sides warm
+    t = time.perf_counter()
+    for i in range(0, len(params), 50):               # the sweep's batches (bounded memory), one store
+        batch_weights(ds, spec.name, params[i:i + 50], panel, store=ComponentStore(64 * 2**20), scope="bench")
+    shared = time.perf_counter() - t
+    t = time.perf_counter()
+    for prm in params[:3]:
+        spec.compute(ds, dict(prm))
+    full = (time.perf_counter() - t) / 3 * len(params)
+    return {"n": len(params), "shared": shared, "full": full}
+
+
+def bench_reports() -> None:
+    """R1 lines (module docstring), each with the load average before and after it."""
+    for label, yaml, sets, target in REPORT_SWEEPS:
+        load = os.getloadavg()[0]
+        sig = bench_report_signals(yaml, sets)
+        wall, tm = bench_report_cli(yaml, sets, 2)
+        nan = float("nan")
+        print(f"R1   {label}: python -m engine.run {yaml} --sweep end to end {wall:.2f} s (target < {target:.0f} s; "
+              f"plan {tm.get('plan', nan):.2f} s, run {tm.get('run', nan):.2f} s, stats {tm.get('stats', nan):.2f} s; "
+              f"{tm.get('chunks', '')}) | signals alone: shared components {sig['shared']:.2f} s vs one compute per "
+              f"combination {sig['full']:.1f} s (scaled from 3) = {sig['full'] / sig['shared']:.0f}x | load average "
+              f"{load:.2f} -> {os.getloadavg()[0]:.2f}", flush=True)
+
+
 def bench_vbt_cold() -> float:
     """vectorbt's first W1 call + first W3 call in a fresh process with an empty numba cache (import excluded)."""
     src = (f"import sys, time; sys.path.insert(0, {str(ROOT / 'bench')!r}); sys.path.insert(0, {str(ROOT)!r})\n"
@@ -281,9 +370,14 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--skip-w4", action="store_true")
     ap.add_argument("--skip-cli", action="store_true")
+    ap.add_argument("--skip-reports", action="store_true", help="skip R1 (the report strategies' sweeps)")
+    ap.add_argument("--reports-only", action="store_true", help="run R1 only")
     ap.add_argument("--vbt-cold", action="store_true", help="also time vectorbt's W3 on an empty numba cache")
     args = ap.parse_args()
     print(f"machine: {_machine()}")
+    if args.reports_only:
+        bench_reports()
+        return
     ours = bench_ours(args.repeat)
     ded = bench_dedicated(ours["pairs"], args.repeat)
     vbt = bench_vbt(ours["pairs"], args.repeat)
@@ -324,6 +418,8 @@ def main() -> None:
         c = bench_cli()
         print(f"CLI  python -m engine.run strategies/ma_timing.yaml: cold (empty numba cache) {c['cold']:.2f} s "
               f"(target < 15 s), warm {c['warm']:.2f} s (target < 3 s)")
+    if not args.skip_reports:
+        bench_reports()
     print(f"machine after: load average {os.getloadavg()[0]:.2f}")
     sys.exit(0 if ok else 1)
 

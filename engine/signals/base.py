@@ -61,6 +61,9 @@ class SignalSpec:
     # (dataset, params, data.start, data.end) -> (params, line): data-dependent params fixed for the run's period
     # (e.g. xinbanjun's real-or-sector tradable); the pipeline prints the line
     resolve: Optional[Callable[[Any, dict, Any, Any], tuple]] = None
+    # engine.signals.components.ComponentMap: parameters -> indicator components, and the weights from them; sweeps
+    # then compute each component once per distinct value of the parameters it reads (None: one compute per set)
+    components: Optional[Any] = None
 
     def universe_for(self, params: Optional[dict] = None) -> str:
         """The panel the weights refer to: ``params['panel']`` for a signal with a ``panel`` parameter (``hold``,

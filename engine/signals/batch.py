@@ -13,8 +13,12 @@
 Shared work is done once: ``ma_timing`` computes every distinct window's trailing mean once per (panel, code)
 with :func:`engine.kernels.ma.rolling_means` (bit-identical to pandas' rolling mean, hence to
 :func:`engine.signals.basic.ma_timing`) and keeps the crossovers implicit (:class:`engine.backtest.weightpaths.CrossPaths`:
-the backtest kernel's events come straight from the means, no (T, P, N) array). Other
-signals fall back to one ``compute`` per distinct parameter set (duplicates share the result).
+the backtest kernel's events come straight from the means, no (T, P, N) array). A signal with a component map
+(``SignalSpec.components``, :mod:`engine.signals.components`: sentiment, turnover_rotation, crowding,
+rotation_crowding) gets each params set's weights from its ``weights`` function, each indicator component computed
+once per distinct value of the parameters it reads (in a :class:`~engine.signals.components.ComponentStore` of at
+most :data:`COMPONENT_BUDGET` bytes, kept across calls when the caller passes one). Other signals fall back to one
+``compute`` per distinct parameter set (duplicates share the result).
 Timing is the signal's own: weights decided with data up to close t.
 """
 from __future__ import annotations
@@ -28,6 +32,7 @@ from engine.data.panel import Dataset, Panel
 from engine.errors import JingongError
 from engine.kernels.ma import rolling_means
 from engine.signals import REGISTRY
+from engine.signals.components import ComponentStore, Components
 from engine.backtest.weightpaths import CrossPaths, DensePaths
 
 
@@ -84,17 +89,24 @@ def _ma_timing(ds: Dataset, params_list: list[dict], panel: Panel):
 
 
 BATCHED = {"ma_timing": _ma_timing}
+COMPONENT_BUDGET = 64 * 2**20     # bytes of shared indicator components one store keeps (least recently used go)
 
 
-def batch_weights(ds: Dataset, signal_name: str, params_list: list[dict], panel: Panel):
+def batch_weights(ds: Dataset, signal_name: str, params_list: list[dict], panel: Panel,
+                  store: ComponentStore | None = None, scope: str = ""):
     """Weights of every params set in ``params_list`` as weight paths (``.dense()``: (T_all, P, N)), per-set problems and rebalance dates
     (module docstring).
 
-    ``panel`` is the signal's universe panel (``REGISTRY[signal_name].universe``) the backtest runs on.
+    ``panel`` is the signal's universe panel (``REGISTRY[signal_name].universe``) the backtest runs on. For a
+    signal with a component map (``SignalSpec.components``), ``store`` keeps the components across calls (e.g.
+    a sweep worker's chunks; ``scope`` names the dataset); without one they are shared within this call only.
     """
     if signal_name in BATCHED:
         return BATCHED[signal_name](ds, params_list, panel)
     spec = REGISTRY[signal_name]
+    cmap = spec.components
+    if cmap is not None and store is None:
+        store = ComponentStore(COMPONENT_BUDGET)
     T, N = len(panel.dates), len(panel.codes)
     out = np.full((T, len(params_list), N), np.nan)
     problems: list = [None] * len(params_list)
@@ -109,9 +121,14 @@ def batch_weights(ds: Dataset, signal_name: str, params_list: list[dict], panel:
             continue
         done[key] = p
         try:
-            sig = spec.compute(ds, dict(prm))
-            w = sig.weights
-            rebalance[p] = sig.rebalance_dates
+            if cmap is None:
+                sig = spec.compute(ds, dict(prm))
+                w, rebalance[p] = sig.weights, sig.rebalance_dates
+            else:                                      # the signal's weights from shared components
+                w, rebalance[p] = cmap.weights(ds, dict(prm), Components(ds, cmap.deps, prm, store, scope))
+            if w.columns.equals(panel.codes) and w.index.equals(panel.dates):      # already aligned
+                out[:, p, :] = w.to_numpy(dtype=float, na_value=np.nan)
+                continue
             bad = w.columns.difference(panel.codes)
             if len(bad):
                 raise JingongError(f"{signal_name}: weights name codes not in panel '{panel.name}': "

@@ -29,17 +29,20 @@ that the flags are 0 and the overlay keeps the base portfolio.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from engine.data.panel import Dataset
 from engine.errors import DataError
 from engine.signals import turnover_rotation as tr_mod
 from engine.signals.base import IndicatorSpec, SignalResult, SignalSpec, format_tables_by_month
+from engine.signals.components import ComponentMap, Components, merge_deps
 # the indicators live in crowding_indicators (the rotation prints 图3 from there); re-exported as this signal's API
 from engine.signals.crowding_indicators import (CROWD_CHOICES, CROWD_COLUMNS, CROWD_DEFAULTS,  # noqa: F401
-                                                CROWD_POSITIVE, FLAG_KEYS, combine_flags, crowding_daily,
-                                                crowding_monthly, crowding_sell, crowding_table, crowding_table_for)
-from engine.signals.industry_common import equal_weight_rows, monthly_to_daily
+                                                CROWD_POSITIVE, CROWDING_DEPS, FLAG_KEYS, combine_flags, crowding_daily,
+                                                crowding_flags, crowding_monthly, crowding_sell, crowding_table,
+                                                crowding_table_for, sw_months)
+from engine.signals.industry_common import equal_weight_array, month_end_rows_to_daily, row_sums
 from engine.signals.industry_tables import crowding_footer, format_monthly_tables  # noqa: F401
 
 
@@ -63,29 +66,44 @@ def compute(ds: Dataset, params: dict) -> SignalResult:
     (``crowding``) and, with the rotation base, the 图2 table (``rotation``).
     """
     p = {**CROWD_DEFAULTS, **tr_mod.DEFAULTS, **params}
-    dates = ds.panel("sw_l1").dates
-    cm = crowding_monthly(ds, p)
+    comps = Components(ds, COMPONENTS.deps, p)
+    w, rebalance = sweep_weights(ds, p, comps)       # the weights a sweep computes, from the same components
+    cm = crowding_monthly(ds, p, comps)
     tables = {}
+    rm = None
     if p["base"] == "turnover_rotation":
-        rm = tr_mod.rotation_monthly(ds, p)
-        base = tr_mod.weights_from_params(rm, p)
+        rm = tr_mod.rotation_monthly(ds, p, comps)
         tables["rotation"] = tr_mod.rotation_table_for(ds, rm, -1)
-    elif p["base"] == "equal_weight":
-        close = ds.panel("sw_l1")["close"]
-        rm = None
-        base = equal_weight_rows(close.loc[cm["crowd"].index].notna())
-    else:
-        raise DataError(f"base must be 'equal_weight' or 'turnover_rotation' (got {p['base']!r})")
-    kept = base.where(~cm["sell"], 0.0)
-    if p["dropped"] == "renormalise":
-        tot = kept.sum(axis=1)
-        kept = kept.div(tot.where(tot > 0), axis=0).fillna(0.0)
-    w = monthly_to_daily(kept, dates)
     ind = tr_mod.stack_indicators({**cm, **({} if rm is None else {f"rot_{k}": v for k, v in rm.items()})},
                                   [*FLAG_KEYS, "crowd", "lt", "mt", "st", "sell"]
                                   + ([] if rm is None else ["rot_mean_rank", "rot_slope_rank", "rot_flag", "rot_buy", "rot_sell"]))
     tables["crowding"] = crowding_table_for(ds, cm, -1)
-    return SignalResult(weights=w, indicators=ind, tables=tables, rebalance_dates=pd.DatetimeIndex(kept.index))
+    return SignalResult(weights=w, indicators=ind, tables=tables, rebalance_dates=rebalance)
+
+
+def sweep_weights(ds: Dataset, params: dict, comps: Components) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
+    """``(weights, rebalance_dates)`` of :func:`compute` from the components, without indicators and tables,
+    on arrays (one month-end row per month, then held daily). Used by :func:`compute` and by sweeps."""
+    p = {**CROWD_DEFAULTS, **tr_mod.DEFAULTS, **params}
+    sell = crowding_flags(p, comps)["sell"]
+    close, dates, ends, _ = sw_months(comps)
+    if p["base"] == "turnover_rotation":
+        base = tr_mod.rule_rows(p, comps)
+    elif p["base"] == "equal_weight":
+        base = equal_weight_array(~np.isnan(close.to_numpy(dtype=float)[ends]))
+    else:
+        raise DataError(f"base must be 'equal_weight' or 'turnover_rotation' (got {p['base']!r})")
+    kept = np.where(sell, 0.0, base)
+    if p["dropped"] == "renormalise":
+        tot = row_sums(kept)
+        kept = kept / np.where(tot > 0, tot, np.nan)[:, None]
+        kept[np.isnan(kept)] = 0.0
+    daily = month_end_rows_to_daily(kept, ends, len(dates))
+    return pd.DataFrame(daily, index=dates, columns=close.columns, copy=False), pd.DatetimeIndex(dates[ends])
+
+
+# the crowding components and, for base: turnover_rotation, the rotation's (engine.signals.components)
+COMPONENTS = ComponentMap(deps=merge_deps(CROWDING_DEPS, tr_mod.COMPONENTS.deps), weights=sweep_weights)
 
 
 def monthly_tables(ds: Dataset, params: dict, asof) -> dict[str, pd.DataFrame]:
@@ -127,7 +145,8 @@ SPEC = SignalSpec(
     ("panel:sw_l1.close", "panel:sw_l1.amount"),
     "财信 拥挤度的风险提示: drop industries with a crowding sell from a base industry portfolio (equal weight).",
     choices={**CROWD_CHOICES, **tr_mod.CHOICES}, positive=CROWD_POSITIVE + tr_mod.POSITIVE,
-    format_tables=lambda tables: format_tables_by_month(tables, format_monthly_tables), indicators=INDICATORS)
+    format_tables=lambda tables: format_tables_by_month(tables, format_monthly_tables), indicators=INDICATORS,
+    components=COMPONENTS)
 
 SPEC_ROTATION_CROWDING = SignalSpec(
     "rotation_crowding", compute,
@@ -135,4 +154,5 @@ SPEC_ROTATION_CROWDING = SignalSpec(
     ("panel:sw_l1.close", "panel:sw_l1.amount"),
     "Equal-weight SW L1 book tilted to the rotation's buys, cut on its sells, minus crowding sells; monthly.",
     choices={**CROWD_CHOICES, **tr_mod.CHOICES}, positive=CROWD_POSITIVE + tr_mod.POSITIVE,
-    format_tables=lambda tables: format_tables_by_month(tables, format_monthly_tables), indicators=INDICATORS)
+    format_tables=lambda tables: format_tables_by_month(tables, format_monthly_tables), indicators=INDICATORS,
+    components=COMPONENTS)

@@ -12,6 +12,7 @@ from engine.data.panel import Dataset
 from engine.errors import ConfigError, DataError
 from engine.kernels.industry import industry_avg_corr, industry_concentration
 from engine.signals.base import rolling_mean
+from engine.signals.components import Components
 from engine.signals.industry_common import (industry_names, membership_matrix, reference_close, rolling_pct,
                                             sw_l1_months, trend_state)
 
@@ -60,35 +61,63 @@ def crowding_daily(ds: Dataset, params: dict, only=FLAG_KEYS) -> dict[str, pd.Da
     ``share``; ``only`` restricts the work (and the inputs needed) to some of them. Row t uses data up to t.
     Warm-up: bias_window-1, rho_window, share_window-1 rows."""
     p = {**CROWD_DEFAULTS, **params}
-    sw = ds.panel("sw_l1")
-    close = sw["close"]
+    return _daily(p, Components(ds, CROWDING_DEPS, p), only)
+
+
+def _daily(p: dict, comps: Components, only=FLAG_KEYS) -> dict[str, pd.DataFrame]:
     out = {}
     if "bias" in only:
-        x = close
-        if p["bias_relative_to"] == "benchmark":
-            x = close.div(reference_close(ds, close, "csi300", "bias_relative_to: none"), axis=0)
-        elif p["bias_relative_to"] != "none":
-            raise ConfigError(f"signal.params.bias_relative_to must be none or benchmark "
-                              f"(got {p['bias_relative_to']!r})")
-        out["bias"] = x / rolling_mean(x, p["bias_window"], p["bias_window"]) - 1.0
+        out["bias"] = comps.get("bias", _c_bias)
     want_rho = p["correlation"] and "rho" in only
-    need_stocks = want_rho or ("share" in only and p["share_variant"] != "market")
-    if need_stocks:
-        st = ds.panel("stocks")
-        if not st.dates.isin(close.index).any():
-            raise DataError(f"{st.source}: panel 'stocks' ({st.dates[0]:%Y-%m-%d}..{st.dates[-1]:%Y-%m-%d}) shares no "
-                            f"date with panel 'sw_l1' ({close.index[0]:%Y-%m-%d}..{close.index[-1]:%Y-%m-%d})")
-        ind = membership_matrix(ds, close.index, st.codes, close.columns)   # stock data aligned to sw_l1 dates
+    if want_rho or ("share" in only and p["share_variant"] != "market"):
+        comps.get("membership", _c_membership)          # the stocks panel's dates are checked here
     if want_rho:
-        ret = st["close"].reindex(close.index).pct_change(fill_method=None).to_numpy(dtype=float, na_value=np.nan)
-        rho = industry_avg_corr(np.ascontiguousarray(ret), ind, len(close.columns), int(p["rho_window"]),
-                                int(p["rho_min_valid"]))
-        out["rho"] = pd.DataFrame(rho, index=close.index, columns=close.columns)
-    if "share" not in only:
-        return out
-    if p["share_variant"] == "market":
+        out["rho"] = comps.get("rho", _c_rho)
+    if "share" in only:
+        out["share"] = comps.get("share", _c_share)
+    return out
+
+
+# Components (engine.signals.components), each computed once per distinct value of the parameters it reads: the
+# daily indicators and their rolling percentiles (the costly part) do not depend on hot_pct / cold_pct /
+# stampede / flag_when / min_days (the flag rule), nor on the trend legs, nor on the base portfolio.
+def _c_bias(ds, q, sub):
+    close = ds.panel("sw_l1")["close"]
+    x = close
+    if q["bias_relative_to"] == "benchmark":
+        x = close.div(reference_close(ds, close, "csi300", "bias_relative_to: none"), axis=0)
+    elif q["bias_relative_to"] != "none":
+        raise ConfigError(f"signal.params.bias_relative_to must be none or benchmark "
+                          f"(got {q['bias_relative_to']!r})")
+    return x / rolling_mean(x, q["bias_window"], q["bias_window"]) - 1.0
+
+
+def _c_membership(ds, q, sub):
+    """int16 (T, S) industry of each stock on the sw_l1 dates (:func:`membership_matrix`)."""
+    close = ds.panel("sw_l1")["close"]
+    st = ds.panel("stocks")
+    if not st.dates.isin(close.index).any():
+        raise DataError(f"{st.source}: panel 'stocks' ({st.dates[0]:%Y-%m-%d}..{st.dates[-1]:%Y-%m-%d}) shares no "
+                        f"date with panel 'sw_l1' ({close.index[0]:%Y-%m-%d}..{close.index[-1]:%Y-%m-%d})")
+    return membership_matrix(ds, close.index, st.codes, close.columns)   # stock data aligned to sw_l1 dates
+
+
+def _c_rho(ds, q, sub):
+    close = ds.panel("sw_l1")["close"]
+    ind = sub.get("membership", _c_membership)
+    ret = ds.panel("stocks")["close"].reindex(close.index).pct_change(fill_method=None).to_numpy(dtype=float,
+                                                                                                na_value=np.nan)
+    rho = industry_avg_corr(np.ascontiguousarray(ret), ind, len(close.columns), int(q["rho_window"]),
+                            int(q["rho_min_valid"]))
+    return pd.DataFrame(rho, index=close.index, columns=close.columns)
+
+
+def _c_share(ds, q, sub):
+    sw = ds.panel("sw_l1")
+    close = sw["close"]
+    if q["share_variant"] == "market":
         amt = sw["amount"]
-        src = p["market_amount"]
+        src = q["market_amount"]
         if src == "series" or (src == "auto" and "market" in ds.series):
             total = ds.get_series("market")
             if "amount" not in total.columns:
@@ -98,48 +127,125 @@ def crowding_daily(ds: Dataset, params: dict, only=FLAG_KEYS) -> dict[str, pd.Da
             total = amt.sum(axis=1, min_count=1)
         raw = amt.div(total.where(total > 0), axis=0)
     else:
-        a = np.ascontiguousarray(st["amount"].reindex(close.index).to_numpy(dtype=float, na_value=np.nan))
-        conc = industry_concentration(a, ind, len(close.columns), float(p["top_frac"]),
-                                      1 if p["share_variant"] == "hhi" else 0)
+        ind = sub.get("membership", _c_membership)
+        a = np.ascontiguousarray(ds.panel("stocks")["amount"].reindex(close.index).to_numpy(dtype=float,
+                                                                                           na_value=np.nan))
+        conc = industry_concentration(a, ind, len(close.columns), float(q["top_frac"]),
+                                      1 if q["share_variant"] == "hhi" else 0)
         raw = pd.DataFrame(conc, index=close.index, columns=close.columns)
-    out["share"] = rolling_mean(raw, p["share_window"], p["share_window"])
+    return rolling_mean(raw, q["share_window"], q["share_window"])
+
+
+def _c_bias_pct(ds, q, sub):
+    return rolling_pct(sub.get("bias", _c_bias), q["pct_long"], int(q["pct_min_periods"]))
+
+
+def _c_rho_pct(ds, q, sub):
+    return rolling_pct(sub.get("rho", _c_rho), q["pct_long"], int(q["pct_min_periods"]))
+
+
+def _c_share_pct(ds, q, sub):
+    return rolling_pct(sub.get("share", _c_share), q["pct_short"], int(q["pct_min_periods"]))
+
+
+def _c_sw_months(ds, q, sub):
+    return sw_l1_months(ds)
+
+
+def _c_crowd_ref(ds, q, sub):
+    return reference_close(ds, sub.get("sw_months", _c_sw_months)[0], q["crowd_relative"], "crowd_relative: none")
+
+
+def _crowd_leg(sub, window: int, mode: str) -> pd.DataFrame:
+    close, _, ends, _ = sub.get("sw_months", _c_sw_months)
+    return trend_state(close, window, mode, sub.get("crowd_ref", _c_crowd_ref)).iloc[ends]
+
+
+def _c_lt(ds, q, sub):
+    return _crowd_leg(sub, q["lt_window"], q["crowd_trend"])
+
+
+def _c_crowd_mt(ds, q, sub):
+    return _crowd_leg(sub, q["crowd_mt_window"], q["crowd_trend"])
+
+
+def _c_crowd_st(ds, q, sub):
+    return _crowd_leg(sub, q["crowd_st_window"], q["crowd_trend"])
+
+
+_BIAS = ("bias_window", "bias_relative_to")
+_RHO = ("rho_window", "rho_min_valid")
+_SHARE = ("share_variant", "market_amount", "share_window", "top_frac")
+_LEG = ("crowd_trend", "crowd_relative")
+CROWDING_DEPS = {   # component -> the parameters it reads; costliest first (a rolling correlation over stocks)
+    "rho_pct": (*_RHO, "pct_long", "pct_min_periods"), "rho": _RHO,
+    "bias_pct": (*_BIAS, "pct_long", "pct_min_periods"), "share_pct": (*_SHARE, "pct_short", "pct_min_periods"),
+    "share": _SHARE, "bias": _BIAS, "membership": (),
+    "lt": ("lt_window", *_LEG), "crowd_mt": ("crowd_mt_window", *_LEG), "crowd_st": ("crowd_st_window", *_LEG),
+    "crowd_ref": ("crowd_relative",), "sw_months": (),
+}
+
+
+def crowding_monthly(ds: Dataset, params: dict, comps: Components | None = None) -> dict[str, pd.DataFrame]:
+    """Monthly frames (month-end date x code), booleans: ``bias``, ``rho``, ``share`` (the three flags), ``crowd``
+    (OR), ``sell``; floats: ``lt``, ``mt``, ``st`` trend states. Flags are False during the percentile warm-up.
+    ``comps``: the components to (re)use (:data:`CROWDING_DEPS`); default: computed here."""
+    p = {**CROWD_DEFAULTS, **params}
+    comps = comps if comps is not None else Components(ds, CROWDING_DEPS, p)
+    arr = crowding_flags(p, comps)
+    close, dates, ends, _ = comps.get("sw_months", _c_sw_months)
+    frame = lambda a: pd.DataFrame(a, index=dates[ends], columns=close.columns)  # noqa: E731
+    out = {k: frame(arr[k]) for k in (*FLAG_KEYS, "crowd")}
+    out["lt"], out["mt"], out["st"] = (comps.get(k, fn) for k, fn in _LEGS)
+    out["sell"] = frame(arr["sell"])
     return out
 
 
-def crowding_monthly(ds: Dataset, params: dict) -> dict[str, pd.DataFrame]:
-    """Monthly frames (month-end date x code), booleans: ``bias``, ``rho``, ``share`` (the three flags), ``crowd``
-    (OR), ``sell``; floats: ``lt``, ``mt``, ``st`` trend states. Flags are False during the percentile warm-up."""
-    p = {**CROWD_DEFAULTS, **params}
+def crowding_flags(p: dict, comps: Components) -> dict[str, np.ndarray]:
+    """The (months x codes) arrays behind :func:`crowding_monthly` for merged params ``p``: the flags ``bias``,
+    ``rho``, ``share``, ``crowd`` and ``sell`` (bool). Hot: ``pct_long`` percentile of BIAS >= ``hot_pct`` (or, with
+    ``stampede``, <= ``cold_pct``), of RHO >= ``hot_pct``, ``pct_short`` percentile of SHARE >= ``hot_pct``; per
+    ``flag_when`` on the month's last day, on any day, or on at least ``min_days`` days of the month."""
     for key in ("hot_pct", "cold_pct", "top_frac"):
         if not 0.0 < float(p[key]) <= 1.0:
             raise ConfigError(f"signal.params.{key} must be in (0, 1], got {p[key]}")
-    close, dates, ends, bounds = sw_l1_months(ds)
-    daily = crowding_daily(ds, p)
-    mp = int(p["pct_min_periods"])
-    pb = rolling_pct(daily["bias"], p["pct_long"], mp)
-    hot = {"bias": (pb >= p["hot_pct"]) | ((pb <= p["cold_pct"]) if p["stampede"] else False)}
-    if "rho" in daily:
-        hot["rho"] = rolling_pct(daily["rho"], p["pct_long"], mp) >= p["hot_pct"]
-    else:
-        hot["rho"] = pd.DataFrame(False, index=dates, columns=close.columns)
-    hot["share"] = rolling_pct(daily["share"], p["pct_short"], mp) >= p["hot_pct"]
-    mdates = dates[ends]
-    month_id = np.repeat(np.arange(len(ends)), np.diff(bounds))
+    close, dates, ends, bounds = comps.get("sw_months", _c_sw_months)
+    _daily(p, comps)                                    # the daily indicators first (and their errors)
+    pct = {"bias": comps.get("bias_pct", _c_bias_pct).to_numpy(),
+           "rho": comps.get("rho_pct", _c_rho_pct).to_numpy() if p["correlation"] else None,
+           "share": comps.get("share_pct", _c_share_pct).to_numpy()}
+    when = p["flag_when"]
+    if when not in ("month_end", "any_day", "min_days"):
+        raise ConfigError(f"signal.params.flag_when must be month_end, any_day or min_days (got {when!r})")
+    rows = ends if when == "month_end" else slice(bounds[0], bounds[-1])
+
+    def hot(k):
+        x = pct[k]
+        if x is None:                                   # correlation: false -> never hot
+            return np.zeros((len(dates), len(close.columns)), dtype=bool)[rows]
+        x = x[rows]
+        h = x >= p["hot_pct"]
+        return (h | (x <= p["cold_pct"])) if (k == "bias" and p["stampede"]) else h
+
     out = {}
     for k in FLAG_KEYS:
-        if p["flag_when"] == "month_end":
-            out[k] = hot[k].iloc[ends]
-        elif p["flag_when"] in ("any_day", "min_days"):
-            days = hot[k].iloc[bounds[0]:bounds[-1]].astype(int).groupby(month_id).sum().set_axis(mdates)
-            out[k] = days >= (1 if p["flag_when"] == "any_day" else int(p["min_days"]))
+        if when == "month_end":
+            out[k] = hot(k)
         else:
-            raise ConfigError(f"signal.params.flag_when must be month_end, any_day or min_days (got {p['flag_when']!r})")
-    out["crowd"] = combine_flags(out["bias"], out["rho"], out["share"])
-    ref = reference_close(ds, close, p["crowd_relative"], "crowd_relative: none")
-    for key, win in (("lt", "lt_window"), ("mt", "crowd_mt_window"), ("st", "crowd_st_window")):
-        out[key] = trend_state(close, p[win], p["crowd_trend"], ref).iloc[ends]
-    out["sell"] = crowding_sell(out["crowd"], out["lt"], out["mt"], out["st"])
+            days = np.add.reduceat(hot(k).astype(np.int64), bounds[:-1] - bounds[0], axis=0)
+            out[k] = days >= (1 if when == "any_day" else int(p["min_days"]))
+    out["crowd"] = out["bias"] | out["rho"] | out["share"]
+    lt, mt, st = (comps.get(k, fn).to_numpy(dtype=float) for k, fn in _LEGS)
+    out["sell"] = crowding_sell(out["crowd"], lt, mt, st)
     return out
+
+
+_LEGS = (("lt", _c_lt), ("crowd_mt", _c_crowd_mt), ("crowd_st", _c_crowd_st))
+
+
+def sw_months(comps: Components):
+    """:func:`sw_l1_months` of the components' dataset, computed once."""
+    return comps.get("sw_months", _c_sw_months)
 
 
 def crowding_table(names: pd.Series, bias, rho, share, sell=None) -> pd.DataFrame:

@@ -180,6 +180,33 @@ def monthly_to_daily(monthly: pd.DataFrame, dates: pd.DatetimeIndex) -> pd.DataF
     return monthly.reindex(dates).ffill().fillna(0.0)
 
 
+def month_end_rows_to_daily(rows: np.ndarray, ends: np.ndarray, n_dates: int) -> np.ndarray:
+    """:func:`monthly_to_daily` on arrays: ``rows`` (G, N) month-end rows without NaN at row positions ``ends``
+    (increasing) of ``n_dates`` days -> (n_dates, N), each row held until the next month end, 0 before the first."""
+    last = np.searchsorted(ends, np.arange(n_dates), side="right") - 1
+    out = rows[np.maximum(last, 0)]
+    out[last < 0] = 0.0
+    return out
+
+
+def row_sums(a: np.ndarray) -> np.ndarray:
+    """Row sums of a (G, N) float array added column by column in code order: the order (and so the rounding) of
+    ``DataFrame.sum(axis=1)``, which numpy's pairwise ``a.sum(axis=1)`` does not reproduce bit for bit."""
+    out = np.zeros(a.shape[0]) if a.shape[1] == 0 else a[:, 0].astype(float)
+    for j in range(1, a.shape[1]):
+        out += a[:, j]
+    return out
+
+
+def equal_weight_array(valid: np.ndarray) -> np.ndarray:
+    """:func:`equal_weight_rows` on a (G, N) bool array."""
+    n = valid.sum(axis=1).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = valid / np.where(n == 0, np.nan, n)[:, None]
+    out[np.isnan(out)] = 0.0
+    return out
+
+
 def equal_weight_rows(valid: pd.DataFrame) -> pd.DataFrame:
     """1/n over the True cells of each row (n = True count), 0 elsewhere; an all-False row is all 0."""
     v = valid.astype(float)

@@ -41,6 +41,7 @@ from engine.data.panel import Dataset
 from engine.errors import ConfigError, DataError
 from engine.kernels.rolling import ema, rolling_mean, rolling_pca_share, rolling_rank_pct
 from engine.signals.base import IndicatorSpec, SignalResult, SignalSpec
+from engine.signals.components import ComponentMap, Components
 
 DEFAULTS = {
     "code": "000300.SH",
@@ -150,7 +151,11 @@ def concentration(ds: Dataset, params: dict | None = None) -> pd.Series:
     Bounds [1/N, 1]. Warm-up ``conc_min_periods`` rows of the input (+ h rows for h-day returns, + the smoothing).
     Uses closes up to t only. Dates of ``citic_l3`` missing from the calendar are ignored after computing.
     """
-    p = _params(params)
+    return _concentration(ds, _params(params))
+
+
+def _concentration(ds: Dataset, p: dict) -> pd.Series:
+    """:func:`concentration` of merged params (reads ``code`` and the ``conc_*`` parameters only)."""
     dates = _calendar(ds, p)
     close = ds.panel("citic_l3")["close"].astype(float)
     nonpos = (close <= 0).to_numpy()
@@ -188,6 +193,18 @@ def concentration_values(close: np.ndarray, p: dict) -> np.ndarray:
 
 
 def _temperature_parts(ds: Dataset, p: dict, dates) -> tuple[pd.Series, pd.Series, pd.Series]:
+    return _temperature_from(_mbr(ds, dates), p)
+
+
+def _temperature_from(mbr: pd.Series, p: dict) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(mbr, smoothed mbr, 温度) from the main-force buy ratio (reads the ``temp_*`` parameters only)."""
+    smooth = _smooth(mbr, p["temp_smoothing"], p["temp_smooth_window"])
+    temp = _pct(smooth, p["temp_window"], p["temp_min_periods"])
+    return mbr.rename("mbr"), smooth.rename("mbr_smooth"), temp.rename("temperature")
+
+
+def _mbr(ds: Dataset, dates) -> pd.Series:
+    """The main-force buy ratio (elg_buy + lg_buy) / amount of series ``flows`` on ``dates``, validated."""
     f = _series_cols(ds, "flows", ("elg_buy", "lg_buy", "amount"), dates)
     empty = (f == 0).all(axis=1)               # a row of zeros records nothing (e.g. a sum over no stocks)
     f[empty] = np.nan
@@ -199,9 +216,7 @@ def _temperature_parts(ds: Dataset, p: dict, dates) -> tuple[pd.Series, pd.Serie
         raise DataError(f"{ds.source}: series 'flows': (elg_buy + lg_buy) / amount is outside [0, 1] on "
                         f"{int(bad.sum())} dates (first {d[0]:%Y-%m-%d}: {mbr[bad].iloc[0]:.4g}); "
                         f"all three columns must be in CNY (docs/data.md)")
-    smooth = _smooth(mbr, p["temp_smoothing"], p["temp_smooth_window"])
-    temp = _pct(smooth, p["temp_window"], p["temp_min_periods"])
-    return mbr.rename("mbr"), smooth.rename("mbr_smooth"), temp.rename("temperature")
+    return mbr
 
 
 def temperature(ds: Dataset, params: dict | None = None) -> pd.Series:
@@ -218,6 +233,21 @@ def temperature(ds: Dataset, params: dict | None = None) -> pd.Series:
 
 
 def _expectation_parts(ds: Dataset, p: dict, dates) -> dict[str, pd.Series]:
+    return _expectation_from(*_basis_pcr(ds, p, dates), p)
+
+
+def _expectation_from(basis: pd.Series, pcr: pd.Series, p: dict) -> dict[str, pd.Series]:
+    """basis, PCR, their percentiles and 情绪预期 (reads ``exp_smooth``, ``exp_window``, ``exp_min_periods``)."""
+    n = p["exp_smooth"]
+    b_pct = _pct(_smooth(basis, "ma", n), p["exp_window"], p["exp_min_periods"])
+    p_pct = _pct(-_smooth(pcr, "ma", n), p["exp_window"], p["exp_min_periods"])
+    expct = pd.concat([b_pct, p_pct], axis=1).mean(axis=1, skipna=True)
+    return {"basis": basis.rename("basis"), "pcr": pcr.rename("pcr"), "basis_pct": b_pct.rename("basis_pct"),
+            "neg_pcr_pct": p_pct.rename("neg_pcr_pct"), "expectation": expct.rename("expectation")}
+
+
+def _basis_pcr(ds: Dataset, p: dict, dates) -> tuple[pd.Series, pd.Series]:
+    """(basis, PCR) on ``dates``, validated (reads ``code`` and ``basis_annualize``)."""
     idx = ds.panel("index")["close"][p["code"]].astype(float)
     fut = _series_cols(ds, "futures_if", ("close",), dates)
     _nonpositive(fut, "close", f"{ds.source}: series 'futures_if'")
@@ -236,12 +266,7 @@ def _expectation_parts(ds: Dataset, p: dict, dates) -> dict[str, pd.Series]:
     for c in ("put_amount", "call_amount"):
         _nonpositive(opt, c, f"{ds.source}: series 'options_50etf'")
     pcr = opt["put_amount"] / opt["call_amount"]
-    n = p["exp_smooth"]
-    b_pct = _pct(_smooth(basis, "ma", n), p["exp_window"], p["exp_min_periods"])
-    p_pct = _pct(-_smooth(pcr, "ma", n), p["exp_window"], p["exp_min_periods"])
-    expct = pd.concat([b_pct, p_pct], axis=1).mean(axis=1, skipna=True)
-    return {"basis": basis.rename("basis"), "pcr": pcr.rename("pcr"), "basis_pct": b_pct.rename("basis_pct"),
-            "neg_pcr_pct": p_pct.rename("neg_pcr_pct"), "expectation": expct.rename("expectation")}
+    return basis, pcr
 
 
 def expectation(ds: Dataset, params: dict | None = None) -> pd.Series:
@@ -329,17 +354,66 @@ def compute(ds: Dataset, params: dict | None = None) -> SignalResult:
     Timing and warm-up: see the module docstring (decided at close t, traded at t + lag).
     """
     p = _params(params)
-    dates = _calendar(ds, p)
-    conc = concentration(ds, p)
-    mbr, smooth, temp = _temperature_parts(ds, p, dates)
-    e = _expectation_parts(ds, p, dates)
-    w = position_rule(temp.to_numpy(), e["expectation"].to_numpy(), conc.to_numpy(), p)
+    comps = Components(ds, COMPONENTS.deps, p)
+    weights, _ = sweep_weights(ds, p, comps)          # the weights a sweep computes, from the same components
+    dates = weights.index
+    conc = comps.get("concentration", _c_concentration)
+    mbr, smooth, temp = comps.get("temperature", _c_temperature)
+    e = comps.get("expectation", _c_expectation)
     ind = pd.DataFrame({"concentration": conc, "temperature": temp, "expectation": e["expectation"],
                         "mbr": mbr, "mbr_smooth": smooth, "basis": e["basis"], "pcr": e["pcr"],
                         "basis_pct": e["basis_pct"], "neg_pcr_pct": e["neg_pcr_pct"]}, index=dates)
-    res = SignalResult(weights=pd.DataFrame({p["code"]: w}, index=dates), indicators=ind)
+    res = SignalResult(weights=weights, indicators=ind)
     res.tables = {"last_days": indicator_table(res)}
     return res
+
+
+# Components (engine.signals.components): each is computed once per distinct value of the parameters it reads.
+# A swept trend / trend_k / conc_overlay* only re-runs position_rule; temp_* re-runs 温度, exp_* and
+# basis_annualize 预期, conc_* 浓度 (the costliest: a rolling PCA). Costliest first.
+def _c_calendar(ds, q, sub):
+    return _calendar(ds, q)
+
+
+def _c_concentration(ds, q, sub):
+    return _concentration(ds, q)
+
+
+def _c_mbr(ds, q, sub):
+    return _mbr(ds, sub.get("calendar", _c_calendar))
+
+
+def _c_temperature(ds, q, sub):
+    return _temperature_from(sub.get("mbr", _c_mbr), q)
+
+
+def _c_basis_pcr(ds, q, sub):
+    return _basis_pcr(ds, q, sub.get("calendar", _c_calendar))
+
+
+def _c_expectation(ds, q, sub):
+    return _expectation_from(*sub.get("basis_pcr", _c_basis_pcr), q)
+
+
+def sweep_weights(ds: Dataset, p: dict, comps: Components) -> tuple[pd.DataFrame, None]:
+    """The weights of merged, validated params ``p`` from the components (no indicator frame, no tables):
+    position_rule(温度, 预期, 浓度). Used by :func:`compute` and by sweeps (``SignalSpec.components``)."""
+    dates = comps.get("calendar", _c_calendar)
+    conc = comps.get("concentration", _c_concentration)
+    temp = comps.get("temperature", _c_temperature)[2]
+    e = comps.get("expectation", _c_expectation)["expectation"]
+    w = position_rule(temp.to_numpy(), e.to_numpy(), conc.to_numpy(), p)
+    return pd.DataFrame({p["code"]: w}, index=dates), None
+
+
+_CONC = ("code", "conc_window", "conc_min_periods", "conc_min_assets", "conc_returns", "conc_top_k", "conc_input",
+         "conc_smooth")
+COMPONENTS = ComponentMap(
+    deps={"concentration": _CONC,
+          "expectation": ("code", "basis_annualize", "exp_smooth", "exp_window", "exp_min_periods"),
+          "temperature": ("code", "temp_smoothing", "temp_smooth_window", "temp_window", "temp_min_periods"),
+          "basis_pcr": ("code", "basis_annualize"), "mbr": ("code",), "calendar": ("code",)},
+    weights=lambda ds, params, comps: sweep_weights(ds, _params(params), comps))
 
 
 def indicator_table(result: SignalResult, asof=None, n: int = 20) -> pd.DataFrame:
@@ -394,6 +468,7 @@ SPEC = SignalSpec(
     format_tables=lambda tables: format_last_days(tables),
     indicators=INDICATORS,
     after_run=lambda run: lag_sensitivity(run),
+    components=COMPONENTS,
 )
 
 

@@ -37,10 +37,11 @@ from engine.data.panel import Dataset
 from engine.errors import ConfigError, DataError
 from engine.kernels.industry import group_ols_slope
 from engine.signals.base import SignalResult, SignalSpec, format_tables_by_month, rolling_mean
+from engine.signals.components import ComponentMap, Components
 from engine.signals.crowding_indicators import crowding_monthly, crowding_table_for
-from engine.signals.industry_common import (equal_weight_rows, industry_names,
-                                            monthly_to_daily, rank_ascending, reference_close, sw_l1_months,
-                                            trend_state)
+from engine.signals.industry_common import (equal_weight_array, equal_weight_rows, industry_names,
+                                            month_end_rows_to_daily, monthly_to_daily, rank_ascending,
+                                            reference_close, row_sums, sw_l1_months, trend_state)
 from engine.signals.industry_tables import (BUY_TEXT, FLAG_TEXT, SELL_TEXT, SOURCE_LABELS,  # noqa: F401
                                             format_monthly_tables, rotation_footer)
 
@@ -185,36 +186,162 @@ def rotation_table(names: pd.Series, mean_rank: pd.Series, slope_rank: pd.Series
     return t.sort_values("换手率斜率排名", kind="stable", na_position="last")
 
 
-def rotation_monthly(ds: Dataset, params: dict) -> dict[str, pd.DataFrame]:
+def rotation_monthly(ds: Dataset, params: dict, comps: Components | None = None) -> dict[str, pd.DataFrame]:
     """Every monthly quantity, each a frame (month-end date x sw_l1 code): ``mean``, ``slope``, ``mean_rank``,
     ``slope_rank``, ``flag``, ``st``, ``mt`` (the two trend legs, :func:`trend_legs`), ``buy``, ``sell``,
-    ``valid`` (slope rank and both trends known). ``out['mean'].attrs['turnover_source']`` names the measure."""
+    ``valid`` (slope rank and both trends known). ``out['mean'].attrs['turnover_source']`` names the measure.
+    ``comps``: the components to (re)use (:data:`COMPONENTS`); default: computed here."""
     p = {**DEFAULTS, **params}
-    close, dates, ends, bounds = sw_l1_months(ds)
-    source = resolve_source(ds, p["turnover_source"])
-    tr = turnover_rate(ds, p["turnover_source"]).reindex(columns=close.columns)
-    y = np.ascontiguousarray(_normalised(tr, p, bounds).to_numpy(dtype=float, na_value=np.nan))
-    mdates = dates[ends]
-    slope = pd.DataFrame(group_ols_slope(y, bounds, int(p["slope_min_obs"])), index=mdates, columns=close.columns)
+    comps = comps if comps is not None else Components(ds, COMPONENTS.deps, p)
+    core = monthly_core(p, comps)
+    mean, mean_rank = comps.get("mean", _c_mean)
+    return {"mean": mean, "slope": core["slope"], "mean_rank": mean_rank, "slope_rank": core["slope_rank"],
+            "st": core["st"], "mt": core["mt"], "flag": core["flag"], "buy": core["buy"], "sell": core["sell"],
+            "valid": core["valid"]}
+
+
+def monthly_core(p: dict, comps: Components) -> dict[str, pd.DataFrame]:
+    """What the weights need: slope and its rank, flag, the month-end trend legs, buy, sell, valid."""
+    slope, slope_rank = comps.get("slope", _c_slope)
+    flag = comps.get("flag", _c_flag)
+    if p["variant"] == "C":
+        st, mt = comps.get("st_c", _c_st_c), comps.get("mt_c", _c_mt_c)
+    else:
+        st, mt = comps.get("st", _c_st), comps.get("mt", _c_mt)
+    buy, sell = turnover_instructions(flag, st, mt, p["variant"])
+    valid = slope_rank.notna() & st.notna() & mt.notna()
+    return {"slope": slope, "slope_rank": slope_rank, "flag": flag, "st": st, "mt": mt, "buy": buy, "sell": sell,
+            "valid": valid}
+
+
+def rule_rows(p: dict, comps: Components) -> np.ndarray:
+    """The month-end weight rows (months x codes) of :func:`weights_from_params` on :func:`monthly_core`, computed
+    on arrays from the components: the same values bit for bit (tests/test_sweep_components.py), without a
+    pandas frame per step (a sweep evaluates this once per combination)."""
+    slope_rank = comps.get("slope", _c_slope)[1].to_numpy()
+    flag = comps.get("flag", _c_flag).to_numpy(dtype=bool)
+    legs = (("st_c", _c_st_c), ("mt_c", _c_mt_c)) if p["variant"] == "C" else (("st", _c_st), ("mt", _c_mt))
+    st, mt = (comps.get(k, fn).to_numpy(dtype=float) for k, fn in legs)
+    buy, sell = turnover_instructions(flag, st, mt, p["variant"])
+    valid = ~np.isnan(slope_rank) & ~np.isnan(st) & ~np.isnan(mt)
+    return rule_rows_from(valid, buy, sell, p["empty"], p["portfolio"], float(p["buy_tilt"]), float(p["sell_cut"]))
+
+
+def rule_rows_from(valid: np.ndarray, buy: np.ndarray, sell: np.ndarray, empty: str, portfolio: str = "buy_list",
+                   buy_tilt: float = 1.0, sell_cut: float = 0.5) -> np.ndarray:
+    """:func:`rotation_weights` on (months x codes) bool arrays (same rule, same values bit for bit)."""
+    if portfolio == "tilt":
+        if not (buy_tilt >= 0 and 0 <= sell_cut <= 1):
+            raise ConfigError(f"signal.params: buy_tilt must be >= 0 and sell_cut in [0, 1] "
+                              f"(got {buy_tilt}, {sell_cut})")
+        raw = valid.astype(float) * (1.0 + buy_tilt * (buy & valid)) * (1.0 - sell_cut * (sell & valid))
+        tot = row_sums(raw)
+        out = raw / np.where(tot > 0, tot, np.nan)[:, None]
+        out[np.isnan(out)] = 0.0
+        return out
+    if portfolio != "buy_list":
+        raise ConfigError(f"signal.params.portfolio must be buy_list or tilt (got {portfolio!r})")
+    buys = buy & valid
+    rows = equal_weight_array(buys)
+    if empty == "equal_weight":
+        none = buys.sum(axis=1) == 0
+        rows[none] = equal_weight_array(valid)[none]
+    return rows
+
+
+# Components (engine.signals.components), each computed once per distinct value of the parameters it reads: the
+# turnover normalisation + monthly slope do not depend on the trend legs or the rule, the legs (month-end rows of
+# trend_legs) not on the turnover; variant / empty / portfolio / buy_tilt / sell_cut only change the rule.
+def _c_months(ds, q, sub):
+    return sw_l1_months(ds)
+
+
+def _c_turnover(ds, q, sub):
+    close = sub.get("months", _c_months)[0]
+    source = resolve_source(ds, q["turnover_source"])
+    return source, turnover_rate(ds, q["turnover_source"]).reindex(columns=close.columns)
+
+
+def _c_slope(ds, q, sub):
+    close, dates, ends, bounds = sub.get("months", _c_months)
+    tr = sub.get("turnover", _c_turnover)[1]
+    y = np.ascontiguousarray(_normalised(tr, q, bounds).to_numpy(dtype=float, na_value=np.nan))
+    slope = pd.DataFrame(group_ols_slope(y, bounds, int(q["slope_min_obs"])), index=dates[ends], columns=close.columns)
+    return slope, rank_ascending(slope)
+
+
+def _c_mean(ds, q, sub):
+    close, dates, ends, bounds = sub.get("months", _c_months)
+    source, tr = sub.get("turnover", _c_turnover)
+    slope = sub.get("slope", _c_slope)[0]
     month_id = np.repeat(np.arange(len(ends)), np.diff(bounds))
     mean = tr.iloc[bounds[0]:bounds[-1]].groupby(month_id).mean()
-    mean.index = mdates
+    mean.index = dates[ends]
     mean = mean.where(slope.notna())
-    out = {"mean": mean, "slope": slope, "mean_rank": rank_ascending(mean), "slope_rank": rank_ascending(slope)}
-    if p["flag"] == "positive":
-        flag = slope > 0
-    elif p["flag"] == "upper_half":
-        n = out["slope_rank"].notna().sum(axis=1)
-        flag = out["slope_rank"].ge((n + 1) / 2.0, axis=0)
-    else:
-        raise DataError(f"flag must be 'positive' or 'upper_half' (got {p['flag']!r})")
-    out["st"], out["mt"] = trend_legs(ds, close, p)
-    out["st"], out["mt"] = out["st"].iloc[ends], out["mt"].iloc[ends]
-    out["flag"] = flag
-    out["buy"], out["sell"] = turnover_instructions(flag, out["st"], out["mt"], p["variant"])
-    out["valid"] = out["slope_rank"].notna() & out["st"].notna() & out["mt"].notna()
-    out["mean"].attrs["turnover_source"] = source
-    return out
+    mean_rank = rank_ascending(mean)
+    mean.attrs["turnover_source"] = source
+    return mean, mean_rank
+
+
+def _c_flag(ds, q, sub):
+    slope, slope_rank = sub.get("slope", _c_slope)
+    if q["flag"] == "positive":
+        return slope > 0
+    if q["flag"] == "upper_half":
+        n = slope_rank.notna().sum(axis=1)
+        return slope_rank.ge((n + 1) / 2.0, axis=0)
+    raise DataError(f"flag must be 'positive' or 'upper_half' (got {q['flag']!r})")
+
+
+def _leg(sub, window: int, mode: str, ref_name: str | None) -> pd.DataFrame:
+    close, _, ends, _ = sub.get("months", _c_months)
+    ref = None if ref_name is None else sub.get(ref_name, _REFS[ref_name])
+    return trend_state(close, window, mode, ref).iloc[ends]
+
+
+def _c_ref(ds, q, sub):
+    return reference_close(ds, sub.get("months", _c_months)[0], q["relative"])
+
+
+def _c_ref_c(ds, q, sub):
+    return reference_close(ds, sub.get("months", _c_months)[0], q["c_benchmark"], "c_benchmark: equal_weight")
+
+
+_REFS = {"ref": _c_ref, "ref_c": _c_ref_c}
+
+
+def _c_st(ds, q, sub):
+    return _leg(sub, q["st_window"], q["trend"], "ref")
+
+
+def _c_mt(ds, q, sub):
+    return _leg(sub, q["mt_window"], q["trend"], "ref")
+
+
+def _c_st_c(ds, q, sub):
+    return _leg(sub, q["c_abs_window"], q["c_abs_trend"], None)
+
+
+def _c_mt_c(ds, q, sub):
+    return _leg(sub, q["c_rel_window"], q["c_rel_trend"], "ref_c")
+
+
+def sweep_weights(ds: Dataset, params: dict, comps: Components) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
+    """``(weights, rebalance_dates)`` of :func:`compute` from the components, without its indicators and tables
+    (so without the 图3 crowding table, which does not enter the weights). Used by :func:`compute` and by sweeps."""
+    p = {**DEFAULTS, **params}
+    close, dates, ends, _ = comps.get("months", _c_months)
+    daily = month_end_rows_to_daily(rule_rows(p, comps), ends, len(dates))
+    return pd.DataFrame(daily, index=dates, columns=close.columns, copy=False), pd.DatetimeIndex(dates[ends])
+
+
+_SLOPE = ("turnover_source", "norm", "norm_window", "norm_min_periods", "slope_min_obs")
+COMPONENTS = ComponentMap(
+    deps={"slope": _SLOPE, "mean": _SLOPE, "flag": (*_SLOPE, "flag"), "turnover": ("turnover_source",),
+          "st": ("st_window", "trend", "relative"), "mt": ("mt_window", "trend", "relative"),
+          "st_c": ("c_abs_window", "c_abs_trend"), "mt_c": ("c_rel_window", "c_rel_trend", "c_benchmark"),
+          "ref": ("relative",), "ref_c": ("c_benchmark",), "months": ()},
+    weights=sweep_weights)
 
 
 def trend_legs(ds: Dataset, close: pd.DataFrame, params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -283,16 +410,15 @@ def compute(ds: Dataset, params: dict) -> SignalResult:
     defaults) when ``crowding_table`` is true and the dataset has panel ``stocks`` and table ``membership``.
     """
     p = {**DEFAULTS, **params}
-    mon = rotation_monthly(ds, p)
-    dates = ds.panel("sw_l1").dates
-    rows = weights_from_params(mon, p)
-    w = monthly_to_daily(rows, dates)
+    comps = Components(ds, COMPONENTS.deps, p)
+    w, rebalance = sweep_weights(ds, p, comps)       # the weights a sweep computes, from the same components
+    mon = rotation_monthly(ds, p, comps)
     ind = stack_indicators(mon, ("mean", "slope", "mean_rank", "slope_rank", "flag", "st", "mt", "buy", "sell"))
     tables = {"rotation": rotation_table_for(ds, mon, -1)}
     if p["crowding_table"] and "stocks" in ds.panels and "membership" in ds.tables:
         cm = crowding_monthly(ds, {})
         tables["crowding"] = crowding_table_for(ds, cm, -1)
-    return SignalResult(weights=w, indicators=ind, tables=tables, rebalance_dates=pd.DatetimeIndex(rows.index))
+    return SignalResult(weights=w, indicators=ind, tables=tables, rebalance_dates=rebalance)
 
 
 def rotation_table_for(ds: Dataset, mon: dict[str, pd.DataFrame], i: int) -> pd.DataFrame:
@@ -308,7 +434,7 @@ def rotation_table_for(ds: Dataset, mon: dict[str, pd.DataFrame], i: int) -> pd.
 SPEC = SignalSpec(
     "turnover_rotation", compute, DEFAULTS, "sw_l1", ("panel:sw_l1.close",),
     "财信 换手率的量能提示: monthly SW L1 turnover slope flag + short/medium trend filter; hold the buy list.",
-    choices=CHOICES, positive=POSITIVE, format_tables=lambda tables: _format(tables))
+    choices=CHOICES, positive=POSITIVE, format_tables=lambda tables: _format(tables), components=COMPONENTS)
 
 
 def _format(tables):

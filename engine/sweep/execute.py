@@ -43,6 +43,7 @@ FORMAT_VERSION = 1
 MEMORY_BUDGET = 96 * 2**20          # bytes of (T x columns) arrays one backtest batch may hold
 _ENGINE_DIR = Path(__file__).resolve().parents[1]
 _DATASETS: dict[str, object] = {}   # per-process dataset cache
+_STORE = None                       # per-process shared indicator components (component_store)
 
 
 @dataclass
@@ -107,11 +108,19 @@ def get_dataset(cfg, config_dir: str | None):
 
 
 def data_fingerprint(ds) -> str:
-    """sha256 of the dataset's provenance meta, its panels' shapes and date ranges and every panel's close."""
+    """sha256 of the dataset's provenance meta, its panels' shapes and date ranges and every panel's close.
+
+    A synthetic dataset with a ``generator`` entry in its meta (code hash, seed, size, numpy version: what its
+    cache directory is keyed by) is a function of that entry and of its real panels (meta ``real``, the CSI 300),
+    so only those panels are read and hashed: reading every panel (1,000 stocks) took longer than a small sweep."""
     h = hashlib.sha256()
     meta = {k: ds.meta.get(k) for k in ("name", "synthetic", "provenance", "checksums", "generator", "params")}
     h.update(json.dumps(meta, sort_keys=True, default=str).encode())
-    for name in sorted(ds.panels):
+    names = sorted(ds.panels)
+    real = ds.meta.get("real")
+    if ds.synthetic and isinstance(ds.meta.get("generator"), dict) and isinstance(real, dict):
+        names = [n for n in names if n in real]
+    for name in names:
         p = ds.panels[name]
         h.update(f"{name}|{p.dates[0]}|{p.dates[-1]}|{len(p.dates)}|{list(map(str, p.codes))}".encode())
         if "close" in p:
@@ -230,10 +239,23 @@ def compute_chunk(task: ChunkTask) -> pd.DataFrame:
                          "_problem": pd.Series(problems, dtype=object), **cols})
 
 
+def component_store():
+    """This process's store of shared indicator components (engine.signals.components), bounded by
+    :data:`engine.signals.batch.COMPONENT_BUDGET` bytes; kept across chunks like the datasets."""
+    global _STORE
+    if _STORE is None:
+        from engine.signals.batch import COMPONENT_BUDGET
+        from engine.signals.components import ComponentStore
+
+        _STORE = ComponentStore(COMPONENT_BUDGET)
+    return _STORE
+
+
 def _batch_weights(ds, name, params_list, panel):
     from engine.signals.batch import batch_weights
 
-    return batch_weights(ds, name, params_list, panel)
+    # the scope names the dataset object: _DATASETS keeps every dataset alive, so its id is never reused
+    return batch_weights(ds, name, params_list, panel, store=component_store(), scope=f"dataset-{id(ds)}")
 
 
 def _run_periods(task, ds, spec, panel, cfg0, w, idx, put, problems, S, bt_kwargs):

@@ -100,6 +100,7 @@ def _duration(s: float) -> str:
 def plan_lines(p, periods, tasks, workers: int, n_days: int, n_codes: int) -> list[str]:
     """The plan as printed before a sweep starts (and by ``--dry-run``)."""
     from engine.metrics.vector import METRIC_NAMES
+    from engine.signals import REGISTRY
     from engine.signals.batch import BATCHED
 
     spec = p.spec
@@ -115,6 +116,11 @@ def plan_lines(p, periods, tasks, workers: int, n_days: int, n_codes: int) -> li
                  f"{plural(n_codes, 'code')}; {plural(len(tasks), 'chunk')} on {plural(workers, 'worker')}")
     extra = (f" + {plural(est['signal_computations'], 'signal computation')} (about one single run's signal time "
              f"each)" if est["signal_computations"] else "")
+    cmap = REGISTRY[p.base.signal.name].components
+    if cmap is not None and est["signal_computations"]:   # shared components: each distinct one computed once
+        keys = {(name, k) for c in p.configs for name, k in zip(cmap.deps, cmap.sort_key(c.signal.params))}
+        extra = (f" + {plural(len(keys), 'indicator component')} computed once each (at most once per worker "
+                 f"process) and a rule per combination")
     lines.append(f"  estimate (rough, x3 either way): backtests {_duration(est['seconds'])}{extra}; "
                  f"peak memory about {est['memory_bytes'] / 2**30:.1f} GB")
     return lines

@@ -14,7 +14,9 @@ the result never depends on the executor or on completion order.
   themselves from the task's config (so remote workers need the same data path and the ``engine`` package).
 * ``auto`` (default): the first chunk runs here and is timed; if the rest would take more than
   :data:`AUTO_PARALLEL_S` seconds and there is more than one core, the rest runs on a process pool over all cores.
-  Small sweeps stay in-process because starting workers costs about a second.
+  Small sweeps stay in-process because starting workers costs about a second. The time the first chunk spent on
+  shared indicator components (:func:`engine.sweep.execute.component_store`) is not counted per chunk (later
+  chunks in this process reuse them) but added to the threshold (every worker process would compute them again).
 
 Test hook: ``JINGONG_SWEEP_KILL_AFTER=N`` makes the process SIGKILL itself right after storing its N-th freshly
 computed chunk (a hard kill with no cleanup), so the resume path can be tested deterministically.
@@ -28,7 +30,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from engine.errors import ConfigError
-from engine.sweep.execute import compute_chunk, load_cached, store
+from engine.sweep.execute import component_store, compute_chunk, load_cached, store
 
 AUTO_PARALLEL_S = 3.0
 EXECUTORS = ("auto", "serial", "processes", "dask")
@@ -105,10 +107,15 @@ def run_tasks(tasks, executor: str = "auto", workers: int | None = None, schedul
     if executor == "auto":
         stats["executor"] = "serial"
         if todo:
-            t0 = time.perf_counter()
+            comps = component_store()
+            t0, shared0 = time.perf_counter(), comps.seconds
             done(todo[0], compute_chunk(todo[0]))
             todo = todo[1:]
-            if workers > 1 and len(todo) > 1 and (time.perf_counter() - t0) * len(todo) > AUTO_PARALLEL_S:
+            # indicator components computed for the first chunk stay in this process for the next ones: only the
+            # rest of the chunk's time recurs per chunk here, while each worker process would compute them again
+            shared = comps.seconds - shared0
+            per_chunk = (time.perf_counter() - t0) - shared
+            if workers > 1 and len(todo) > 1 and per_chunk * len(todo) > AUTO_PARALLEL_S + shared:
                 executor = "processes"
             else:
                 executor = "serial"

@@ -94,7 +94,13 @@ def make_tasks(p: Plan, periods, config_dir: str | None, chunk_size: int | None 
 
     Default chunk size (``sweep.chunk_size`` overrides): as many combinations as one backtest batch holds within
     :data:`engine.sweep.execute.MEMORY_BUDGET` (at most 2,000); for signals without a batched path (one ``compute``
-    per parameter set, the expensive part) also at most n / (4 x cores), so the process pool has work to share."""
+    per parameter set, the expensive part) also at most n / (4 x cores), so the process pool has work to share.
+
+    For a signal with a component map (``SignalSpec.components``) the combinations are ordered by their
+    components' parameter values (costliest component first) before they are cut into chunks, so the
+    combinations that share a component sit in the same or adjacent chunks: a process computes each component
+    once and keeps it for its later chunks (:func:`engine.sweep.execute.component_store`). The order of the
+    result rows does not change (they are sorted by plan row)."""
     from engine.signals import REGISTRY
 
     fingerprints, seen = {}, set()
@@ -117,9 +123,13 @@ def make_tasks(p: Plan, periods, config_dir: str | None, chunk_size: int | None 
     from engine.config import to_dict
 
     base = {k: v for k, v in to_dict(p.base).items() if k != "sweep"}    # sweep options do not change a row
+    order = list(range(len(p.configs)))
+    cmap = REGISTRY[p.base.signal.name].components        # signal.name is not sweepable
+    if cmap is not None:
+        order.sort(key=lambda r: cmap.sort_key(p.configs[r].signal.params))
     tasks = []
     for i, a in enumerate(range(0, len(p.configs), size)):
-        rows = list(range(a, min(a + size, len(p.configs))))
+        rows = order[a:a + size]
         t = ChunkTask(index=i, rows=rows, configs=[p.configs[r] for r in rows], periods=list(periods),
                       cscv_blocks=p.spec.cscv_blocks, config_dir=config_dir)
         tasks.append(with_key(t, fingerprints, base, p.spec.keys, [p.rows[r] for r in rows]))

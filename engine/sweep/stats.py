@@ -27,7 +27,9 @@ import itertools
 import math
 
 import numpy as np
-from scipy.stats import norm
+# the standard normal cdf / quantile that scipy.stats.norm.cdf / .ppf evaluate (bit for bit), without importing
+# scipy.stats (measured: 3.9 s against 1.3 s for scipy.special on the loaded 2-core machine)
+from scipy.special import ndtr, ndtri
 
 EULER_GAMMA = 0.5772156649015329
 
@@ -39,7 +41,7 @@ def probabilistic_sharpe(sr: float, sr_benchmark: float, n_obs: int, skew: float
     var = 1.0 - skew * sr + (kurtosis - 1.0) / 4.0 * sr * sr
     if var <= 0:
         return float("nan")
-    return float(norm.cdf((sr - sr_benchmark) * math.sqrt(n_obs - 1) / math.sqrt(var)))
+    return float(ndtr((sr - sr_benchmark) * math.sqrt(n_obs - 1) / math.sqrt(var)))
 
 
 def expected_max_sharpe(sr_trials, n_trials: int | None = None) -> float:
@@ -51,7 +53,7 @@ def expected_max_sharpe(sr_trials, n_trials: int | None = None) -> float:
     if n <= 1 or len(sr) < 2:
         return 0.0
     v = float(np.var(sr, ddof=1))
-    return math.sqrt(v) * ((1 - EULER_GAMMA) * norm.ppf(1 - 1.0 / n) + EULER_GAMMA * norm.ppf(1 - 1.0 / (n * math.e)))
+    return math.sqrt(v) * ((1 - EULER_GAMMA) * ndtri(1 - 1.0 / n) + EULER_GAMMA * ndtri(1 - 1.0 / (n * math.e)))
 
 
 def deflated_sharpe(sr: float, sr_trials, n_obs: int, skew: float, kurtosis: float) -> dict:

@@ -1,0 +1,247 @@
+"""Sweeps that share indicator components (engine.signals.components): swept rows equal single runs exactly, the
+array rules equal the pandas rules, each component is computed once per distinct value of its parameters, the
+store is bounded, chunks keep combinations that share components together, signals without a map still work."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import engine.sweep.execute as se
+from engine.config import load_config
+from engine.metrics.vector import metrics_json_view
+from engine.pipeline import run_strategy
+from engine.signals import REGISTRY
+from engine.signals.components import ComponentMap, Components, ComponentStore, merge_deps, nbytes
+from engine.sweep import assemble, load_raw, make_tasks, resolve_periods
+from engine.sweep.grid import parse_sweep, plan
+from engine.sweep.pool import run_tasks
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ["data.size=small", "data.start=2014-01-01", "data.end=2019-12-31"]
+
+
+def _sweep(tmp_path, monkeypatch, yaml, sweep, fixed=SMALL):
+    monkeypatch.setattr(se, "cache_root", lambda: tmp_path / "sweeps")
+    raw, source, lines = load_raw(ROOT / "strategies" / yaml, fixed + [f"sweep={sweep}"])
+    p = plan(raw, source, parse_sweep(raw["sweep"]), lines)
+    tasks = make_tasks(p, resolve_periods(p, None), None)
+    res, _, skipped = assemble(p, run_tasks(tasks, "serial")[0])
+    return p, tasks, res, skipped
+
+
+def _assert_rows_equal_single_runs(yaml, p, res, picks, fixed=SMALL):
+    """Rows ``picks`` of the sweep table equal run_strategy of the same --set overrides: ==, NaN where NaN."""
+    for i in picks:
+        row = res.iloc[i]
+        sets = fixed + [f"{k}={row[k]}" for k in p.spec.keys]
+        cfg = load_config(ROOT / "strategies" / yaml, sets)
+        run = run_strategy(cfg, se.get_dataset(cfg, None))
+        for k, v in metrics_json_view(run.metrics).items():
+            got = row[k]
+            assert (np.isnan(v) and np.isnan(got)) or got == v, (yaml, sets, k, got, v)
+
+
+@pytest.mark.parametrize("yaml, sweep, picks", [
+    ("sentiment.yaml", "{signal.params.trend_k: [5, 9], signal.params.trend: [diff, slope], "
+     "signal.params.temp_window: [500, 750], signal.params.conc_overlay: [false, true], chunk_size: 3}",
+     [0, 5, 10, 15]),
+    ("turnover_rotation.yaml", "{signal.params.variant: [A, C], signal.params.st_window: [10, 20], "
+     "signal.params.relative: [none, equal_weight], signal.params.portfolio: [buy_list, tilt], "
+     "signal.params.norm_window: [120, 250], chunk_size: 5}", [0, 7, 13, 22, 31]),
+    ("rotation_crowding.yaml", "{signal.params.hot_pct: [0.9, 0.95], signal.params.flag_when: [month_end, any_day], "
+     "signal.params.crowd_st_window: [10, 20], signal.params.dropped: [renormalise, cash], chunk_size: 4}",
+     [0, 6, 9, 15]),
+    ("crowding.yaml", "{signal.params.share_variant: [market, hhi], signal.params.flag_when: [month_end, min_days], "
+     "chunk_size: 2}", [0, 3]),
+])
+def test_swept_rows_equal_single_runs_exactly(tmp_path, monkeypatch, yaml, sweep, picks):
+    p, tasks, res, skipped = _sweep(tmp_path, monkeypatch, yaml, sweep)
+    assert not skipped and len(res) == len(p.configs) and len(tasks) > 1
+    _assert_rows_equal_single_runs(yaml, p, res, picks)
+
+
+def test_cli_set_run_equals_the_swept_row(tmp_path, monkeypatch):
+    """The command line single run (python -m engine.run X.yaml --set ...) gives the swept row's metrics exactly."""
+    import json
+    import subprocess
+    import sys
+
+    p, _, res, _ = _sweep(tmp_path, monkeypatch, "turnover_rotation.yaml",
+                          "{signal.params.variant: [B], signal.params.mt_window: [40, 120], chunk_size: 1}")
+    row = res[res["signal.params.mt_window"] == 120].iloc[0]
+    sets = SMALL + ["signal.params.variant=B", "signal.params.mt_window=120"]
+    out = tmp_path / "one"
+    r = subprocess.run([sys.executable, "-m", "engine.run", "strategies/turnover_rotation.yaml", "--out", str(out),
+                        "--no-chart", "--report", "md", *[a for s in sets for a in ("--set", s)]],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    for k, v in metrics_json_view(json.loads((out / "metrics.json").read_text())).items():
+        assert (np.isnan(v) and np.isnan(row[k])) or row[k] == v, (k, row[k], v)
+
+
+def test_a_component_is_computed_once_per_distinct_parameters(tmp_path, monkeypatch):
+    """60 sentiment combinations over two 温度 windows: 浓度 once, 温度 twice, 预期 three times, in this process's
+    store across 8 chunks."""
+    store = ComponentStore(2**30)
+    monkeypatch.setattr(se, "_STORE", store)
+    sweep = ("{signal.params.trend_k: [5, 8, 9, 10, 15], signal.params.trend: [diff, slope], "
+             "signal.params.temp_window: [750, 1050], signal.params.exp_smooth: [1, 3, 5], chunk_size: 8}")
+    p, tasks, res, _ = _sweep(tmp_path, monkeypatch, "sentiment.yaml", sweep, fixed=["data.size=small"])
+    assert len(res) == 60 and len(tasks) == 8
+    made = pd.Series([k[1].__name__ for k in store._items]).value_counts()
+    assert made["_c_concentration"] == 1 and made["_c_temperature"] == 2 and made["_c_expectation"] == 3
+    assert store.misses == len(store._items)            # nothing computed twice (the budget holds everything)
+
+
+def test_chunks_follow_the_costliest_component():
+    """Combinations are cut into chunks in the order of their component keys: the costliest component (the
+    turnover slope: norm_window) changes at most once per chunk boundary, and every plan row is in one chunk."""
+    raw, source, lines = load_raw(ROOT / "strategies" / "turnover_rotation.yaml", SMALL + [
+        "sweep={signal.params.st_window: [5, 10, 20], signal.params.norm_window: [60, 120, 250], chunk_size: 3}"])
+    p = plan(raw, source, parse_sweep(raw["sweep"]), lines)
+    tasks = make_tasks(p, resolve_periods(p, None), None)
+    assert sorted(r for t in tasks for r in t.rows) == list(range(9))
+    for t in tasks:
+        assert len({c.signal.params["norm_window"] for c in t.configs}) == 1
+        assert [c.signal.params["st_window"] for c in t.configs] == [p.rows[r][0] for r in t.rows]
+
+
+def test_signal_without_a_map_sweeps_as_before(tmp_path, monkeypatch):
+    """dashboard_timing declares no components: one compute per parameter set; rows equal single runs."""
+    assert REGISTRY["dashboard_timing"].components is None
+    fixed = ["data.size=small", "data.start=2014-01-01", "data.end=2019-12-31"]
+    p, _, res, _ = _sweep(tmp_path, monkeypatch, "dashboard_margin_timing.yaml",
+                          "{signal.params.threshold: [0.1, 0.3], signal.params.window: [26, 52]}", fixed=fixed)
+    assert len(res) == 4
+    _assert_rows_equal_single_runs("dashboard_margin_timing.yaml", p, res, [0, 3], fixed=fixed)
+
+
+# ----------------------------------------------------------------------------------------------- array rules
+def _pandas_rotation_rows(valid, buy, sell, empty, portfolio, buy_tilt, sell_cut):
+    """The rule as pandas frames (engine.signals.turnover_rotation.rotation_weights, the documented reference)."""
+    from engine.signals.turnover_rotation import rotation_weights
+
+    f = lambda a: pd.DataFrame(a)  # noqa: E731
+    return rotation_weights({"valid": f(valid), "buy": f(buy), "sell": f(sell)}, empty, portfolio, buy_tilt,
+                            sell_cut).to_numpy()
+
+
+@pytest.mark.parametrize("portfolio, empty, tilt, cut", [("buy_list", "cash", 1.0, 0.5),
+                                                         ("buy_list", "equal_weight", 1.0, 0.5),
+                                                         ("tilt", "cash", 1.0, 0.5), ("tilt", "cash", 0.37, 0.9),
+                                                         ("tilt", "cash", 2.5, 1.0)])
+def test_array_rotation_rule_equals_the_pandas_rule(portfolio, empty, tilt, cut):
+    from engine.signals.turnover_rotation import rule_rows_from
+
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        g, n = rng.integers(1, 60), rng.integers(1, 40)
+        valid = rng.random((g, n)) < rng.uniform(0.0, 1.0)
+        buy, sell = rng.random((g, n)) < 0.3, rng.random((g, n)) < 0.3
+        got = rule_rows_from(valid, buy, sell, empty, portfolio, tilt, cut)
+        want = _pandas_rotation_rows(valid, buy, sell, empty, portfolio, tilt, cut)
+        assert np.array_equal(got, want)             # bit for bit, incl. the row sums' rounding
+
+
+def _pandas_crowding_flags(ds, p):
+    """The crowding flags as the pandas frames of the rule's definition (daily hot flags, then per month)."""
+    from engine.signals.crowding_indicators import crowding_daily
+    from engine.signals.industry_common import rolling_pct, sw_l1_months
+
+    close, dates, ends, bounds = sw_l1_months(ds)
+    daily = crowding_daily(ds, p)
+    mp = int(p["pct_min_periods"])
+    pb = rolling_pct(daily["bias"], p["pct_long"], mp)
+    hot = {"bias": (pb >= p["hot_pct"]) | ((pb <= p["cold_pct"]) if p["stampede"] else False),
+           "rho": (rolling_pct(daily["rho"], p["pct_long"], mp) >= p["hot_pct"]) if "rho" in daily
+           else pd.DataFrame(False, index=dates, columns=close.columns),
+           "share": rolling_pct(daily["share"], p["pct_short"], mp) >= p["hot_pct"]}
+    month_id = np.repeat(np.arange(len(ends)), np.diff(bounds))
+    out = {}
+    for k, h in hot.items():
+        if p["flag_when"] == "month_end":
+            out[k] = h.iloc[ends].to_numpy()
+        else:
+            days = h.iloc[bounds[0]:bounds[-1]].astype(int).groupby(month_id).sum().to_numpy()
+            out[k] = days >= (1 if p["flag_when"] == "any_day" else int(p["min_days"]))
+    return out
+
+
+@pytest.mark.parametrize("over", [{}, {"flag_when": "any_day"}, {"flag_when": "min_days", "min_days": 2},
+                                  {"stampede": False, "correlation": False}, {"hot_pct": 0.8, "cold_pct": 0.2}])
+def test_array_crowding_flags_equal_the_pandas_rule(small_ds, over):
+    from engine.signals.crowding_indicators import CROWD_DEFAULTS, CROWDING_DEPS, crowding_flags
+
+    p = {**CROWD_DEFAULTS, "pct_long": 250, "pct_min_periods": 120, **over}
+    got = crowding_flags(p, Components(small_ds, CROWDING_DEPS, p))
+    want = _pandas_crowding_flags(small_ds, p)
+    for k in ("bias", "rho", "share"):
+        assert np.array_equal(got[k], want[k]), k
+    assert got["bias"].any() and np.array_equal(got["crowd"], want["bias"] | want["rho"] | want["share"])
+
+
+@pytest.fixture(scope="module")
+def small_ds():
+    cfg = load_config(ROOT / "strategies" / "crowding.yaml", ["data.size=small"])
+    return se.get_dataset(cfg, None)
+
+
+# ----------------------------------------------------------------------------------------------- the store
+def test_store_is_bounded_lru_and_values_read_only():
+    st = ComponentStore(budget=3 * 8000 + 10)
+    calls = []
+    deps = {"a": ("x",)}
+
+    def fn(ds, q, sub):
+        calls.append(q["x"])
+        return np.full(1000, float(q["x"]))          # 8,000 bytes
+
+    for x in (1, 2, 3, 1, 4, 2):
+        v = Components(None, deps, {"x": x, "other": 0}, st).get("a", fn)
+        assert v[0] == x and not v.flags.writeable
+    assert calls == [1, 2, 3, 4, 2]                  # 1 was reused; 4 evicted the least recently used (2)
+    assert st.used <= st.budget and len(st) == 3 and st.hits == 1
+    big = Components(None, {"a": ("x",)}, {"x": 9}, ComponentStore(100)).get("a", fn)
+    assert big[0] == 9                                # larger than the budget: returned, not kept
+
+
+def test_a_component_sees_only_its_declared_parameters():
+    deps = {"a": ("x",), "b": ("x", "y")}
+
+    def a(ds, q, sub):
+        return q["y"]                                 # reads a parameter it did not declare
+
+    with pytest.raises(KeyError):
+        Components(None, deps, {"x": 1, "y": 2}).get("a", a)
+
+    def b(ds, q, sub):
+        assert set(q) == {"x", "y"}
+        return sub.get("a", lambda ds, q, sub: q["x"] * 10)     # nested: its parameters must be among b's
+
+    assert Components(None, deps, {"x": 1, "y": 2, "z": 3}).get("b", b) == 10
+
+
+def test_same_name_different_function_is_not_shared_and_merge_checks_names():
+    st = ComponentStore(2**20)
+    deps = {"a": ("x",)}
+    one = Components(None, deps, {"x": 1}, st).get("a", lambda ds, q, sub: "first")
+    two = Components(None, deps, {"x": 1}, st).get("a", lambda ds, q, sub: "second")
+    assert (one, two) == ("first", "second")
+    assert merge_deps({"a": ("x",)}, {"a": ("x",), "b": ()}) == {"a": ("x",), "b": ()}
+    with pytest.raises(ValueError):
+        merge_deps({"a": ("x",)}, {"a": ("y",)})
+    assert nbytes((np.zeros(10), {"k": np.zeros(5)})) >= 120
+
+
+def test_shipped_maps_declare_only_signal_parameters():
+    """Every parameter a component map names is a parameter of its signal (a typo would make a key constant and
+    share a component that should differ)."""
+    for name, spec in REGISTRY.items():
+        if spec.components is None:
+            continue
+        assert isinstance(spec.components, ComponentMap)
+        for comp, params in spec.components.deps.items():
+            assert set(params) <= set(spec.defaults), (name, comp, set(params) - set(spec.defaults))
