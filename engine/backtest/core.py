@@ -39,7 +39,7 @@ from engine.errors import ConfigError, DataError
 from engine.kernels.portfolio import dense_events, simulate_events
 from engine.backtest.limits import tradability, tradability_arrays, values
 from engine.kernels.prep import event_codes, held_and_trades, price_window, weight_events
-from engine.backtest.weightpaths import as_paths, clean_targets, lagged_targets
+from engine.backtest.weightpaths import SparsePaths, as_paths, clean_targets, lagged_targets
 
 __all__ = ["BacktestResult", "backtest_dates", "run_backtest", "run_backtest_many", "stamp_duty_schedule",
            "tradability", "kernel_threads"]
@@ -260,25 +260,12 @@ def _run_kernel(events_of, prep, force, P, record=False, want=("returns", "value
     return out
 
 
-def run_backtest(weights: pd.DataFrame, panel: Panel, start=None, end=None,
-                 execution: ExecutionConfig = ExecutionConfig(), costs: CostConfig = CostConfig(),
-                 rules: MarketRulesConfig = MarketRulesConfig(), boards=None,
-                 rebalance_dates=None, dataset=None) -> BacktestResult:
-    """Backtest one target-weight path; timing and base-row conventions in the module docstring.
-
-    ``weights``: date x code, decided at close t, values in [0, 1] with row sums <= 1 (NaN = no view; an all-NaN
-    row = keep positions); may start long before ``start`` (warm-up). Its dates and codes must be in ``panel``
-    (which needs ``close``, and ``open`` for price: open).
-    ``boards``: code -> board name, or an info frame (code, board, list_date, st_start, st_end, issue_price), for
-    the board limit rule (:mod:`engine.backtest.limits`). ``dataset``: needed only for ``costs.cash_return`` given as a
-    panel code. ``rebalance_dates``: decision dates on which the
-    target is re-applied even if unchanged (scheduled rebalancing; otherwise only a changed target trades).
-    Returns a :class:`BacktestResult` in float64 from the
-    base day to ``end``. Deterministic.
-    """
-    _check_config(execution, costs, rules)
+def _frame_events(weights, panel: Panel, start, end, execution):
+    """``(i0, i1, ptr, bars, ev_w)``: the period and the target events of a date x code weight frame (checked on
+    every row, traded or not)."""
     if not isinstance(weights, pd.DataFrame) or not isinstance(weights.index, pd.DatetimeIndex):
-        raise DataError("weights: expected a DataFrame indexed by date (DatetimeIndex) with one column per code")
+        raise DataError("weights: expected a DataFrame indexed by date (DatetimeIndex) with one column per code, "
+                        "or a SparsePaths")
     if weights.index.has_duplicates or weights.columns.has_duplicates:
         raise DataError(f"weights: duplicate dates {_fmt_dates(weights.index[weights.index.duplicated()])} or codes "
                         f"{_fmt_codes(weights.columns[weights.columns.duplicated()])}; keep one of each")
@@ -311,13 +298,44 @@ def run_backtest(weights: pd.DataFrame, panel: Panel, start=None, end=None,
     if not ok:      # a row not clearly valid: the numpy check names it, or (borderline) the reference clean
         clean_targets(w[:, None, :].copy(), lambda m: _fmt_dates(dates[m[:, 0]]))   # every row, also never traded
         ptr, bars, ew = dense_events(lagged_targets(w[:, None, :], dates, i0, i1, lag), trade_bar0)
-    del w, frame_w
+    return i0, i1, ptr, bars, ew
+
+
+def run_backtest(weights, panel: Panel, start=None, end=None,
+                 execution: ExecutionConfig = ExecutionConfig(), costs: CostConfig = CostConfig(),
+                 rules: MarketRulesConfig = MarketRulesConfig(), boards=None,
+                 rebalance_dates=None, dataset=None) -> BacktestResult:
+    """Backtest one target-weight path; timing and base-row conventions in the module docstring.
+
+    ``weights``: date x code, decided at close t, values in [0, 1] with row sums <= 1 (NaN = no view; an all-NaN
+    row = keep positions); may start long before ``start`` (warm-up). Its dates and codes must be in ``panel``
+    (which needs ``close``, and ``open`` for price: open).
+    ``boards``: code -> board name, or an info frame (code, board, list_date, st_start, st_end, issue_price), for
+    the board limit rule (:mod:`engine.backtest.limits`). ``dataset``: needed only for ``costs.cash_return`` given as a
+    panel code. ``rebalance_dates``: decision dates on which the
+    target is re-applied even if unchanged (scheduled rebalancing; otherwise only a changed target trades).
+    Returns a :class:`BacktestResult` in float64 from the
+    base day to ``end``. Deterministic.
+    """
+    _check_config(execution, costs, rules)
+    dates = panel.dates
+    if isinstance(weights, SparsePaths):
+        if weights.shape[1] != 1 or weights.shape[0] != len(dates) or weights.shape[2] != len(panel.codes):
+            raise DataError(f"weights: expected one sparse path aligned to panel '{panel.name}' (dates={len(dates)}, "
+                            f"codes={len(panel.codes)}), got shape {weights.shape}")
+        i0, i1 = _period(dates, start, end, f"{panel.source}: panel '{panel.name}'")
+        ptr, bars, ew = weights.events(dates, i0, i1, int(execution.lag), execution.price == "close")
+        columns, col_idx = panel.codes, np.arange(len(panel.codes))
+    else:
+        i0, i1, ptr, bars, ew = _frame_events(weights, panel, start, end, execution)
+        columns, col_idx = weights.columns, panel.codes.get_indexer(weights.columns)
+    lag = int(execution.lag)
     active = event_codes(ew)
     if not active.any():
         active[:1] = True
     act = np.flatnonzero(active)
     events = (ptr, bars, np.ascontiguousarray(ew[:, act]))
-    cols = codes.get_indexer(weights.columns)[act]
+    cols = col_idx[act]
     prep = _prepare(panel, i0, i1, execution, costs, rules, boards, dataset, cols=cols)
     force = _force(dates, i0, i1, lag, rebalance_dates)
     out = _run_kernel(lambda p0, p1: events, prep, force, 1, record=True)
@@ -332,11 +350,11 @@ def run_backtest(weights: pd.DataFrame, panel: Panel, start=None, end=None,
     idx = dates[i0:i1 + 1]
 
     def frame(a):
-        if len(act) < len(weights.columns):
-            full = np.zeros((len(idx), len(weights.columns)))
+        if len(act) < len(columns):
+            full = np.zeros((len(idx), len(columns)))
             full[:, act] = a
             a = full
-        return pd.DataFrame(a, index=idx, columns=weights.columns, copy=False)
+        return pd.DataFrame(a, index=idx, columns=columns, copy=False)
 
     def series(a, name):
         return pd.Series(a, index=idx, name=name)

@@ -254,6 +254,9 @@ def tradability_arrays(panel: Panel, rules, boards, cols: np.ndarray, i0: int, i
                 ipo_lo[k], ipo_hi[k], ipo_up[k], ipo_down[k] = lo - i0, hi - i0, u, d
     flags = mode in ("auto", "data")
     susp = rules.suspension and "suspended" in panel
+    if mode == "off" and not susp:     # only a missing price blocks: the kernel reads no mask where px is NaN
+        on = ~np.isnan(px)
+        return on, on.copy()
     return limit_masks(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up,
                        ipo_down, _flags(panel.get("limit_up") if flags else None),
                        _flags(panel.get("limit_down") if flags else None), np.ascontiguousarray(cols, dtype=np.int64),

@@ -227,3 +227,61 @@ def weight_events(w, first, T, trade_bar0):
             weights[e, k] = 0.0 if (np.isnan(v) or v < 0.0) else v
     ptr[1] = E
     return ptr, bars, weights, True
+
+
+@njit
+def sparse_events(ptr, rows, row_ptr, codes, wts, N, first, T, trade_bar0, carry):
+    """Target events of P sparse paths (:class:`engine.backtest.weightpaths.SparsePaths`): portfolio p's decisions
+    are ``ptr[p]:ptr[p+1]`` (rows increasing), decision d sets ``codes[row_ptr[d]:row_ptr[d+1]]`` to ``wts`` and
+    every other code to 0. Bar j trades row ``first + j`` (bar 0 only when ``trade_bar0``). The events equal
+    :func:`engine.kernels.portfolio.lagged_events` of the dense form: rows between decisions all NaN, or (``carry``)
+    each decision repeated until the next. Returns ``(ptr, bars, weights)``."""
+    P = ptr.shape[0] - 1
+    start = 0 if trade_bar0 else 1
+    j0 = max(start, -first)
+    row = np.zeros(N)
+    cur = np.zeros(N)
+    out_ptr = np.zeros(P + 1, dtype=np.int64)
+    for rep in range(2):                     # count, then write
+        if rep == 1:
+            bars = np.empty(out_ptr[P], dtype=np.int64)
+            weights = np.empty((out_ptr[P], N))
+        else:
+            bars = np.empty(0, dtype=np.int64)
+            weights = np.empty((0, N))
+        for p in range(P):
+            e = out_ptr[p]
+            has = False
+            for k in range(N):
+                cur[k] = 0.0
+            d0 = ptr[p]
+            d1 = ptr[p + 1]
+            for d in range(d0, d1):
+                r = rows[d]
+                j = r - first
+                if j >= T:
+                    break
+                if j < j0:
+                    if not carry or (d + 1 < d1 and rows[d + 1] - first <= j0):
+                        continue
+                    j = j0                           # in force when the window opens
+                for k in range(N):
+                    row[k] = 0.0
+                for z in range(row_ptr[d], row_ptr[d + 1]):
+                    v = wts[z]
+                    row[codes[z]] = 0.0 if (np.isnan(v) or v < 0.0) else v
+                diff = not has
+                for k in range(N):
+                    if row[k] != cur[k]:
+                        diff = True
+                    cur[k] = row[k]
+                if diff:
+                    has = True
+                    if rep == 1:
+                        bars[e] = j
+                        for k in range(N):
+                            weights[e, k] = cur[k]
+                    e += 1
+            if rep == 0:
+                out_ptr[p + 1] = e
+    return out_ptr, bars, weights
