@@ -278,6 +278,27 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _status_mb(key: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _call_peak(fn) -> tuple[float, float]:
+    """``(resident before, peak during)`` one call of ``fn``, MB: the kernel's peak-RSS mark (VmHWM) is reset
+    through /proc/self/clear_refs first, so the peak is this call's, with the inputs already resident."""
+    import gc
+    gc.collect()
+    before = _status_mb("VmRSS")
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return before, float("nan")
+    fn()
+    return before, _status_mb("VmHWM")
+
+
 def w5_case(kind: str, N: int, repeat: int, out_npy: str) -> dict:
     """One W5 case in this (child) process; peak RSS = this process's ru_maxrss (data included)."""
     import numpy as np
@@ -351,6 +372,8 @@ def w5_case(kind: str, N: int, repeat: int, out_npy: str) -> dict:
         value = run()
         times.append(time.perf_counter() - t)
     res["rss_peak_mb"] = _rss_mb()
+    res["rss_before_mb"], res["call_peak_mb"] = _call_peak(run)
+    res["TN_mb"] = T * N * 8 / 2**20
     if floor is not None:
         fv = floor(wv, close_ff, W5_FEE, 1e7)
         for _ in range(repeat):                                 # alternate: ours, floor, ours, floor ...
@@ -377,8 +400,9 @@ def w5_main(args) -> None:
     print(f"machine: {_machine()}")
     print(f"W5: synthetic stocks (engine-free generator in this file), T={W5_T}, monthly top-10% equal weight "
           f"(0.99 in total), fee {W5_FEE:.3%}, lag 1 at the close; each case in its own child process, best of "
-          f"{args.repeat} warm calls; peak RSS = the child's ru_maxrss (inputs included; 'data' = after building "
-          f"them); vectorbt up to N={args.vbt_max_n} (--vbt-max-n)")
+          f"{args.repeat} warm calls; memory = the peak RSS during one warm call (VmHWM reset "
+          f"first) against the RSS before it (inputs resident), in (T, N) float64 arrays; process peak = ru_maxrss "
+          f"(includes the generator); vectorbt up to N={args.vbt_max_n} (--vbt-max-n)")
     cases = [(k, n) for n in sizes for k in ("ours", "ours_a", "many")] + \
             [(k, n) for n in sizes if n <= args.vbt_max_n for k in ("vbt",)]
     if not args.skip_sparse:
@@ -396,24 +420,26 @@ def w5_main(args) -> None:
             r["value"] = np.load(npy)
             got[(kind, n)] = r
     ok = True
+    mem = lambda r: (f"peak {r['call_peak_mb']:.0f} MB during a call, {r['rss_before_mb']:.0f} MB resident "  # noqa: E731
+                     f"before = +{(r['call_peak_mb'] - r['rss_before_mb']) / r['TN_mb']:.1f} (T, N) arrays; "
+                     f"process peak {r['rss_peak_mb']:.0f} MB")
     for n in sizes:
         line = [f"N={n:5d}"]
         o, a, m, v = (got.get((k, n)) for k in ("ours", "ours_a", "many", "vbt"))
         if o:
-            line.append(f"run_backtest {o['time_s'] * 1e3:8.1f} ms ({o['rss_peak_mb']:.0f} MB peak, data "
-                        f"{o['rss_data_mb']:.0f} MB) = {o['time_s'] / o['floor_s']:.1f}x the floor "
-                        f"{o['floor_s'] * 1e3:.1f} ms [load {o['load']:.2f}]")
+            line.append(f"run_backtest {o['time_s'] * 1e3:8.1f} ms = {o['time_s'] / o['floor_s']:.1f}x the floor "
+                        f"{o['floor_s'] * 1e3:.1f} ms (alternated in one process) [load {o['load']:.2f}]; {mem(o)}")
         if a:
-            line.append(f"A-share rules {a['time_s'] * 1e3:8.1f} ms ({a['rss_peak_mb']:.0f} MB) = "
-                        f"{a['time_s'] / o['floor_s']:.1f}x the floor" if o else "")
+            line.append(f"A-share rules {a['time_s'] * 1e3:8.1f} ms = {a['time_s'] / o['floor_s']:.1f}x the floor "
+                        f"(floor from the run_backtest child) [load {a['load']:.2f}]; {mem(a)}" if o else "")
         if m:
-            line.append(f"run_backtest_many {m['time_s'] * 1e3:8.1f} ms ({m['rss_peak_mb']:.0f} MB) = "
-                        f"{m['time_s'] / m['floor_s']:.1f}x its floor {m['floor_s'] * 1e3:.1f} ms")
+            line.append(f"run_backtest_many {m['time_s'] * 1e3:8.1f} ms = {m['time_s'] / m['floor_s']:.1f}x its "
+                        f"floor {m['floor_s'] * 1e3:.1f} ms [load {m['load']:.2f}]; {mem(m)}")
         if v:
             err = float(np.max(np.abs(o["value"][1:] / v["value"][1:] - 1))) if o else float("nan")
             errm = float(np.max(np.abs(m["value"][1:] / v["value"][1:] - 1))) if m else float("nan")
             ok &= err < 1e-9 and errm < 1e-9
-            line.append(f"vectorbt {v['time_s'] * 1e3:9.1f} ms ({v['rss_peak_mb']:.0f} MB) = "
+            line.append(f"vectorbt {v['time_s'] * 1e3:9.1f} ms (process peak {v['rss_peak_mb']:.0f} MB) = "
                         f"{v['time_s'] / o['time_s']:.1f}x run_backtest, {v['time_s'] / m['time_s']:.1f}x "
                         f"run_backtest_many; max rel value diff {err:.1e} / {errm:.1e} [load {v['load']:.2f}]")
         else:
@@ -425,7 +451,7 @@ def w5_main(args) -> None:
     s = got.get(("sparse", 1000))
     if s:
         print(f"P=100 x N=1000 sparse targets (SparsePaths, 100 lookbacks): run_backtest_many "
-              f"{s['time_s'] * 1e3:.1f} ms, peak RSS {s['rss_peak_mb']:.0f} MB (data {s['rss_data_mb']:.0f} MB); "
+              f"{s['time_s'] * 1e3:.1f} ms; {mem(s)}; "
               f"targets {s['sparse_mb']:.1f} MB vs {s['dense_gb']:.2f} GB dense (T, P, N) [load {s['load']:.2f}]")
     print("values agree (ours = vectorbt to 1e-9 where run, = floor to 1e-9, run_backtest = run_backtest_many "
           "exactly):", "yes" if ok else "NO")

@@ -45,7 +45,7 @@ def test_price_window_equals_pandas(field):
     np.testing.assert_array_equal(close, want_c)
     np.testing.assert_array_equal(px, want_px)
     np.testing.assert_array_equal(prev, ff.to_numpy()[i0 - 1, cols])
-    assert close.flags.c_contiguous and px.flags.c_contiguous
+    assert close.flags.f_contiguous and px.flags.f_contiguous      # column by column, as the kernel reads them
 
 
 def test_distributions_equal_the_pandas_formula():

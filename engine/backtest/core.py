@@ -128,7 +128,11 @@ def _prepare(panel: Panel, i0: int, i1: int, execution, costs, rules, boards, da
     same = px_field == "close"
     px_all = close_all if same else values(panel[px_field])
     T = i1 - i0 + 1
-    close, exec_px, prev = price_window(close_all, px_all, cols, i0, T, same)
+    view = same and i0 == 0 and T == close_all.shape[0] and np.array_equal(cols, np.arange(close_all.shape[1])) \
+        and close_all.flags.f_contiguous
+    close, exec_px, prev = price_window(close_all, px_all, cols, i0, T, same, not view)
+    if view:
+        exec_px = close_all      # the raw close itself: NaN exactly where the filled close is (no copy)
     can_buy, can_sell = tradability_arrays(panel, rules, boards, cols, i0, i1, exec_px, close, prev)
     dates = panel.dates[i0:i1 + 1]
     buy, sell = stamp_duty_schedule(dates, costs.stamp_duty)
@@ -138,16 +142,21 @@ def _prepare(panel: Panel, i0: int, i1: int, execution, costs, rules, boards, da
     if "adj_factor" in panel:
         div = _distributions(panel, cols, i0, T, close)
 
-    def c(a):   # C-contiguous and writeable: one compiled kernel signature
+    def c(a):   # C-contiguous and writeable (1-D inputs): one compiled kernel signature
         return np.require(a, dtype=np.float64 if a.dtype != bool else None, requirements=["C", "W"])
 
-    return dict(exec_price=exec_px, close=close, can_buy=can_buy, can_sell=can_sell,
+    def ro(a):  # the (T, n) inputs: Fortran-ordered and read-only, one compiled kernel signature (views are read-only)
+        a = np.asfortranarray(a)
+        a.flags.writeable = False
+        return a
+
+    return dict(exec_price=ro(exec_px), close=ro(close), can_buy=ro(can_buy), can_sell=ro(can_sell),
                 trade_bar0=execution.price == "close",
                 commission=float(costs.commission), min_commission=float(costs.min_commission),
                 stamp_buy=c(buy), stamp_sell=c(sell), transfer=c(tf["rate"]), tshare=c(tf["sh_per_share"]),
                 tshare_min=c(tf["sh_min"]),
                 sh_mask=c(sh_share_mask(panel.codes[cols]) if tf["sh_per_share"].any() else np.zeros(len(cols))),
-                cash_g=c(np.zeros(0) if g is None else g), div=div,
+                cash_g=c(np.zeros(0) if g is None else g), div=ro(div),
                 slippage=float(costs.slippage_bps) / 1e4, lot=float(rules.lot_size),
                 initial_cash=float(execution.initial_cash), threshold=float(execution.rebalance_threshold))
 
@@ -333,6 +342,8 @@ def run_backtest(weights, panel: Panel, start=None, end=None,
     active = event_codes(ew)
     if not active.any():
         active[:1] = True
+    if 2 * active.sum() >= len(active) and np.array_equal(col_idx, np.arange(len(panel.codes))):
+        active[:] = True         # most codes trade: the panel's own arrays serve without a column gather
     act = np.flatnonzero(active)
     events = (ptr, bars, np.ascontiguousarray(ew[:, act]))
     cols = col_idx[act]

@@ -244,7 +244,7 @@ def tradability_arrays(panel: Panel, rules, boards, cols: np.ndarray, i0: int, i
             if "st" not in rules.board_limits:
                 raise ConfigError("market_rules.board_limits: the data flags ST stocks but has no 'st' limit; "
                                   "add one")
-            st = np.ascontiguousarray(st_all[i0:i1 + 1][:, cols])
+            st = np.asfortranarray(st_all[i0:i1 + 1][:, cols])
             st_pct = _dated(rules.board_limits["st"], dates, "st")
             has_st = True
         tick = np.array([0.001 if FUND.match(str(c)) else 0.01 for c in codes])[None, :]
@@ -256,7 +256,7 @@ def tradability_arrays(panel: Panel, rules, boards, cols: np.ndarray, i0: int, i
     susp = rules.suspension and "suspended" in panel
     if mode == "off" and not susp:     # only a missing price blocks: the kernel reads no mask where px is NaN
         on = ~np.isnan(px)
-        return on, on.copy()
+        return on, on.copy(order="K")
     return limit_masks(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up,
                        ipo_down, _flags(panel.get("limit_up") if flags else None),
                        _flags(panel.get("limit_down") if flags else None), np.ascontiguousarray(cols, dtype=np.int64),

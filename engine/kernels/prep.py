@@ -2,9 +2,10 @@
 :mod:`engine.backtest.core`, computed straight from the panel's arrays without pandas round trips.
 
 Every function reads its (T_all, N_all) inputs in whatever layout pandas hands out (a frame's ``to_numpy()`` is
-usually a read-only Fortran-ordered view) through ``cols`` (int64 indices of the columns wanted) and a row window
-``i0..i0+T-1``, and writes C-contiguous (T, n) outputs, one column block at a time so that neither the reads nor
-the writes stride across the whole array. The arithmetic is the numpy reference's, operation for operation (no
+usually a read-only Fortran-ordered view: each code's column contiguous) through ``cols`` (int64 indices of the
+columns wanted) and a row window ``i0..i0+T-1``, column by column, and writes Fortran-ordered (T, n) outputs, so
+reads and writes run along contiguous columns (the backtest kernel reads them in that layout too: per bar it
+touches only the held codes, and a held code's next bars are in the same cache line). The arithmetic is the numpy reference's, operation for operation (no
 fastmath), so the results are the same to the last bit: ``tests/test_backtest_prep.py`` checks each against the
 pandas/numpy code it replaces.
 """
@@ -14,46 +15,39 @@ import numpy as np
 
 from engine.kernels._jit import njit
 
-ROWS = 256       # rows per block: a block's writes touch ROWS lines per column, its reads one contiguous run
-
-
 @njit
-def price_window(close_all, px_all, cols, i0, T, same):
-    """``(close, exec_price, prev)``: ``close`` (T, n) = the forward-filled close of rows i0..i0+T-1 (filled from
-    row 0 on, as ``DataFrame.ffill``), ``exec_price`` (T, n) = ``px_all`` where that close is known, else NaN
-    (``same``: ``px_all`` is ``close_all``, i.e. the raw close), ``prev`` (n,) = the filled close of row i0-1 (NaN
-    when i0 = 0 or none yet)."""
+def price_window(close_all, px_all, cols, i0, T, same, want_px=True):
+    """``(close, exec_price, prev)``: ``close`` (T, n) F-ordered = the forward-filled close of rows i0..i0+T-1
+    (filled from row 0 on, as ``DataFrame.ffill``), ``exec_price`` (T, n) = ``px_all`` where that close is known,
+    else NaN (``same``: ``px_all`` is ``close_all``, i.e. the raw close), ``prev`` (n,) = the filled close of row
+    i0-1 (NaN when i0 = 0 or none yet). ``want_px`` False: ``exec_price`` is a (0, 0) array (not needed)."""
     n = cols.shape[0]
-    close = np.empty((T, n))
-    px = np.empty((T, n))
+    close = np.empty((n, T)).T
+    px = np.empty((n, T)).T if want_px else np.empty((0, 0)).T
     prev = np.full(n, np.nan)
-    for c in range(n):          # the carry into row i0: the last known close before it
+    for c in range(n):
         k = cols[c]
-        for r in range(i0 - 1, -1, -1):
+        for r in range(i0 - 1, -1, -1):      # the carry into row i0: the last known close before it
             v = close_all[r, k]
             if not np.isnan(v):
                 prev[c] = v
                 break
-    last = prev.copy()
-    for b0 in range(0, T, ROWS):
-        b1 = min(b0 + ROWS, T)
-        for c in range(n):
-            k = cols[c]
-            v_last = last[c]
-            for r in range(b0, b1):
-                v = close_all[i0 + r, k]
-                if np.isnan(v):
-                    v = v_last
-                else:
-                    v_last = v
-                close[r, c] = v
-                if np.isnan(v):
-                    px[r, c] = np.nan
-                elif same:
-                    px[r, c] = close_all[i0 + r, k]
-                else:
-                    px[r, c] = px_all[i0 + r, k]
-            last[c] = v_last
+        v_last = prev[c]
+        for r in range(T):
+            v = close_all[i0 + r, k]
+            if np.isnan(v):
+                v = v_last
+            else:
+                v_last = v
+            close[r, c] = v
+            if not want_px:
+                continue
+            if np.isnan(v):
+                px[r, c] = np.nan
+            elif same:
+                px[r, c] = close_all[i0 + r, k]
+            else:
+                px[r, c] = px_all[i0 + r, k]
     return close, px, prev
 
 
@@ -80,55 +74,53 @@ def limit_masks(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, i
     * halted: ``px`` NaN, or ``susp`` (T_all, N_all) > 0.5 when ``has_susp``.
     """
     T, n = px.shape
-    can_buy = np.empty((T, n), dtype=np.bool_)
-    can_sell = np.empty((T, n), dtype=np.bool_)
+    can_buy = np.empty((n, T), dtype=np.bool_).T
+    can_sell = np.empty((n, T), dtype=np.bool_).T
     has_fu = flag_up.shape[0] > 0
     has_fd = flag_down.shape[0] > 0
-    for b0 in range(0, T, ROWS):
-        b1 = min(b0 + ROWS, T)
-        for c in range(n):
-            k = cols[c]
-            for r in range(b0, b1):
-                p = px[r, c]
-                up = False
-                down = False
-                if mode_board:
-                    pc = prev[c] if r == 0 else close[r - 1, c]
-                    pct = board_pct[board[c], r]
-                    if has_st and st[r, c] and abs(pct - 0.10) <= 1e-8 + 1e-5 * 0.10:
-                        pct = st_pct[r]
-                    lu = np.nan
-                    ld = np.nan
-                    if pct > 0:
-                        lu = _round_half_up(pc * (1 + pct), tick_k[c])
-                        ld = _round_half_up(pc * (1 - pct), tick_k[c])
-                    if ipo_lo[c] <= r < ipo_hi[c]:
-                        lu = ipo_up[c]
-                        ld = ipo_down[c]
-                    up = p >= lu - 1e-6
-                    down = p <= ld + 1e-6
-                if mode_flags:
-                    if has_fu:
-                        f = float(flag_up[i0 + r, k])
-                        if not np.isnan(f):
-                            up = f > 0.5
-                        elif flags_only:
-                            up = False
+    for c in range(n):
+        k = cols[c]
+        for r in range(T):
+            p = px[r, c]
+            up = False
+            down = False
+            if mode_board:
+                pc = prev[c] if r == 0 else close[r - 1, c]
+                pct = board_pct[board[c], r]
+                if has_st and st[r, c] and abs(pct - 0.10) <= 1e-8 + 1e-5 * 0.10:
+                    pct = st_pct[r]
+                lu = np.nan
+                ld = np.nan
+                if pct > 0:
+                    lu = _round_half_up(pc * (1 + pct), tick_k[c])
+                    ld = _round_half_up(pc * (1 - pct), tick_k[c])
+                if ipo_lo[c] <= r < ipo_hi[c]:
+                    lu = ipo_up[c]
+                    ld = ipo_down[c]
+                up = p >= lu - 1e-6
+                down = p <= ld + 1e-6
+            if mode_flags:
+                if has_fu:
+                    f = float(flag_up[i0 + r, k])
+                    if not np.isnan(f):
+                        up = f > 0.5
                     elif flags_only:
                         up = False
-                    if has_fd:
-                        f = float(flag_down[i0 + r, k])
-                        if not np.isnan(f):
-                            down = f > 0.5
-                        elif flags_only:
-                            down = False
+                elif flags_only:
+                    up = False
+                if has_fd:
+                    f = float(flag_down[i0 + r, k])
+                    if not np.isnan(f):
+                        down = f > 0.5
                     elif flags_only:
                         down = False
-                halted = np.isnan(p)
-                if has_susp and float(susp[i0 + r, k]) > 0.5:
-                    halted = True
-                can_buy[r, c] = not up and not halted
-                can_sell[r, c] = not down and not halted
+                elif flags_only:
+                    down = False
+            halted = np.isnan(p)
+            if has_susp and float(susp[i0 + r, k]) > 0.5:
+                halted = True
+            can_buy[r, c] = not up and not halted
+            can_sell[r, c] = not down and not halted
     return can_buy, can_sell
 
 
@@ -163,60 +155,53 @@ def held_and_trades(pos, close, v_close):
     return held, trades
 
 
-TILE = 32        # rows per tile of the weight scan
-
-
 @njit
 def weight_events(w, first, T, trade_bar0):
     """Target events of one dense weight path, :func:`engine.kernels.portfolio.lagged_events` for ``w`` (T_all, N)
-    in any layout (a frame's Fortran-ordered values are read in row tiles, without a copy), bar j trading row
-    ``first + j``, with its check extended to every row of ``w`` (traded or not). Returns ``(ptr, bars, weights,
-    ok)``; ``ok`` False = some row is not clearly valid (infinite, w <= -1e-12, NaN-as-0 sum within 1e-12 of
-    exceeding 1 + 1e-9) and the caller must check with numpy (which names the rows) and use the reference path."""
+    in any layout (a frame's Fortran-ordered values without a copy), bar j trading row ``first + j``, with its check
+    extended to every row of ``w`` (traded or not). One pass down the columns finds the rows that are not all NaN
+    and checks them; only those rows are then read across. Returns ``(ptr, bars, weights, ok)``; ``ok`` False =
+    some row is not clearly valid (infinite, w <= -1e-12, NaN-as-0 sum within 1e-12 of exceeding 1 + 1e-9) and the
+    caller must check with numpy (which names the rows) and use the reference path."""
     T_all, N = w.shape
     start = 0 if trade_bar0 else 1
     lo = first + max(start, -first)                  # rows lo..first+T-1 are traded (those inside the data)
     hi = min(first + T, T_all)
-    tile = np.empty((TILE, N))
+    seen = np.zeros(T_all, dtype=np.bool_)
+    total = np.zeros(T_all)
+    ptr = np.zeros(2, dtype=np.int64)
+    for k in range(N):
+        for r in range(T_all):
+            v = w[r, k]
+            if np.isnan(v):
+                continue
+            seen[r] = True
+            if np.isinf(v) or v <= -1e-12:
+                return ptr, np.zeros(0, dtype=np.int64), np.zeros((0, N)), False
+            if v > 0.0:
+                total[r] += v
+    for r in range(T_all):
+        if total[r] > 1.0 + 1e-9 - 1e-12:
+            return ptr, np.zeros(0, dtype=np.int64), np.zeros((0, N)), False
     cur = np.zeros(N)
     ev_rows = np.empty(max(hi - lo, 0), dtype=np.int64)
     E = 0
     has = False
-    ptr = np.zeros(2, dtype=np.int64)
-    for b0 in range(0, T_all, TILE):
-        b1 = min(b0 + TILE, T_all)
+    for r in range(max(lo, 0), hi):
+        if not seen[r]:
+            continue
+        diff = not has
         for k in range(N):
-            for r in range(b0, b1):
-                tile[r - b0, k] = w[r, k]
-        for r in range(b0, b1):
-            row = tile[r - b0]
-            all_nan = True
-            total = 0.0
-            for k in range(N):
-                v = row[k]
-                if np.isnan(v):
-                    continue
-                all_nan = False
-                if np.isinf(v) or v <= -1e-12:
-                    return ptr, np.zeros(0, dtype=np.int64), np.zeros((0, N)), False
-                if v > 0.0:
-                    total += v
-            if total > 1.0 + 1e-9 - 1e-12:
-                return ptr, np.zeros(0, dtype=np.int64), np.zeros((0, N)), False
-            if all_nan or r < lo or r >= hi:
-                continue
-            diff = not has
-            for k in range(N):
-                v = row[k]
-                if np.isnan(v) or v < 0.0:
-                    v = 0.0
-                if v != cur[k]:
-                    diff = True
-                cur[k] = v
-            if diff:
-                has = True
-                ev_rows[E] = r
-                E += 1
+            v = w[r, k]
+            if np.isnan(v) or v < 0.0:
+                v = 0.0
+            if v != cur[k]:
+                diff = True
+            cur[k] = v
+        if diff:
+            has = True
+            ev_rows[E] = r
+            E += 1
     bars = np.empty(E, dtype=np.int64)
     weights = np.empty((E, N))
     for e in range(E):
