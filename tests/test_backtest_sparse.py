@@ -162,3 +162,35 @@ def test_memory_is_proportional_to_the_decisions():
     nbytes = sum(a.nbytes for a in (sp.ptr, sp.rows, sp.row_ptr, sp.codes, sp.weights))
     assert sp.shape == (T, P, N)
     assert nbytes < T * P * N * 8 / 100       # ~37 MB against 3.9 GB
+
+
+def test_weights_file_long_layout_uses_the_compact_path(tmp_path):
+    """weights_file with layout: long on a stock panel hands the backtester a SparsePaths (decisions forward held,
+    cash before the first); its result equals the dense weight frame's bit for bit, from any start."""
+    from engine.data.panel import Dataset
+    from engine.signals.basic import weights_file
+
+    panel, rng = _market(11, T=120, N=12)
+    d, c = panel.dates, panel.codes
+    rows = []
+    for r in (7, 30, 31, 64, 90):
+        k = rng.choice(len(c), 4, replace=False)
+        for code, wt in zip(c[k], rng.dirichlet(np.ones(4)) * 0.98):
+            rows.append((f"{d[r]:%Y-%m-%d}", code, f"{wt:.6f}"))
+    rows.append((f"{d[50]:%Y-%m-%d}", c[0], "0"))               # an all-cash decision
+    pd.DataFrame(rows, columns=["date", "code", "weight"]).sort_values("date", kind="stable") \
+        .to_csv(tmp_path / "w.csv", index=False)
+    ds = Dataset(panels={"stocks": panel}, meta={"synthetic": True})
+    sig = weights_file(ds, {"path": str(tmp_path / "w.csv"), "panel": "stocks", "layout": "long",
+                            "timing": "decided"})
+    assert isinstance(sig.targets, SparsePaths) and sig.targets.shape[1] == 1
+    assert sig.targets.codes.nbytes + sig.targets.weights.nbytes < sig.weights.to_numpy().nbytes / 10
+    for start, ex in ((None, ExecutionConfig(lag=1)), (d[40], ExecutionConfig(lag=1)),
+                      (d[65], ExecutionConfig(lag=2, price="open"))):
+        a = run_backtest(sig.targets, panel, start, None, ex, A_SHARE, MarketRulesConfig(lot_size=100))
+        b = run_backtest(sig.weights, panel, start, None, ex, A_SHARE, MarketRulesConfig(lot_size=100))
+        for k in ("returns", "value", "turnover", "costs", "cash"):
+            np.testing.assert_array_equal(getattr(a, k).to_numpy(), getattr(b, k).to_numpy(), err_msg=k)
+        for k in ("positions", "weights_held"):
+            pd.testing.assert_frame_equal(getattr(a, k), getattr(b, k), check_exact=True)
+        assert a.trades_count == b.trades_count > 0

@@ -318,7 +318,8 @@ def run_backtest(weights, panel: Panel, start=None, end=None,
 
     ``weights``: date x code, decided at close t, values in [0, 1] with row sums <= 1 (NaN = no view; an all-NaN
     row = keep positions); may start long before ``start`` (warm-up). Its dates and codes must be in ``panel``
-    (which needs ``close``, and ``open`` for price: open).
+    (which needs ``close``, and ``open`` for price: open). Or one :class:`~engine.backtest.weightpaths.SparsePaths`
+    (sparse rebalancing: decision dates and the codes held), which gives the same result as its dense frame.
     ``boards``: code -> board name, or an info frame (code, board, list_date, st_start, st_end, issue_price), for
     the board limit rule (:mod:`engine.backtest.limits`). ``dataset``: needed only for ``costs.cash_return`` given as a
     panel code. ``rebalance_dates``: decision dates on which the
@@ -329,12 +330,16 @@ def run_backtest(weights, panel: Panel, start=None, end=None,
     _check_config(execution, costs, rules)
     dates = panel.dates
     if isinstance(weights, SparsePaths):
-        if weights.shape[1] != 1 or weights.shape[0] != len(dates) or weights.shape[2] != len(panel.codes):
+        columns = panel.codes if weights.columns is None else weights.columns
+        col_idx = panel.codes.get_indexer(columns)
+        if weights.shape[1] != 1 or weights.shape[0] != len(dates) or weights.shape[2] != len(columns):
             raise DataError(f"weights: expected one sparse path aligned to panel '{panel.name}' (dates={len(dates)}, "
-                            f"codes={len(panel.codes)}), got shape {weights.shape}")
+                            f"codes={len(columns)}), got shape {weights.shape}")
+        if (col_idx < 0).any():
+            raise DataError(f"weights: codes {_fmt_codes(columns[col_idx < 0])} are not in panel '{panel.name}' "
+                            f"({panel.source}); drop them or load data that has them")
         i0, i1 = _period(dates, start, end, f"{panel.source}: panel '{panel.name}'")
         ptr, bars, ew = weights.events(dates, i0, i1, int(execution.lag), execution.price == "close")
-        columns, col_idx = panel.codes, np.arange(len(panel.codes))
     else:
         i0, i1, ptr, bars, ew = _frame_events(weights, panel, start, end, execution)
         columns, col_idx = weights.columns, panel.codes.get_indexer(weights.columns)

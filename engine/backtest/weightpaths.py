@@ -152,11 +152,13 @@ class SparsePaths:
     form forward filled; a backtest starting later trades the decision in force when it opens).
 
     Weights are checked on construction as :func:`clean_targets` checks a dense row: finite, no w <= -1e-12 (smaller
-    negatives count as 0), NaN = 0, sums at most 1 + 1e-9. Build with :meth:`from_long` or :meth:`from_dicts`.
+    negatives count as 0), NaN = 0, sums at most 1 + 1e-9. Build with :meth:`from_long`, :meth:`from_dicts` or
+    :meth:`from_rows`. ``columns``: the code labels of the code indices when they are a subset of the panel's codes
+    (as a weight frame's columns; :func:`engine.backtest.run_backtest` then reports those columns), else None.
     """
 
     def __init__(self, ptr, rows, row_ptr, codes, weights, n_dates: int, n_codes: int, carry: bool = False,
-                 dates=None):
+                 dates=None, columns=None):
         self.ptr = np.ascontiguousarray(ptr, dtype=np.int64)
         self.rows = np.ascontiguousarray(rows, dtype=np.int64)
         self.row_ptr = np.ascontiguousarray(row_ptr, dtype=np.int64)
@@ -165,6 +167,7 @@ class SparsePaths:
         self.carry = bool(carry)
         self.shape = (int(n_dates), len(self.ptr) - 1, int(n_codes))
         self._dates = dates
+        self.columns = None if columns is None else pd.Index(columns)   # code labels when not the panel's own
         self._check()
 
     def _where(self, d) -> str:
@@ -266,6 +269,23 @@ class SparsePaths:
             ptr.append(len(rows))
         return cls(ptr, rows, row_ptr, ks, ws, len(dates), len(codes), carry, dates)
 
+    @classmethod
+    def from_rows(cls, frame: pd.DataFrame, dates, carry: bool = True) -> "SparsePaths":
+        """One portfolio from a decisions x codes frame: each row (a trading day of ``dates``) is a decision over
+        the frame's columns (``columns``), 0 / NaN = not held, an all-zero row = cash; all-NaN rows are no
+        decision. ``carry`` (default): each decision holds until the next, like the forward-filled frame."""
+        dates = pd.DatetimeIndex(dates)
+        r = dates.get_indexer(frame.index)
+        if (r < 0).any():
+            raise DataError(f"weights: dates {_fmt_dates(frame.index[r < 0])} are not trading days of the panel")
+        vals = frame.to_numpy(dtype=float, na_value=np.nan)
+        keep = ~np.isnan(vals).all(axis=1)
+        vals, r = vals[keep], r[keep]
+        held = np.nan_to_num(vals, nan=0.0) != 0
+        d, k = np.nonzero(held)                       # row-major: per decision, codes in column order
+        row_ptr = np.concatenate([[0], np.cumsum(held.sum(axis=1))])
+        return cls([0, len(r)], r, row_ptr, k, vals[d, k], len(dates), frame.shape[1], carry, dates, frame.columns)
+
     def take(self, cols) -> "SparsePaths":
         cols = list(cols)
         ptr, rows, row_ptr, ks, ws = [0], [], [0], [], []
@@ -279,7 +299,7 @@ class SparsePaths:
             ptr.append(len(rows))
         cat = (lambda a, dt: np.concatenate(a) if a else np.zeros(0, dt))  # noqa: E731
         return SparsePaths(ptr, rows, row_ptr, cat(ks, np.int64), cat(ws, np.float64), self.shape[0], self.shape[2],
-                           self.carry, self._dates)
+                           self.carry, self._dates, self.columns)
 
     def codes_used(self) -> np.ndarray:
         return np.unique(self.codes[np.nan_to_num(self.weights) > 0])
@@ -294,7 +314,7 @@ class SparsePaths:
             raise ValueError("SparsePaths.restrict: a code that is held must be kept")
         row_ptr = np.concatenate([[0], np.cumsum(keep)])[self.row_ptr]
         return SparsePaths(self.ptr, self.rows, row_ptr, new[keep], self.weights[keep], self.shape[0], len(idx),
-                           self.carry, self._dates)
+                           self.carry, self._dates, None if self.columns is None else self.columns[idx])
 
     def events(self, dates, i0, i1, lag, trade_bar0):
         return sparse_events(self.ptr, self.rows, self.row_ptr, self.codes, self.weights, self.shape[2], i0 - lag,
