@@ -156,10 +156,12 @@ def run_strategy(cfg: StrategyConfig, ds: Dataset) -> RunOutput:
     from engine.backtest import run_backtest
     from engine.metrics import compute_metrics, yearly_table
     from engine.metrics.warmup import warmup_section
+    from engine.preflight import check_codes
 
     timings = {}
     t0 = time.perf_counter()
     cfg, tradable_line = resolve_params(cfg, ds)
+    check_codes(cfg, ds)                  # the CLI checked already; Python callers get the same one-line error
     spec = REGISTRY[cfg.signal.name]
     universe = spec.universe_for(cfg.signal.params)
     ds.require(spec.requires_for(cfg.signal.params))

@@ -47,7 +47,9 @@ def _alias_of(code: str, panel) -> str | None:
         return None
 
 
-def check_config_against_data(cfg, ds) -> None:
+def check_codes(cfg, ds) -> None:
+    """``signal.params.code`` must be a code of its panel: a one-line ConfigError otherwise (no warnings here, so
+    :func:`engine.pipeline.run_strategy` can call it for Python users without repeating the CLI's warnings)."""
     from engine.signals import REGISTRY
 
     spec = REGISTRY[cfg.signal.name]
@@ -60,6 +62,16 @@ def check_config_against_data(cfg, ds) -> None:
         if code not in panel.codes and _alias_of(code, panel) not in panel.codes:
             raise ConfigError(f"{src}: key 'signal.params.code': '{code}' is not in panel '{panel_name}' of the data "
                               f"({ds.source}){_code_hint(code, panel.codes)}")
+
+
+def check_config_against_data(cfg, ds) -> None:
+    """:func:`check_codes`, then a warning for each integer window parameter longer than the data."""
+    from engine.signals import REGISTRY
+
+    check_codes(cfg, ds)
+    spec = REGISTRY[cfg.signal.name]
+    params = cfg.signal.params or {}
+    src = cfg.source_file
     universe = spec.universe_for(params)
     n = len(ds.panel(universe).dates)
     for key, value in params.items():

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import os
 import warnings
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,7 +44,7 @@ from engine.kernels.prep import event_codes, held_and_trades, price_window, weig
 from engine.backtest.weightpaths import SparsePaths, as_paths, clean_targets, lagged_targets
 
 __all__ = ["BacktestResult", "backtest_dates", "run_backtest", "run_backtest_many", "stamp_duty_schedule",
-           "tradability", "kernel_threads"]
+           "tradability", "kernel_threads", "kernel_threads_default"]
 
 
 @dataclass
@@ -198,13 +200,30 @@ def _force(dates: pd.DatetimeIndex, i0: int, i1: int, lag: int, rebalance_dates)
     return force
 
 
+_DEFAULT_THREADS: ContextVar[int | None] = ContextVar("jingong_kernel_threads_default", default=None)
+
+
+@contextmanager
+def kernel_threads_default(n: int):
+    """Within this block (this thread's context only), :func:`kernel_threads` returns ``n`` when
+    ``JINGONG_THREADS`` is unset. Used by executors whose workers already fill the cores (a Dask task runs in a
+    worker thread beside one worker per core): one kernel thread per task, without changing any process-wide
+    state; an explicit ``JINGONG_THREADS`` in the worker's environment still wins."""
+    token = _DEFAULT_THREADS.set(int(n))
+    try:
+        yield
+    finally:
+        _DEFAULT_THREADS.reset(token)
+
+
 def kernel_threads() -> int:
-    """Threads for one multi-column backtest: ``JINGONG_THREADS`` if set (>= 1), else the number of cores. The
-    kernel releases the GIL, so column blocks run in parallel threads; every column is computed by the same code
-    whatever the split, so results do not depend on it (bit for bit)."""
+    """Threads for one multi-column backtest: ``JINGONG_THREADS`` if set (>= 1), else the default of the current
+    :func:`kernel_threads_default` block, else the number of cores. The kernel releases the GIL, so column blocks
+    run in parallel threads; every column is computed by the same code whatever the split, so results do not
+    depend on it (bit for bit)."""
     raw = os.environ.get("JINGONG_THREADS", "")
     try:
-        n = int(raw) if raw.strip() else (os.cpu_count() or 1)
+        n = int(raw) if raw.strip() else (_DEFAULT_THREADS.get() or os.cpu_count() or 1)
     except ValueError:
         raise ConfigError(f"JINGONG_THREADS must be a whole number >= 1, got {raw!r}") from None
     if n < 1:

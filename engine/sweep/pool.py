@@ -174,6 +174,17 @@ def _run_processes(todo, workers, done) -> None:
             done(futs[f], f.result())
 
 
+def compute_chunk_one_thread(task):
+    """A Dask task: :func:`~engine.sweep.execute.compute_chunk` with one kernel thread (unless the worker's
+    environment sets ``JINGONG_THREADS``). Dask already runs one task per worker thread on every core, so kernel
+    threads on top would oversubscribe them; remote workers started by the user get this without a restart or an
+    environment change, local ones also get ``JINGONG_THREADS=1`` in their environment (as the process pool)."""
+    from engine.backtest.core import kernel_threads_default
+
+    with kernel_threads_default(1):
+        return compute_chunk(task)
+
+
 def _run_dask(todo, workers, scheduler, done) -> int:
     try:
         from dask.distributed import Client, LocalCluster
@@ -186,7 +197,7 @@ def _run_dask(todo, workers, scheduler, done) -> int:
             client = Client(scheduler, timeout="20s")
         else:
             cluster = LocalCluster(n_workers=workers if workers else 2, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+                                   dashboard_address=None, env={"JINGONG_THREADS": "1"})
             client = Client(cluster)
     except OSError as exc:
         raise ConfigError(f"--scheduler {scheduler}: cannot connect to the Dask scheduler ({exc}); check the address "
@@ -201,7 +212,7 @@ def _run_dask(todo, workers, scheduler, done) -> int:
         n = len(client.scheduler_info().get("workers", {}))
         futs = {}
         for t in todo:
-            f = client.submit(compute_chunk, t, pure=False, key=f"jingong-chunk-{t.index}-{t.key[:12]}")
+            f = client.submit(compute_chunk_one_thread, t, pure=False, key=f"jingong-chunk-{t.index}-{t.key[:12]}")
             futs[f.key] = (f, t)
         for f in dask_completed([f for f, _ in futs.values()]):
             done(futs[f.key][1], f.result())
