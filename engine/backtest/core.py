@@ -410,7 +410,8 @@ def run_backtest_many(weights3d, panel: Panel, start=None, end=None,
 
     ``weights3d``: (T_all, P, N) float array aligned to ``panel.dates`` x (portfolio) x ``panel.codes``, same
     meaning and timing as :func:`run_backtest` weights, or a weight-paths object (:mod:`engine.backtest.weightpaths`, e.g.
-    the compact ``CrossPaths`` of an ``ma_timing`` sweep). Returns a dict of (T, P) float64 arrays, by default
+    the compact ``CrossPaths`` of an ``ma_timing`` sweep, or ``SparsePaths``: P portfolios rebalanced on
+    a few dates, in memory proportional to the decisions). Returns a dict of (T, P) float64 arrays, by default
     ``returns``, ``value``, ``turnover``, ``costs`` (currency) (``outputs`` may ask for fewer; ``value`` always
     comes), whose rows are ``backtest_dates(panel.dates, start, end)``, with the base-row conventions of
     :func:`run_backtest` (cost returns = ``costs[1:] / value[:-1]``, not materialised). The arrays are transposed

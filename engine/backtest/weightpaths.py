@@ -13,7 +13,9 @@
 
 :class:`CrossPaths` is the compact form of ``ma_timing`` sweeps: all columns are crossovers of a few shared moving
 averages, so their events come straight from the means (:func:`engine.kernels.ma.cross_events`) and no
-``T x P x N`` array is ever written; its events equal those of its dense form exactly.
+``T x P x N`` array is ever written; its events equal those of its dense form exactly. :class:`SparsePaths` is the
+compact form of sparse rebalancing (stock portfolios): per portfolio its decision dates and the codes held, events
+by :func:`engine.kernels.prep.sparse_events`, equal to its dense form's (tests/test_backtest_sparse.py).
 """
 from __future__ import annotations
 
