@@ -171,7 +171,8 @@ def run_strategy(cfg: StrategyConfig, ds: Dataset) -> RunOutput:
     start, end = resolve_period(cfg, panel.dates)
     _check_weights_in_period(cfg, sig, start, end)
     t1 = time.perf_counter()
-    bt = run_backtest(sig.weights, panel, start, end, cfg.execution, cfg.costs, cfg.market_rules,
+    target = sig.weights if sig.targets is None else sig.targets      # the compact form when the signal has one
+    bt = run_backtest(target, panel, start, end, cfg.execution, cfg.costs, cfg.market_rules,
                       boards=_boards(ds, universe), rebalance_dates=sig.rebalance_dates, dataset=ds)
     timings["backtest_s"] = time.perf_counter() - t1
     bench = benchmark_returns(ds, cfg, bt.returns.index)

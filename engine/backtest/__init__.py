@@ -4,7 +4,8 @@ The only package that applies execution lag, tradability masks and the cost mode
 
 - :mod:`engine.backtest.core`: :func:`run_backtest` (one portfolio), :func:`run_backtest_many` (P portfolios in
   one kernel call), :class:`BacktestResult`, the base-row conventions;
-- :mod:`engine.backtest.weightpaths`: target-weight containers (dense, crossovers) and the lag/clean helpers;
+- :mod:`engine.backtest.weightpaths`: target-weight containers (dense, crossovers, sparse rebalancing) and the
+  lag/clean helpers;
 - :mod:`engine.backtest.costs`: dated stamp duty and transfer fees, cash return;
 - :mod:`engine.backtest.limits`: price limits at the tick, board rules, suspensions -> tradability masks;
 - :mod:`engine.backtest.bridge`: the executed orders replayed as a ``vectorbt.Portfolio``.
@@ -21,6 +22,7 @@ _WHERE = {
     "BacktestResult": "core", "SameCloseWarning": "core", "backtest_dates": "core", "run_backtest": "core",
     "run_backtest_many": "core", "kernel_threads": "core",
     "stamp_duty_schedule": "costs", "transfer_schedule": "costs", "tradability": "limits",
+    "SparsePaths": "weightpaths",
 }
 
 __all__ = sorted(_WHERE)

@@ -39,8 +39,9 @@ from engine.backtest.costs import cash_growth, sh_share_mask, stamp_duty_schedul
 from engine.data.panel import Panel, _fmt_codes, _fmt_dates
 from engine.errors import ConfigError, DataError
 from engine.kernels.portfolio import dense_events, simulate_events
-from engine.backtest.limits import tradability
-from engine.backtest.weightpaths import as_paths, clean_targets, lagged_targets
+from engine.backtest.limits import tradability, tradability_arrays, values
+from engine.kernels.prep import event_codes, held_and_trades, price_window, weight_events
+from engine.backtest.weightpaths import SparsePaths, as_paths, clean_targets, lagged_targets
 
 __all__ = ["BacktestResult", "backtest_dates", "run_backtest", "run_backtest_many", "stamp_duty_schedule",
            "tradability", "kernel_threads", "kernel_threads_default"]
@@ -119,51 +120,67 @@ class SameCloseWarning(UserWarning):
     """``lag: 0`` with close execution: the signal and the trade use the same close."""
 
 
-def _prepare(panel: Panel, i0: int, i1: int, execution, costs, rules, boards, dataset=None) -> dict:
-    """Kernel inputs for rows i0..i1 of ``panel``: prices, masks, per-bar stamp duty and transfer fee, cash growth,
-    distributions from ``adj_factor``, scalar costs."""
-    close = panel["close"].ffill()
+def _prepare(panel: Panel, i0: int, i1: int, execution, costs, rules, boards, dataset=None, cols=None) -> dict:
+    """Kernel inputs for rows i0..i1 and columns ``cols`` (int indices, default all) of ``panel``: prices, masks,
+    per-bar stamp duty and transfer fee, cash growth, distributions from ``adj_factor``, scalar costs. Read from
+    the panel's arrays by :mod:`engine.kernels.prep` (no (T, N) pandas temporaries)."""
+    cols = np.arange(len(panel.codes), dtype=np.int64) if cols is None else np.asarray(cols, dtype=np.int64)
     px_field = execution.price
-    exec_px = panel[px_field].to_numpy(dtype=float, na_value=np.nan)
-    close_v = close.to_numpy(dtype=float, na_value=np.nan)
-    exec_px = np.where(np.isnan(close_v), np.nan, exec_px)   # nothing to value it with yet: not tradable
-    can_buy, can_sell = tradability(panel, rules, px_field, boards)
+    close_all = values(panel["close"])
+    same = px_field == "close"
+    px_all = close_all if same else values(panel[px_field])
+    T = i1 - i0 + 1
+    view = same and i0 == 0 and T == close_all.shape[0] and np.array_equal(cols, np.arange(close_all.shape[1])) \
+        and close_all.flags.f_contiguous
+    close, exec_px, prev = price_window(close_all, px_all, cols, i0, T, same, not view)
+    if view:
+        exec_px = close_all      # the raw close itself: NaN exactly where the filled close is (no copy)
+    can_buy, can_sell = tradability_arrays(panel, rules, boards, cols, i0, i1, exec_px, close, prev)
     dates = panel.dates[i0:i1 + 1]
     buy, sell = stamp_duty_schedule(dates, costs.stamp_duty)
     tf = transfer_schedule(dates, costs.transfer_fee)
-    rows = slice(i0, i1 + 1)
     g = cash_growth(dates, costs.cash_return, dataset)
     div = np.zeros((0, 0))
     if "adj_factor" in panel:
-        div = _distributions(panel, close)[rows]
+        div = _distributions(panel, cols, i0, T, close)
 
-    def c(a):   # C-contiguous and writeable: one compiled kernel signature (pandas may hand out read-only views)
+    def c(a):   # C-contiguous and writeable (1-D inputs): one compiled kernel signature
         return np.require(a, dtype=np.float64 if a.dtype != bool else None, requirements=["C", "W"])
 
-    return dict(exec_price=c(exec_px[rows]), close=c(close_v[rows]), can_buy=c(can_buy.to_numpy(bool)[rows]),
-                can_sell=c(can_sell.to_numpy(bool)[rows]), trade_bar0=execution.price == "close",
+    def ro(a):  # the (T, n) inputs: Fortran-ordered and read-only, one compiled kernel signature (views are read-only)
+        a = np.asfortranarray(a)
+        a.flags.writeable = False
+        return a
+
+    return dict(exec_price=ro(exec_px), close=ro(close), can_buy=ro(can_buy), can_sell=ro(can_sell),
+                trade_bar0=execution.price == "close",
                 commission=float(costs.commission), min_commission=float(costs.min_commission),
                 stamp_buy=c(buy), stamp_sell=c(sell), transfer=c(tf["rate"]), tshare=c(tf["sh_per_share"]),
-                tshare_min=c(tf["sh_min"]), sh_mask=c(sh_share_mask(panel.codes)),
-                cash_g=c(np.zeros(0) if g is None else g), div=c(div),
+                tshare_min=c(tf["sh_min"]),
+                sh_mask=c(sh_share_mask(panel.codes[cols]) if tf["sh_per_share"].any() else np.zeros(len(cols))),
+                cash_g=c(np.zeros(0) if g is None else g), div=ro(div),
                 slippage=float(costs.slippage_bps) / 1e4, lot=float(rules.lot_size),
                 initial_cash=float(execution.initial_cash), threshold=float(execution.rebalance_threshold))
 
 
-def _distributions(panel: Panel, close: pd.DataFrame) -> np.ndarray:
-    """(T_all, N) cash per share paid into each bar from the adjustment factor (h10's docs/data.md: adjusted
-    price = raw close x adj_factor): ``close_i * (adj_i / adj_{i-1} - 1)``, so a held position earns exactly the
-    adjusted return ``close_i adj_i / (close_{i-1} adj_{i-1})`` while trading, lots and limits use raw prices.
-    A factor that falls (a negative distribution) is accepted as given; a non-positive factor is an error."""
-    adj = panel["adj_factor"]
-    bad = adj.notna() & ~(adj > 0)
-    if bad.to_numpy().any():
-        col = bad.any()[lambda x: x].index
+def _distributions(panel: Panel, cols: np.ndarray, i0: int, T: int, close: np.ndarray) -> np.ndarray:
+    """(T, n) cash per share paid into each bar of rows i0.. of columns ``cols`` from the adjustment factor (h10's
+    docs/data.md: adjusted price = raw close x adj_factor): ``close_i * (adj_i / adj_{i-1} - 1)`` (``close``
+    forward filled), so a held position earns exactly the adjusted return ``close_i adj_i / (close_{i-1}
+    adj_{i-1})`` while trading, lots and limits use raw prices. A factor that falls (a negative distribution) is
+    accepted as given; a non-positive factor is an error."""
+    adj_all = values(panel["adj_factor"])[:, cols]
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isnan(adj_all) & ~(adj_all > 0)
+    if bad.any():
+        col = panel.codes[cols][bad.any(axis=0)]
         raise DataError(f"{panel.source}: panel '{panel.name}' field adj_factor has values <= 0 for codes "
                         f"{_fmt_codes(col)}; an adjustment factor must be positive")
-    a = adj.ffill()
-    ratio = (a / a.shift(1)).to_numpy(dtype=float, na_value=np.nan)
-    div = close.to_numpy(dtype=float, na_value=np.nan) * (ratio - 1.0)
+    lo = max(i0 - 1, 0)
+    a, _, before = price_window(adj_all, adj_all, np.arange(len(cols), dtype=np.int64), lo, i0 + T - lo, True)
+    prev_a = a[:-1] if lo < i0 else np.vstack([np.full((1, len(cols)), np.nan), a[:-1]])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        div = close * (a[i0 - lo:] / prev_a - 1.0)
     return np.nan_to_num(div, nan=0.0, posinf=0.0, neginf=0.0)
 
 
@@ -271,25 +288,12 @@ def _run_kernel(events_of, prep, force, P, record=False, want=("returns", "value
     return out
 
 
-def run_backtest(weights: pd.DataFrame, panel: Panel, start=None, end=None,
-                 execution: ExecutionConfig = ExecutionConfig(), costs: CostConfig = CostConfig(),
-                 rules: MarketRulesConfig = MarketRulesConfig(), boards=None,
-                 rebalance_dates=None, dataset=None) -> BacktestResult:
-    """Backtest one target-weight path; timing and base-row conventions in the module docstring.
-
-    ``weights``: date x code, decided at close t, values in [0, 1] with row sums <= 1 (NaN = no view; an all-NaN
-    row = keep positions); may start long before ``start`` (warm-up). Its dates and codes must be in ``panel``
-    (which needs ``close``, and ``open`` for price: open).
-    ``boards``: code -> board name, or an info frame (code, board, list_date, st_start, st_end, issue_price), for
-    the board limit rule (:mod:`engine.backtest.limits`). ``dataset``: needed only for ``costs.cash_return`` given as a
-    panel code. ``rebalance_dates``: decision dates on which the
-    target is re-applied even if unchanged (scheduled rebalancing; otherwise only a changed target trades).
-    Returns a :class:`BacktestResult` in float64 from the
-    base day to ``end``. Deterministic.
-    """
-    _check_config(execution, costs, rules)
+def _frame_events(weights, panel: Panel, start, end, execution):
+    """``(i0, i1, ptr, bars, ev_w)``: the period and the target events of a date x code weight frame (checked on
+    every row, traded or not)."""
     if not isinstance(weights, pd.DataFrame) or not isinstance(weights.index, pd.DatetimeIndex):
-        raise DataError("weights: expected a DataFrame indexed by date (DatetimeIndex) with one column per code")
+        raise DataError("weights: expected a DataFrame indexed by date (DatetimeIndex) with one column per code, "
+                        "or a SparsePaths")
     if weights.index.has_duplicates or weights.columns.has_duplicates:
         raise DataError(f"weights: duplicate dates {_fmt_dates(weights.index[weights.index.duplicated()])} or codes "
                         f"{_fmt_codes(weights.columns[weights.columns.duplicated()])}; keep one of each")
@@ -302,34 +306,90 @@ def run_backtest(weights: pd.DataFrame, panel: Panel, start=None, end=None,
     if len(bad_dates):
         raise DataError(f"weights: dates {_fmt_dates(bad_dates)} are not trading days of panel '{panel.name}' "
                         f"({panel.source}); align the weights to the panel's dates")
+    aligned = weights.index.equals(dates)
     try:
-        w = weights.reindex(index=dates).to_numpy(dtype=float, na_value=np.nan)
+        frame_w = weights if aligned else weights.reindex(index=dates)
+        numeric = all(pd.api.types.is_numeric_dtype(d) for d in set(frame_w.dtypes.tolist()))
+        w = values(frame_w) if numeric else frame_w.to_numpy(dtype=float, na_value=np.nan)
     except (TypeError, ValueError):
         raise DataError("weights: values must be numbers (fractions of portfolio value, 0.5 = 50%)") from None
-    clean_targets(w[:, None, :].copy(), lambda m: _fmt_dates(dates[m[:, 0]]))   # every row, also never traded
-    i0, i1 = _period(dates, start, end, f"{panel.source}: panel '{panel.name}'")
-    target = lagged_targets(w[:, None, :], dates, i0, i1, int(execution.lag))
-    active = (np.nan_to_num(target[:, 0, :]) != 0).any(axis=0)
+    if w.dtype != np.float64:
+        w = w.astype(np.float64)
+    try:
+        i0, i1 = _period(dates, start, end, f"{panel.source}: panel '{panel.name}'")
+    except DataError:       # bad weights are reported first
+        clean_targets(w[:, None, :].copy(), lambda m: _fmt_dates(dates[m[:, 0]]))
+        raise
+    lag = int(execution.lag)
+    trade_bar0 = execution.price == "close"
+    ptr, bars, ew, ok = weight_events(w, i0 - lag, i1 - i0 + 1, trade_bar0)
+    if not ok:      # a row not clearly valid: the numpy check names it, or (borderline) the reference clean
+        clean_targets(w[:, None, :].copy(), lambda m: _fmt_dates(dates[m[:, 0]]))   # every row, also never traded
+        ptr, bars, ew = dense_events(lagged_targets(w[:, None, :], dates, i0, i1, lag), trade_bar0)
+    return i0, i1, ptr, bars, ew
+
+
+def run_backtest(weights, panel: Panel, start=None, end=None,
+                 execution: ExecutionConfig = ExecutionConfig(), costs: CostConfig = CostConfig(),
+                 rules: MarketRulesConfig = MarketRulesConfig(), boards=None,
+                 rebalance_dates=None, dataset=None) -> BacktestResult:
+    """Backtest one target-weight path; timing and base-row conventions in the module docstring.
+
+    ``weights``: date x code, decided at close t, values in [0, 1] with row sums <= 1 (NaN = no view; an all-NaN
+    row = keep positions); may start long before ``start`` (warm-up). Its dates and codes must be in ``panel``
+    (which needs ``close``, and ``open`` for price: open). Or one :class:`~engine.backtest.weightpaths.SparsePaths`
+    (sparse rebalancing: decision dates and the codes held), which gives the same result as its dense frame.
+    ``boards``: code -> board name, or an info frame (code, board, list_date, st_start, st_end, issue_price), for
+    the board limit rule (:mod:`engine.backtest.limits`). ``dataset``: needed only for ``costs.cash_return`` given as a
+    panel code. ``rebalance_dates``: decision dates on which the
+    target is re-applied even if unchanged (scheduled rebalancing; otherwise only a changed target trades).
+    Returns a :class:`BacktestResult` in float64 from the
+    base day to ``end``. Deterministic.
+    """
+    _check_config(execution, costs, rules)
+    dates = panel.dates
+    if isinstance(weights, SparsePaths):
+        columns = panel.codes if weights.columns is None else weights.columns
+        col_idx = panel.codes.get_indexer(columns)
+        if weights.shape[1] != 1 or weights.shape[0] != len(dates) or weights.shape[2] != len(columns):
+            raise DataError(f"weights: expected one sparse path aligned to panel '{panel.name}' (dates={len(dates)}, "
+                            f"codes={len(columns)}), got shape {weights.shape}")
+        if (col_idx < 0).any():
+            raise DataError(f"weights: codes {_fmt_codes(columns[col_idx < 0])} are not in panel '{panel.name}' "
+                            f"({panel.source}); drop them or load data that has them")
+        i0, i1 = _period(dates, start, end, f"{panel.source}: panel '{panel.name}'")
+        ptr, bars, ew = weights.events(dates, i0, i1, int(execution.lag), execution.price == "close")
+    else:
+        i0, i1, ptr, bars, ew = _frame_events(weights, panel, start, end, execution)
+        columns, col_idx = weights.columns, panel.codes.get_indexer(weights.columns)
+    lag = int(execution.lag)
+    active = event_codes(ew)
     if not active.any():
         active[:1] = True
-    act_codes = weights.columns[active]
-    sub = Panel(panel.name, {k: v[act_codes] for k, v in panel.fields.items()}, panel.source)
-    prep = _prepare(sub, i0, i1, execution, costs, rules, boards, dataset)
-    force = _force(dates, i0, i1, int(execution.lag), rebalance_dates)
-    events = dense_events(np.ascontiguousarray(target[:, :, active]), prep["trade_bar0"])
+    if 2 * active.sum() >= len(active) and np.array_equal(col_idx, np.arange(len(panel.codes))):
+        active[:] = True         # most codes trade: the panel's own arrays serve without a column gather
+    act = np.flatnonzero(active)
+    events = (ptr, bars, np.ascontiguousarray(ew[:, act]))
+    cols = col_idx[act]
+    prep = _prepare(panel, i0, i1, execution, costs, rules, boards, dataset, cols=cols)
+    force = _force(dates, i0, i1, lag, rebalance_dates)
     out = _run_kernel(lambda p0, p1: events, prep, force, 1, record=True)
     v_anchor, returns, turnover, cost_b = (out[k][0] for k in ("value", "returns", "turnover", "costs"))
     pos = out["positions"][0]
     v_close = v_anchor.copy()
     v_close[0] = out["raw0"][0]                  # the value at the base day's close, after any base-day trade
-    held = pos * np.where(pos != 0, prep["close"], 0.0) / v_close[:, None]
-    prev = np.vstack([np.zeros((1, pos.shape[1])), pos[:-1]])
+    held, trades = held_and_trades(pos, prep["close"], v_close)
+    del prep
     cost_r = np.zeros_like(cost_b)
     cost_r[1:] = cost_b[1:] / v_anchor[:-1]
     idx = dates[i0:i1 + 1]
 
     def frame(a):
-        return pd.DataFrame(a, index=idx, columns=act_codes).reindex(columns=weights.columns, fill_value=0.0)
+        if len(act) < len(columns):
+            full = np.zeros((len(idx), len(columns)))
+            full[:, act] = a
+            a = full
+        return pd.DataFrame(a, index=idx, columns=columns, copy=False)
 
     def series(a, name):
         return pd.Series(a, index=idx, name=name)
@@ -338,8 +398,8 @@ def run_backtest(weights: pd.DataFrame, panel: Panel, start=None, end=None,
         returns=series(returns, "returns"), value=series(v_anchor, "value"), weights_held=frame(held),
         turnover=series(turnover, "turnover"), costs=series(cost_b, "costs"),
         cost_returns=series(cost_r, "cost_returns"),
-        trades_count=int((pos != prev).sum()), positions=frame(pos), cash=series(out["cash"][0], "cash"),
-        base_date=idx[0], initial_cash=prep["initial_cash"])
+        trades_count=int(trades), positions=frame(pos), cash=series(out["cash"][0], "cash"),
+        base_date=idx[0], initial_cash=float(execution.initial_cash))
 
 
 def run_backtest_many(weights3d, panel: Panel, start=None, end=None,
@@ -350,7 +410,8 @@ def run_backtest_many(weights3d, panel: Panel, start=None, end=None,
 
     ``weights3d``: (T_all, P, N) float array aligned to ``panel.dates`` x (portfolio) x ``panel.codes``, same
     meaning and timing as :func:`run_backtest` weights, or a weight-paths object (:mod:`engine.backtest.weightpaths`, e.g.
-    the compact ``CrossPaths`` of an ``ma_timing`` sweep). Returns a dict of (T, P) float64 arrays, by default
+    the compact ``CrossPaths`` of an ``ma_timing`` sweep, or ``SparsePaths``: P portfolios rebalanced on
+    a few dates, in memory proportional to the decisions). Returns a dict of (T, P) float64 arrays, by default
     ``returns``, ``value``, ``turnover``, ``costs`` (currency) (``outputs`` may ask for fewer; ``value`` always
     comes), whose rows are ``backtest_dates(panel.dates, start, end)``, with the base-row conventions of
     :func:`run_backtest` (cost returns = ``costs[1:] / value[:-1]``, not materialised). The arrays are transposed

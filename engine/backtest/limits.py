@@ -34,6 +34,7 @@ import pandas as pd
 
 from engine.data.panel import Panel, _fmt_codes
 from engine.errors import ConfigError, DataError
+from engine.kernels.prep import limit_masks, price_window
 
 FUND = re.compile(r"^(5\d{5}\.SH|1[56]\d{4}\.SZ)$")
 IPO_FREE_DAYS = 5
@@ -138,33 +139,32 @@ def _st_mask(panel: Panel, info: pd.DataFrame) -> np.ndarray | None:
 
 
 def _ipo_rules(up, down, dates, names, info, tick) -> None:
+    for k, lo, hi, u, d in _ipo_overrides(dates, names, info, tick):
+        up[lo:hi, k] = u
+        down[lo:hi, k] = d
+
+
+def _ipo_overrides(dates, names, info, tick) -> list[tuple[int, int, int, float, float]]:
+    """The listing-day rules (module docstring) as ``(column, row_lo, row_hi, up, down)``: rows lo..hi-1 of that
+    column use the limit prices up / down instead of the board rule (NaN = no limit)."""
+    out = []
     listed = _ts(info["list_date"])
     issue = pd.to_numeric(info["issue_price"], errors="coerce").to_numpy()
-    for k, (board, d0) in enumerate(zip(names, listed)):
-        if pd.isna(d0):
-            continue
+    for k in np.flatnonzero(~np.asarray(listed.isna())):
+        board, d0 = names.iloc[k], listed[k]
         i0 = int(dates.searchsorted(d0))
         if i0 >= len(dates):
             continue
         reg = REGISTRATION_FROM.get(board)
         if reg is not None and d0 >= pd.Timestamp(reg):
-            rows = slice(i0, i0 + IPO_FREE_DAYS)
-        elif board == "bse":
-            rows = slice(i0, i0 + 1)
-        else:
-            rows = slice(i0, i0 + 1)
-            if d0 >= IPO_BAND_FROM and np.isfinite(issue[k]) and dates[i0] == d0:
-                up[i0, k] = round_half_up(issue[k] * 1.44, tick[0, k])
-                down[i0, k] = round_half_up(issue[k] * 0.64, tick[0, k])
-                continue
-        up[rows, k] = np.nan
-        down[rows, k] = np.nan
-
-
-def _flag(panel: Panel, name: str) -> np.ndarray:
-    """(T, N) float: 1 / 0 where the data gives the flag, NaN where it does not."""
-    a = panel[name].to_numpy(dtype=float, na_value=np.nan)
-    return np.where(np.isnan(a), np.nan, (a > 0.5).astype(float))
+            out.append((int(k), i0, i0 + IPO_FREE_DAYS, np.nan, np.nan))
+            continue
+        if board != "bse" and d0 >= IPO_BAND_FROM and np.isfinite(issue[k]) and dates[i0] == d0:
+            out.append((int(k), i0, i0 + 1, float(round_half_up(issue[k] * 1.44, tick[0, k])),
+                        float(round_half_up(issue[k] * 0.64, tick[0, k]))))
+            continue
+        out.append((int(k), i0, i0 + 1, np.nan, np.nan))
+    return out
 
 
 def tradability(panel: Panel, rules, exec_price_field: str = "close", boards=None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -178,32 +178,87 @@ def tradability(panel: Panel, rules, exec_price_field: str = "close", boards=Non
     sides: the ``suspended`` flag (when ``rules.suspension``) and always a missing execution price. Uses the
     execution day's own row and the previous close only (market facts, not decisions).
     """
+    cols = np.arange(len(panel.codes), dtype=np.int64)
+    close, _, prev = price_window(values(panel["close"]), np.zeros((1, 1)), cols, 0, len(panel.dates), True)
     px = panel[exec_price_field].to_numpy(dtype=float, na_value=np.nan)
-    has_flags = "limit_up" in panel or "limit_down" in panel
+    buy, sell = tradability_arrays(panel, rules, boards, cols, 0, len(panel.dates) - 1, px, close, prev)
+    frame = lambda a: pd.DataFrame(a, index=panel.dates, columns=panel.codes, copy=False)  # noqa: E731
+    return frame(buy), frame(sell)
+
+
+def values(frame: pd.DataFrame) -> np.ndarray:
+    """The frame's (T, N) values without a copy when they are one float64 block (NaN for missing)."""
+    if len(frame.columns) and set(frame.dtypes.tolist()) == {np.dtype(np.float64)}:
+        return frame.to_numpy()
+    return frame.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _flags(frame: pd.DataFrame | None) -> np.ndarray:
+    """A flag field for :func:`engine.kernels.prep.limit_masks`: bool as uint8 (no copy), else float (NaN = not
+    given); (0, 0) when absent."""
+    if frame is None:
+        return np.zeros((0, 0))
+    if len(frame.columns) and set(frame.dtypes.tolist()) == {np.dtype(np.bool_)}:
+        return frame.to_numpy().view(np.uint8)
+    return frame.to_numpy(dtype=float, na_value=np.nan)
+
+
+def tradability_arrays(panel: Panel, rules, boards, cols: np.ndarray, i0: int, i1: int, px: np.ndarray,
+                       close: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(can_buy, can_sell)`` (T, n) bool for rows i0..i1 and columns ``cols`` of ``panel`` (the rule of
+    :func:`tradability`), given the execution prices ``px`` (T, n) of those cells, the forward-filled ``close``
+    (T, n) and ``prev`` (n,) = the filled close of row i0 - 1. Computed by :func:`engine.kernels.prep.limit_masks`
+    without a (T, N) float temporary."""
     mode = rules.limits
     if mode not in ("auto", "data", "board", "off"):
         raise ConfigError(f"market_rules.limits: '{mode}' is not allowed; use auto, data, board or off")
+    has_flags = "limit_up" in panel or "limit_down" in panel
     if mode == "data" and not has_flags:
         raise DataError(f"{panel.source}: market_rules.limits is 'data' but panel '{panel.name}' has no limit_up / "
                         "limit_down fields; add them or use limits: board (or auto)")
-    up = np.zeros(px.shape, dtype=bool)
-    down = np.zeros(px.shape, dtype=bool)
+    T, n = px.shape
+    dates = panel.dates[i0:i1 + 1]
+    board = np.zeros(n, dtype=np.int64)
+    board_pct = np.zeros((1, T))
+    st, st_pct, has_st = np.zeros((1, 1), dtype=np.bool_), np.zeros(1), False
+    tick_k = np.zeros(n)
+    ipo_lo = np.zeros(n, dtype=np.int64)
+    ipo_hi = np.zeros(n, dtype=np.int64)
+    ipo_up = np.full(n, np.nan)
+    ipo_down = np.full(n, np.nan)
     if mode in ("auto", "board"):
-        lu, ld = board_limit_prices(panel, rules, boards)
-        eps = 1e-6     # prices are on the tick; only float noise separates equal ones
-        with np.errstate(invalid="ignore"):
-            up = px >= lu - eps
-            down = px <= ld + eps
-    if mode in ("auto", "data"):
-        for name, arr in (("limit_up", up), ("limit_down", down)):
-            if name in panel:
-                f = _flag(panel, name)
-                given = ~np.isnan(f)
-                arr[given] = f[given] > 0.5
-                if mode == "data":
-                    arr[~given] = False
-    halted = np.isnan(px)
-    if rules.suspension and "suspended" in panel:
-        halted |= panel["suspended"].to_numpy(dtype=float, na_value=np.nan) > 0.5
-    frame = lambda a: pd.DataFrame(a, index=panel.dates, columns=panel.codes)  # noqa: E731
-    return frame(~up & ~halted), frame(~down & ~halted)
+        codes = panel.codes[cols]
+        info = _info(boards, codes)
+        names = pd.Series([b if isinstance(b, str) else infer_board(c, rules.default_board)
+                           for c, b in zip(codes, info["board"])], index=codes)
+        unknown = sorted(set(names) - set(rules.board_limits))
+        if unknown:
+            bad = names.index[names.isin(unknown)]
+            raise ConfigError(f"market_rules.board_limits: no limit for board(s) {', '.join(map(str, unknown))} "
+                              f"(codes {_fmt_codes(bad)}); add them to market_rules.board_limits")
+        uniq = sorted(set(names))
+        board = np.array([uniq.index(b) for b in names], dtype=np.int64).reshape(n)
+        board_pct = np.array([_dated(rules.board_limits[b], dates, b) for b in uniq]).reshape(len(uniq), T)
+        st_all = _st_mask(panel, _info(boards, panel.codes))
+        if st_all is not None and st_all.any():
+            if "st" not in rules.board_limits:
+                raise ConfigError("market_rules.board_limits: the data flags ST stocks but has no 'st' limit; "
+                                  "add one")
+            st = np.asfortranarray(st_all[i0:i1 + 1][:, cols])
+            st_pct = _dated(rules.board_limits["st"], dates, "st")
+            has_st = True
+        tick = np.array([0.001 if FUND.match(str(c)) else 0.01 for c in codes])[None, :]
+        tick_k = np.round(1.0 / tick[0]).astype(float)
+        if rules.ipo_free_days:
+            for k, lo, hi, u, d in _ipo_overrides(panel.dates, names, info, tick):
+                ipo_lo[k], ipo_hi[k], ipo_up[k], ipo_down[k] = lo - i0, hi - i0, u, d
+    flags = mode in ("auto", "data")
+    susp = rules.suspension and "suspended" in panel
+    if mode == "off" and not susp:     # only a missing price blocks: the kernel reads no mask where px is NaN
+        on = ~np.isnan(px)
+        return on, on.copy(order="K")
+    return limit_masks(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up,
+                       ipo_down, _flags(panel.get("limit_up") if flags else None),
+                       _flags(panel.get("limit_down") if flags else None), np.ascontiguousarray(cols, dtype=np.int64),
+                       i0, mode in ("auto", "board"), flags, mode == "data",
+                       _flags(panel["suspended"] if susp else None), susp)

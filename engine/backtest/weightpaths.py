@@ -13,7 +13,9 @@
 
 :class:`CrossPaths` is the compact form of ``ma_timing`` sweeps: all columns are crossovers of a few shared moving
 averages, so their events come straight from the means (:func:`engine.kernels.ma.cross_events`) and no
-``T x P x N`` array is ever written; its events equal those of its dense form exactly.
+``T x P x N`` array is ever written; its events equal those of its dense form exactly. :class:`SparsePaths` is the
+compact form of sparse rebalancing (stock portfolios): per portfolio its decision dates and the codes held, events
+by :func:`engine.kernels.prep.sparse_events`, equal to its dense form's (tests/test_backtest_sparse.py).
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from engine.data.panel import _fmt_dates
 from engine.errors import DataError
 from engine.kernels.ma import cross_events, cross_weights
 from engine.kernels.portfolio import dense_events, lagged_events
+from engine.kernels.prep import sparse_events
 
 
 def clean_targets(target: np.ndarray, where) -> np.ndarray:
@@ -139,7 +142,201 @@ class CrossPaths:
         return out
 
 
-def as_paths(weights) -> DensePaths | CrossPaths:
+class SparsePaths:
+    """Sparse rebalancing targets: per portfolio, its decision dates and on each the codes held with their weights
+    (every other code 0). Memory is proportional to the decisions x codes held, not T x P x N.
+
+    Arrays (CSR-like): ``ptr`` (P+1,) -> portfolio p's decisions ``ptr[p]:ptr[p+1]``; ``rows`` (D,) their row
+    indices into the panel's dates, strictly increasing per portfolio; ``row_ptr`` (D+1,) -> decision d's entries
+    ``row_ptr[d]:row_ptr[d+1]`` of ``codes`` (Z,) int64 (indices into the panel's codes, unique per decision) and
+    ``weights`` (Z,) float64. ``carry``: False = the dense form has all-NaN rows between decisions (no new target;
+    what a signal deciding on month ends emits), True = each decision stays the target until the next (the dense
+    form forward filled; a backtest starting later trades the decision in force when it opens).
+
+    Weights are checked on construction as :func:`clean_targets` checks a dense row: finite, no w <= -1e-12 (smaller
+    negatives count as 0), NaN = 0, sums at most 1 + 1e-9. Build with :meth:`from_long`, :meth:`from_dicts` or
+    :meth:`from_rows`. ``columns``: the code labels of the code indices when they are a subset of the panel's codes
+    (as a weight frame's columns; :func:`engine.backtest.run_backtest` then reports those columns), else None.
+    """
+
+    def __init__(self, ptr, rows, row_ptr, codes, weights, n_dates: int, n_codes: int, carry: bool = False,
+                 dates=None, columns=None):
+        self.ptr = np.ascontiguousarray(ptr, dtype=np.int64)
+        self.rows = np.ascontiguousarray(rows, dtype=np.int64)
+        self.row_ptr = np.ascontiguousarray(row_ptr, dtype=np.int64)
+        self.codes = np.ascontiguousarray(codes, dtype=np.int64)
+        self.weights = np.ascontiguousarray(weights, dtype=np.float64)
+        self.carry = bool(carry)
+        self.shape = (int(n_dates), len(self.ptr) - 1, int(n_codes))
+        self._dates = dates
+        self.columns = None if columns is None else pd.Index(columns)   # code labels when not the panel's own
+        self._check()
+
+    def _where(self, d) -> str:
+        row = int(self.rows[d])
+        p = int(np.searchsorted(self.ptr, d, side="right") - 1)
+        when = _fmt_dates([self._dates[row]]) if self._dates is not None else f"row {row}"
+        return when + (f" (portfolio {p})" if self.shape[1] > 1 else "")
+
+    def _check(self) -> None:
+        T, P, N = self.shape
+        w = self.weights
+        if len(self.rows) and (self.rows.min() < 0 or self.rows.max() >= T):
+            raise DataError(f"weights: decision rows must be in 0..{T - 1}")
+        if len(self.codes) and (self.codes.min() < 0 or self.codes.max() >= N):
+            raise DataError(f"weights: code indices must be in 0..{N - 1}")
+        for p in range(P):
+            r = self.rows[self.ptr[p]:self.ptr[p + 1]]
+            if np.any(np.diff(r) <= 0):
+                raise DataError(f"weights: portfolio {p}'s decision dates must be unique and increasing")
+        dec = np.repeat(np.arange(len(self.rows)), np.diff(self.row_ptr))
+        if len(dec):
+            pair = dec * N + self.codes
+            if len(np.unique(pair)) < len(pair):
+                _, first = np.unique(pair, return_index=True)
+                d = int(dec[np.setdiff1d(np.arange(len(pair)), first)[0]])
+                raise DataError(f"weights: a code appears twice in the decision of {self._where(d)}")
+        bad = np.isinf(w)
+        if bad.any():
+            raise DataError(f"weights: infinite values decided on {self._where(int(dec[np.flatnonzero(bad)[0]]))}; "
+                            "weights must be finite or empty")
+        bad = w < -1e-12
+        if bad.any():
+            raise DataError(f"weights: negative weights decided on {self._where(int(dec[np.flatnonzero(bad)[0]]))}; "
+                            "short positions are not supported")
+        clean = np.nan_to_num(w, nan=0.0)
+        sums = np.zeros(len(self.rows))
+        np.add.at(sums, dec, clean)
+        for d in np.flatnonzero(sums > 1.0 + 1e-9 - 1e-12):        # borderline: the dense row's own numpy sum
+            row = np.zeros(N)
+            z = slice(self.row_ptr[d], self.row_ptr[d + 1])
+            row[self.codes[z]] = clean[z]
+            if row.sum() > 1.0 + 1e-9:
+                raise DataError(f"weights: weights sum above 1 on {self._where(int(d))}; leverage is not supported "
+                                "(rest is cash)")
+
+    @classmethod
+    def from_long(cls, frame: pd.DataFrame, dates, codes, carry: bool = False) -> "SparsePaths":
+        """From a long frame with columns ``date, code, weight`` and optionally ``portfolio`` (any labels, in
+        order of first appearance): one row per (decision, code held). ``dates`` / ``codes``: the panel's."""
+        dates, codes = pd.DatetimeIndex(dates), pd.Index(codes)
+        miss = {"date", "code", "weight"} - set(frame.columns)
+        if miss:
+            raise DataError(f"weights: a long frame needs columns date, code, weight (missing: {', '.join(sorted(miss))})")
+        d = pd.DatetimeIndex(pd.to_datetime(frame["date"]))
+        r = dates.get_indexer(d)
+        if (r < 0).any():
+            raise DataError(f"weights: dates {_fmt_dates(d[r < 0].unique())} are not trading days of the panel")
+        k = codes.get_indexer(frame["code"])
+        if (k < 0).any():
+            raise DataError(f"weights: codes {', '.join(map(str, pd.unique(frame['code'][k < 0])[:5]))} are not in "
+                            "the panel")
+        port = pd.factorize(frame["portfolio"])[0] if "portfolio" in frame.columns else np.zeros(len(frame), int)
+        try:
+            w = pd.to_numeric(frame["weight"]).to_numpy(dtype=float, na_value=np.nan)
+        except (TypeError, ValueError):
+            raise DataError("weights: values must be numbers (fractions of portfolio value, 0.5 = 50%)") from None
+        order = np.lexsort((k, r, port))
+        port, r, k, w = port[order], r[order], k[order], w[order]
+        P = int(port.max()) + 1 if len(port) else 1
+        new = np.ones(len(r), dtype=bool)
+        new[1:] = (port[1:] != port[:-1]) | (r[1:] != r[:-1])
+        starts = np.flatnonzero(new)
+        row_ptr = np.append(starts, len(r))
+        ptr = np.searchsorted(port[starts], np.arange(P + 1), side="left")
+        return cls(ptr, r[starts], row_ptr, k, w, len(dates), len(codes), carry, dates)
+
+    @classmethod
+    def from_dicts(cls, targets, dates, codes, carry: bool = False) -> "SparsePaths":
+        """From one ``{date: {code: weight}}`` per portfolio (a list, or a single dict for one portfolio); an empty
+        inner dict is a decision to hold only cash."""
+        dates, codes = pd.DatetimeIndex(dates), pd.Index(codes)
+        if isinstance(targets, dict):
+            targets = [targets]
+        ptr, rows, row_ptr, ks, ws = [0], [], [0], [], []
+        for p, per in enumerate(targets):
+            items = sorted((pd.Timestamp(d), dict(v)) for d, v in per.items())
+            for d, held in items:
+                r = dates.get_indexer([d])[0]
+                if r < 0:
+                    raise DataError(f"weights: date {_fmt_dates([d])} is not a trading day of the panel")
+                k = codes.get_indexer(list(held))
+                if (k < 0).any():
+                    raise DataError(f"weights: codes {', '.join(map(str, np.asarray(list(held))[k < 0][:5]))} are "
+                                    "not in the panel")
+                rows.append(r)
+                ks.extend(k.tolist())
+                ws.extend(float(v) for v in held.values())
+                row_ptr.append(len(ks))
+            ptr.append(len(rows))
+        return cls(ptr, rows, row_ptr, ks, ws, len(dates), len(codes), carry, dates)
+
+    @classmethod
+    def from_rows(cls, frame: pd.DataFrame, dates, carry: bool = True) -> "SparsePaths":
+        """One portfolio from a decisions x codes frame: each row (a trading day of ``dates``) is a decision over
+        the frame's columns (``columns``), 0 / NaN = not held, an all-zero row = cash; all-NaN rows are no
+        decision. ``carry`` (default): each decision holds until the next, like the forward-filled frame."""
+        dates = pd.DatetimeIndex(dates)
+        r = dates.get_indexer(frame.index)
+        if (r < 0).any():
+            raise DataError(f"weights: dates {_fmt_dates(frame.index[r < 0])} are not trading days of the panel")
+        vals = frame.to_numpy(dtype=float, na_value=np.nan)
+        keep = ~np.isnan(vals).all(axis=1)
+        vals, r = vals[keep], r[keep]
+        held = np.nan_to_num(vals, nan=0.0) != 0
+        d, k = np.nonzero(held)                       # row-major: per decision, codes in column order
+        row_ptr = np.concatenate([[0], np.cumsum(held.sum(axis=1))])
+        return cls([0, len(r)], r, row_ptr, k, vals[d, k], len(dates), frame.shape[1], carry, dates, frame.columns)
+
+    def take(self, cols) -> "SparsePaths":
+        cols = list(cols)
+        ptr, rows, row_ptr, ks, ws = [0], [], [0], [], []
+        for p in cols:
+            for d in range(self.ptr[p], self.ptr[p + 1]):
+                z = slice(self.row_ptr[d], self.row_ptr[d + 1])
+                rows.append(self.rows[d])
+                ks.append(self.codes[z])
+                ws.append(self.weights[z])
+                row_ptr.append(row_ptr[-1] + z.stop - z.start)
+            ptr.append(len(rows))
+        cat = (lambda a, dt: np.concatenate(a) if a else np.zeros(0, dt))  # noqa: E731
+        return SparsePaths(ptr, rows, row_ptr, cat(ks, np.int64), cat(ws, np.float64), self.shape[0], self.shape[2],
+                           self.carry, self._dates, self.columns)
+
+    def codes_used(self) -> np.ndarray:
+        return np.unique(self.codes[np.nan_to_num(self.weights) > 0])
+
+    def restrict(self, idx) -> "SparsePaths":
+        idx = np.asarray(idx, dtype=np.int64)
+        where = np.full(self.shape[2], -1, dtype=np.int64)
+        where[idx] = np.arange(len(idx))
+        new = where[self.codes]
+        keep = new >= 0
+        if (np.nan_to_num(self.weights[~keep]) > 0).any():
+            raise ValueError("SparsePaths.restrict: a code that is held must be kept")
+        row_ptr = np.concatenate([[0], np.cumsum(keep)])[self.row_ptr]
+        return SparsePaths(self.ptr, self.rows, row_ptr, new[keep], self.weights[keep], self.shape[0], len(idx),
+                           self.carry, self._dates, None if self.columns is None else self.columns[idx])
+
+    def events(self, dates, i0, i1, lag, trade_bar0):
+        return sparse_events(self.ptr, self.rows, self.row_ptr, self.codes, self.weights, self.shape[2], i0 - lag,
+                             i1 - i0 + 1, trade_bar0, self.carry)
+
+    def dense(self) -> np.ndarray:
+        T, P, N = self.shape
+        out = np.full((T, P, N), np.nan)
+        for p in range(P):
+            for d in range(self.ptr[p], self.ptr[p + 1]):
+                r = self.rows[d]
+                r1 = self.rows[d + 1] if (self.carry and d + 1 < self.ptr[p + 1]) else (T if self.carry else r + 1)
+                z = slice(self.row_ptr[d], self.row_ptr[d + 1])
+                row = np.zeros(N)
+                row[self.codes[z]] = self.weights[z]
+                out[r:r1, p, :] = row
+        return out
+
+
+def as_paths(weights) -> DensePaths | CrossPaths | SparsePaths:
     """A weight-paths object for ``weights`` (an ndarray is wrapped in :class:`DensePaths`)."""
     if hasattr(weights, "events"):
         return weights

@@ -24,12 +24,15 @@ class SignalResult:
     ``tables``: named frames for report-style output (e.g. the last 20 days table, monthly signal tables).
     ``rebalance_dates``: decision dates on which the backtester re-applies the target even if it did not change
     (scheduled rebalancing, e.g. back to equal weight at every month end). ``None``: trade only on changes.
+    ``targets``: optionally the same target path in compact form (``engine.backtest.weightpaths.SparsePaths``:
+    decision dates and the codes held), which the backtester then uses instead of ``weights`` (same result).
     """
 
     weights: pd.DataFrame
     indicators: pd.DataFrame = field(default_factory=pd.DataFrame)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     rebalance_dates: Optional[pd.DatetimeIndex] = None
+    targets: Any = None
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,8 @@ def weights_file(ds: Dataset, params: dict) -> SignalResult:
     File layouts: ``wide`` (a ``date`` column then one column per code, values = weights) or ``long`` (columns
     ``date, code, weight``). Weights may be fractions (0.5) or percent strings ("50%"). Each row sets the target
     from that date until the next row; before the first row the portfolio is in cash.
+    ``layout: long`` also hands the backtester the compact form (``SparsePaths``: the decision dates and the codes
+    held), e.g. for a stock-level portfolio; the result is the same as the dense path's.
     ``timing: decided`` (default): the date is the close at which the weight is decided (traded at t+lag).
     ``timing: guidance``: the date is a report's guidance date computed from the previous trading day's close
     (财信 表1: "前一个交易日更新模型结果"); it is treated as decided at that previous close, so with lag 1 / close
@@ -163,7 +165,13 @@ def weights_file(ds: Dataset, params: dict) -> SignalResult:
     w = w[~w.index.duplicated(keep="last")]
     full = w.reindex(cal).ffill().fillna(0.0)
     full = full.reindex(columns=list(w.columns))
-    return SignalResult(weights=full)
+    targets = None
+    if params["layout"] == "long" and len(w):     # the compact path: decisions and codes held, not T x N
+        from engine.backtest.weightpaths import SparsePaths
+
+        dec = w if w.index[0] == cal[0] else pd.concat([pd.DataFrame(0.0, index=cal[:1], columns=w.columns), w])
+        targets = SparsePaths.from_rows(dec, cal, carry=True)     # = full: cash before the first row, then held
+    return SignalResult(weights=full, targets=targets)
 
 
 def _alias(code: str, panel, path) -> str:

@@ -1,0 +1,272 @@
+"""Backtest input preparation (numba): the price window, tradability masks, weight checks and result rows of
+:mod:`engine.backtest.core`, computed straight from the panel's arrays without pandas round trips.
+
+Every function reads its (T_all, N_all) inputs in whatever layout pandas hands out (a frame's ``to_numpy()`` is
+usually a read-only Fortran-ordered view: each code's column contiguous) through ``cols`` (int64 indices of the
+columns wanted) and a row window ``i0..i0+T-1``, column by column, and writes Fortran-ordered (T, n) outputs, so
+reads and writes run along contiguous columns (the backtest kernel reads them in that layout too: per bar it
+touches only the held codes, and a held code's next bars are in the same cache line). The arithmetic is the numpy reference's, operation for operation (no
+fastmath), so the results are the same to the last bit: ``tests/test_backtest_prep.py`` checks each against the
+pandas/numpy code it replaces.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from engine.kernels._jit import njit
+
+@njit
+def price_window(close_all, px_all, cols, i0, T, same, want_px=True):
+    """``(close, exec_price, prev)``: ``close`` (T, n) F-ordered = the forward-filled close of rows i0..i0+T-1
+    (filled from row 0 on, as ``DataFrame.ffill``), ``exec_price`` (T, n) = ``px_all`` where that close is known,
+    else NaN (``same``: ``px_all`` is ``close_all``, i.e. the raw close), ``prev`` (n,) = the filled close of row
+    i0-1 (NaN when i0 = 0 or none yet). ``want_px`` False: ``exec_price`` is a (0, 0) array (not needed)."""
+    n = cols.shape[0]
+    close = np.empty((n, T)).T
+    px = np.empty((n, T)).T if want_px else np.empty((0, 0)).T
+    prev = np.full(n, np.nan)
+    for c in range(n):
+        k = cols[c]
+        for r in range(i0 - 1, -1, -1):      # the carry into row i0: the last known close before it
+            v = close_all[r, k]
+            if not np.isnan(v):
+                prev[c] = v
+                break
+        v_last = prev[c]
+        for r in range(T):
+            v = close_all[i0 + r, k]
+            if np.isnan(v):
+                v = v_last
+            else:
+                v_last = v
+            close[r, c] = v
+            if not want_px:
+                continue
+            if np.isnan(v):
+                px[r, c] = np.nan
+            elif same:
+                px[r, c] = close_all[i0 + r, k]
+            else:
+                px[r, c] = px_all[i0 + r, k]
+    return close, px, prev
+
+
+@njit
+def _round_half_up(x, k):
+    return np.floor(x * k + 0.5 + 1e-9) / k
+
+
+@njit
+def limit_masks(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up, ipo_down,
+                flag_up, flag_down, cols, i0, mode_board, mode_flags, flags_only, susp, has_susp):
+    """``(can_buy, can_sell)`` (T, n) bool for trades at ``px`` (T, n) (NaN = halted), the rule of
+    :func:`engine.backtest.limits.tradability`:
+
+    * board rule (``mode_board``): limit price = round half up of ``prev close x (1 +/- pct)`` to the tick (``k =
+      round(1 / tick)`` per column, ``tick_k``), pct = ``board_pct[board[c], r]``, replaced by ``st_pct[r]`` on
+      ST days (``st`` (T, n) bool when ``has_st``) where it is 10% (``np.isclose``); no limit where pct <= 0 or
+      the previous close (``close[r-1]``, ``prev`` for row 0) is unknown; rows ``ipo_lo[c] <= r < ipo_hi[c]`` use
+      ``ipo_up`` / ``ipo_down`` (NaN = no limit) instead. Buys are blocked at ``px >= up - 1e-6``, sells at
+      ``px <= down + 1e-6``;
+    * data flags (``mode_flags``; ``flag_up`` / ``flag_down`` (T_all, N_all) through ``cols`` and rows from i0, or
+      (0, 0) when the panel has none): where given (not NaN), ``flag > 0.5`` decides; where not given, the board
+      rule stands, or no block when ``flags_only``;
+    * halted: ``px`` NaN, or ``susp`` (T_all, N_all) > 0.5 when ``has_susp``.
+    """
+    T, n = px.shape
+    can_buy = np.empty((n, T), dtype=np.bool_).T
+    can_sell = np.empty((n, T), dtype=np.bool_).T
+    has_fu = flag_up.shape[0] > 0
+    has_fd = flag_down.shape[0] > 0
+    for c in range(n):
+        k = cols[c]
+        for r in range(T):
+            p = px[r, c]
+            up = False
+            down = False
+            if mode_board:
+                pc = prev[c] if r == 0 else close[r - 1, c]
+                pct = board_pct[board[c], r]
+                if has_st and st[r, c] and abs(pct - 0.10) <= 1e-8 + 1e-5 * 0.10:
+                    pct = st_pct[r]
+                lu = np.nan
+                ld = np.nan
+                if pct > 0:
+                    lu = _round_half_up(pc * (1 + pct), tick_k[c])
+                    ld = _round_half_up(pc * (1 - pct), tick_k[c])
+                if ipo_lo[c] <= r < ipo_hi[c]:
+                    lu = ipo_up[c]
+                    ld = ipo_down[c]
+                up = p >= lu - 1e-6
+                down = p <= ld + 1e-6
+            if mode_flags:
+                if has_fu:
+                    f = float(flag_up[i0 + r, k])
+                    if not np.isnan(f):
+                        up = f > 0.5
+                    elif flags_only:
+                        up = False
+                elif flags_only:
+                    up = False
+                if has_fd:
+                    f = float(flag_down[i0 + r, k])
+                    if not np.isnan(f):
+                        down = f > 0.5
+                    elif flags_only:
+                        down = False
+                elif flags_only:
+                    down = False
+            halted = np.isnan(p)
+            if has_susp and float(susp[i0 + r, k]) > 0.5:
+                halted = True
+            can_buy[r, c] = not up and not halted
+            can_sell[r, c] = not down and not halted
+    return can_buy, can_sell
+
+
+@njit
+def event_codes(ev_w):
+    """(N,) bool: the codes some event gives a non-zero weight."""
+    E, N = ev_w.shape
+    out = np.zeros(N, dtype=np.bool_)
+    for e in range(E):
+        for k in range(N):
+            if ev_w[e, k] != 0.0:
+                out[k] = True
+    return out
+
+
+@njit
+def held_and_trades(pos, close, v_close):
+    """``(held, trades)``: held (T, N) = ``pos * where(pos != 0, close, 0) / v_close[:, None]`` (actual end-of-day
+    weights) and the number of cells where ``pos`` differs from the row before (row -1 = no position)."""
+    T, N = pos.shape
+    held = np.empty((T, N))
+    trades = 0
+    for r in range(T):
+        v = v_close[r]
+        for k in range(N):
+            q = pos[r, k]
+            px = close[r, k] if q != 0 else 0.0
+            held[r, k] = q * px / v
+            before = pos[r - 1, k] if r > 0 else 0.0
+            if q != before:
+                trades += 1
+    return held, trades
+
+
+@njit
+def weight_events(w, first, T, trade_bar0):
+    """Target events of one dense weight path, :func:`engine.kernels.portfolio.lagged_events` for ``w`` (T_all, N)
+    in any layout (a frame's Fortran-ordered values without a copy), bar j trading row ``first + j``, with its check
+    extended to every row of ``w`` (traded or not). One pass down the columns finds the rows that are not all NaN
+    and checks them; only those rows are then read across. Returns ``(ptr, bars, weights, ok)``; ``ok`` False =
+    some row is not clearly valid (infinite, w <= -1e-12, NaN-as-0 sum within 1e-12 of exceeding 1 + 1e-9) and the
+    caller must check with numpy (which names the rows) and use the reference path."""
+    T_all, N = w.shape
+    start = 0 if trade_bar0 else 1
+    lo = first + max(start, -first)                  # rows lo..first+T-1 are traded (those inside the data)
+    hi = min(first + T, T_all)
+    seen = np.zeros(T_all, dtype=np.bool_)
+    total = np.zeros(T_all)
+    ptr = np.zeros(2, dtype=np.int64)
+    for k in range(N):
+        for r in range(T_all):
+            v = w[r, k]
+            if np.isnan(v):
+                continue
+            seen[r] = True
+            if np.isinf(v) or v <= -1e-12:
+                return ptr, np.zeros(0, dtype=np.int64), np.zeros((0, N)), False
+            if v > 0.0:
+                total[r] += v
+    for r in range(T_all):
+        if total[r] > 1.0 + 1e-9 - 1e-12:
+            return ptr, np.zeros(0, dtype=np.int64), np.zeros((0, N)), False
+    cur = np.zeros(N)
+    ev_rows = np.empty(max(hi - lo, 0), dtype=np.int64)
+    E = 0
+    has = False
+    for r in range(max(lo, 0), hi):
+        if not seen[r]:
+            continue
+        diff = not has
+        for k in range(N):
+            v = w[r, k]
+            if np.isnan(v) or v < 0.0:
+                v = 0.0
+            if v != cur[k]:
+                diff = True
+            cur[k] = v
+        if diff:
+            has = True
+            ev_rows[E] = r
+            E += 1
+    bars = np.empty(E, dtype=np.int64)
+    weights = np.empty((E, N))
+    for e in range(E):
+        r = ev_rows[e]
+        bars[e] = r - first
+        for k in range(N):
+            v = w[r, k]
+            weights[e, k] = 0.0 if (np.isnan(v) or v < 0.0) else v
+    ptr[1] = E
+    return ptr, bars, weights, True
+
+
+@njit
+def sparse_events(ptr, rows, row_ptr, codes, wts, N, first, T, trade_bar0, carry):
+    """Target events of P sparse paths (:class:`engine.backtest.weightpaths.SparsePaths`): portfolio p's decisions
+    are ``ptr[p]:ptr[p+1]`` (rows increasing), decision d sets ``codes[row_ptr[d]:row_ptr[d+1]]`` to ``wts`` and
+    every other code to 0. Bar j trades row ``first + j`` (bar 0 only when ``trade_bar0``). The events equal
+    :func:`engine.kernels.portfolio.lagged_events` of the dense form: rows between decisions all NaN, or (``carry``)
+    each decision repeated until the next. Returns ``(ptr, bars, weights)``."""
+    P = ptr.shape[0] - 1
+    start = 0 if trade_bar0 else 1
+    j0 = max(start, -first)
+    row = np.zeros(N)
+    cur = np.zeros(N)
+    out_ptr = np.zeros(P + 1, dtype=np.int64)
+    for rep in range(2):                     # count, then write
+        if rep == 1:
+            bars = np.empty(out_ptr[P], dtype=np.int64)
+            weights = np.empty((out_ptr[P], N))
+        else:
+            bars = np.empty(0, dtype=np.int64)
+            weights = np.empty((0, N))
+        for p in range(P):
+            e = out_ptr[p]
+            has = False
+            for k in range(N):
+                cur[k] = 0.0
+            d0 = ptr[p]
+            d1 = ptr[p + 1]
+            for d in range(d0, d1):
+                r = rows[d]
+                j = r - first
+                if j >= T:
+                    break
+                if j < j0:
+                    if not carry or (d + 1 < d1 and rows[d + 1] - first <= j0):
+                        continue
+                    j = j0                           # in force when the window opens
+                for k in range(N):
+                    row[k] = 0.0
+                for z in range(row_ptr[d], row_ptr[d + 1]):
+                    v = wts[z]
+                    row[codes[z]] = 0.0 if (np.isnan(v) or v < 0.0) else v
+                diff = not has
+                for k in range(N):
+                    if row[k] != cur[k]:
+                        diff = True
+                    cur[k] = row[k]
+                if diff:
+                    has = True
+                    if rep == 1:
+                        bars[e] = j
+                        for k in range(N):
+                            weights[e, k] = cur[k]
+                    e += 1
+            if rep == 0:
+                out_ptr[p + 1] = e
+    return out_ptr, bars, weights
