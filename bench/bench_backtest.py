@@ -88,6 +88,7 @@ def main() -> None:
     import pandas as pd
 
     from engine import backtest as bt
+    from engine.backtest import core as bt_core
     from engine.kernels.portfolio import dense_events
     from engine.backtest.weightpaths import lagged_targets
     from engine.config_schema import CostConfig, ExecutionConfig, MarketRulesConfig
@@ -122,14 +123,14 @@ def main() -> None:
     t_w1, r1 = _best(lambda: bt.run_backtest(w1, panel, None, None, ex, costs, rules), args.repeat)
     t_w1000, rm = _best(lambda: bt.run_backtest_many(W, panel, None, None, ex, costs, rules), args.repeat)
     # the kernel alone, one thread: dense weights already turned into target events; the four outputs allocated
-    prep = bt._prepare(panel, 0, T - 1, ex, costs, rules, None)
+    prep = bt_core._prepare(panel, 0, T - 1, ex, costs, rules, None)
     ev = dense_events(lagged_targets(W, panel.dates, 0, T - 1, 1), True)
     ev1 = dense_events(lagged_targets(np.ascontiguousarray(W[:, :1]), panel.dates, 0, T - 1, 1), True)
     force = np.zeros(T, dtype=bool)
     threads = os.environ.get("JINGONG_THREADS")
     os.environ["JINGONG_THREADS"] = "1"
-    t_k1000, _ = _best(lambda: bt._run_kernel(lambda a, b: ev, prep, force, W.shape[1]), args.repeat)
-    t_k1, _ = _best(lambda: bt._run_kernel(lambda a, b: ev1, prep, force, 1), args.repeat)
+    t_k1000, _ = _best(lambda: bt_core._run_kernel(lambda a, b: ev, prep, force, W.shape[1]), args.repeat)
+    t_k1, _ = _best(lambda: bt_core._run_kernel(lambda a, b: ev1, prep, force, 1), args.repeat)
     if threads is None:
         del os.environ["JINGONG_THREADS"]
     else:

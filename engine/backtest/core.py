@@ -347,6 +347,7 @@ def run_backtest(weights, panel: Panel, start=None, end=None,
     base day to ``end``. Deterministic.
     """
     _check_config(execution, costs, rules)
+    panel.fields.values()    # a lazily loaded panel: every field read and validated, as a run has always done
     dates = panel.dates
     if isinstance(weights, SparsePaths):
         columns = panel.codes if weights.columns is None else weights.columns
