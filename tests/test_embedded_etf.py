@@ -118,7 +118,10 @@ def test_weights_file_on_etf_panel_and_path_beside_the_yaml(tmp_path, monkeypatc
 
 def test_hold_unknown_code_in_named_panel_is_one_line():
     cfg = _cfg({"panel": "etf", "code": "000300.SH"})
-    with pytest.raises(Exception, match="code '000300.SH' is not in panel 'etf'"):
+    from engine.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"key 'signal.params.code': '000300.SH' is not in panel 'etf' .*"
+                                          r"did you mean '510300.SH'"):
         run_strategy(cfg, load_dataset(cfg.data, None))
 
 
