@@ -156,6 +156,20 @@ def held_and_trades(pos, close, v_close):
 
 
 @njit
+def trade_count(pos):
+    """The number of cells of ``pos`` (T, N) that differ from the row before (row -1 = no position): the
+    ``trades`` of :func:`held_and_trades` without the weights."""
+    T, N = pos.shape
+    trades = 0
+    for r in range(T):
+        for k in range(N):
+            before = pos[r - 1, k] if r > 0 else 0.0
+            if pos[r, k] != before:
+                trades += 1
+    return trades
+
+
+@njit
 def weight_events(w, first, T, trade_bar0):
     """Target events of one dense weight path, :func:`engine.kernels.portfolio.lagged_events` for ``w`` (T_all, N)
     in any layout (a frame's Fortran-ordered values without a copy), bar j trading row ``first + j``, with its check
