@@ -11,7 +11,7 @@ from engine.backtest.core import _distributions
 from engine.backtest.limits import board_limit_prices, tradability, tradability_arrays
 from engine.config_schema import MarketRulesConfig
 from engine.data.panel import Panel
-from engine.kernels.prep import held_and_trades, price_window, weight_events
+from engine.kernels.prep import held_and_trades, price_window, trade_count, weight_events
 
 
 def _panel(seed=0, T=300, N=9):
@@ -113,6 +113,8 @@ def test_held_weights_and_trade_count():
     np.testing.assert_array_equal(held, pos * np.where(pos != 0, close, 0.0) / v[:, None])
     prev = np.vstack([np.zeros((1, 6)), pos[:-1]])
     assert n == int((pos != prev).sum())
+    assert trade_count(pos) == int((pos != prev).sum())
+    assert trade_count(np.zeros((4, 3))) == 0
 
 
 def test_weight_events_reads_fortran_values_and_flags_bad_rows():
@@ -130,3 +132,28 @@ def test_weight_events_reads_fortran_values_and_flags_bad_rows():
     bad = f.copy()
     bad[2, 3] = 0.5 + np.nan_to_num(bad[2]).sum()      # a row outside the traded window still counts
     assert not weight_events(bad, 10, 60, True)[3]
+
+
+def test_weights_held_on_first_access_equals_positions_times_filled_close_over_value():
+    """``weights_held`` is computed when first read; it equals positions x forward-filled close / value at each
+    close (pandas), over all the weight frame's codes (0 for codes never traded), and is then kept."""
+    from engine.backtest import run_backtest
+    p = Panel("stocks", {"close": _panel()["close"]})
+    codes = p.codes
+    w = pd.DataFrame(np.nan, index=p.dates, columns=codes)
+    w.iloc[60, :] = 0.0
+    w.iloc[60, [0, 3]] = [0.3, 0.5]          # two of nine codes ever held: the run gathers only those
+    w.iloc[150, :] = 0.0
+    w.iloc[150, [0, 5]] = [0.6, 0.3]
+    r = run_backtest(w, p, start=p.dates[50])
+    idx = r.positions.index
+    ff = p["close"].ffill().reindex(idx)
+    v_close = r.value.copy()
+    v_close.iloc[0] = r.cash.iloc[0] + (r.positions.iloc[0] * ff.iloc[0].fillna(0.0)).sum()
+    expect = r.positions * ff.where(r.positions != 0, 0.0)
+    expect = expect.div(v_close, axis=0)
+    held = r.weights_held
+    assert isinstance(held, pd.DataFrame) and list(held.columns) == list(codes) and held.index.equals(idx)
+    np.testing.assert_allclose(held.to_numpy(), expect.to_numpy(), rtol=1e-14, atol=0)
+    assert (held[codes[[1, 2, 4, 6, 7, 8]]] == 0).all().all() and (held.iloc[-1][codes[[0, 5]]] > 0).all()
+    assert r.weights_held is held

@@ -29,7 +29,7 @@ import os
 import warnings
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -40,7 +40,8 @@ from engine.data.panel import Panel, _fmt_codes, _fmt_dates
 from engine.errors import ConfigError, DataError
 from engine.kernels.portfolio import dense_events, simulate_events
 from engine.backtest.limits import tradability, tradability_arrays, values
-from engine.kernels.prep import event_codes, held_and_trades, price_window, weight_events
+from engine.kernels.prep import (event_codes, held_and_trades, price_window, price_window_into, trade_count,
+                                 weight_events)
 from engine.backtest.weightpaths import SparsePaths, as_paths, clean_targets, lagged_targets
 
 __all__ = ["BacktestResult", "backtest_dates", "run_backtest", "run_backtest_many", "stamp_duty_schedule",
@@ -52,16 +53,16 @@ class BacktestResult:
     """Date-indexed results from the base day to ``end`` (row 0 is the anchor; see the module docstring).
 
     ``returns``: daily close-to-close returns (row 0 = 0). ``value``: portfolio value at each close (row 0 =
-    initial cash). ``weights_held``: actual end-of-day weights (position value / portfolio value) per code.
-    ``turnover``: traded value / pre-trade value. ``costs``: commission + stamp + transfer + slippage, currency.
-    ``cost_returns``: costs / previous value. ``positions``: shares per code. ``cash``: end-of-day cash.
+    initial cash). ``weights_held``: actual end-of-day weights (position value / portfolio value) per code,
+    computed on first access (from the positions, the forward-filled closes and the values the run kept) and then
+    kept. ``turnover``: traded value / pre-trade value. ``costs``: commission + stamp + transfer + slippage,
+    currency. ``cost_returns``: costs / previous value. ``positions``: shares per code. ``cash``: end-of-day cash.
     ``trades_count``: number of executed orders (one code on one day), including the base day. ``positions``,
     ``weights_held`` and ``cash`` show the actual holdings, so their row 0 is after any base-day trade.
     """
 
     returns: pd.Series
     value: pd.Series
-    weights_held: pd.DataFrame
     turnover: pd.Series
     costs: pd.Series
     cost_returns: pd.Series
@@ -70,6 +71,44 @@ class BacktestResult:
     cash: pd.Series
     base_date: pd.Timestamp
     initial_cash: float
+    _held: object = field(default=None, repr=False, compare=False)   # a DataFrame, or a _HeldInputs until read
+
+    @property
+    def weights_held(self) -> pd.DataFrame:
+        if isinstance(self._held, _HeldInputs):
+            self._held = self._held.frame()
+        return self._held
+
+    @weights_held.setter
+    def weights_held(self, frame: pd.DataFrame) -> None:
+        self._held = frame
+
+
+@dataclass
+class _HeldInputs:
+    """What :attr:`BacktestResult.weights_held` is computed from: the kernel's positions of the traded codes
+    ``pos`` (T, n), their forward-filled closes ``close`` (T, n), the values at each close ``v_close`` (T,) and
+    where the n codes go among the result's columns (``act``, all when n = len(columns))."""
+
+    pos: np.ndarray
+    close: np.ndarray
+    v_close: np.ndarray
+    act: np.ndarray
+    index: pd.DatetimeIndex
+    columns: pd.Index
+
+    def frame(self) -> pd.DataFrame:
+        held, _ = held_and_trades(self.pos, self.close, self.v_close)
+        return _wide(held, self.act, self.index, self.columns)
+
+
+def _wide(a: np.ndarray, act: np.ndarray, index, columns) -> pd.DataFrame:
+    """A (T, n) array of the codes ``act`` as a date x code frame over all ``columns`` (0 for the others)."""
+    if len(act) < len(columns):
+        full = np.zeros((len(index), len(columns)))
+        full[:, act] = a
+        a = full
+    return pd.DataFrame(a, index=index, columns=columns, copy=False)
 
 
 def backtest_dates(dates: pd.DatetimeIndex, start=None, end=None) -> pd.DatetimeIndex:
@@ -132,7 +171,11 @@ def _prepare(panel: Panel, i0: int, i1: int, execution, costs, rules, boards, da
     T = i1 - i0 + 1
     view = same and i0 == 0 and T == close_all.shape[0] and np.array_equal(cols, np.arange(close_all.shape[1])) \
         and close_all.flags.f_contiguous
-    close, exec_px, prev = price_window(close_all, px_all, cols, i0, T, same, not view)
+    n = len(cols)
+    close = np.empty((n, T)).T          # allocated by numpy (huge pages), filled by the kernel: see price_window_into
+    exec_px = np.empty((0, 0)).T if view else np.empty((n, T)).T
+    prev = np.full(n, np.nan)
+    price_window_into(close_all, px_all, cols, i0, T, same, not view, close, exec_px, prev)
     if view:
         exec_px = close_all      # the raw close itself: NaN exactly where the filled close is (no copy)
     can_buy, can_sell = tradability_arrays(panel, rules, boards, cols, i0, i1, exec_px, close, prev)
@@ -379,28 +422,23 @@ def run_backtest(weights, panel: Panel, start=None, end=None,
     pos = out["positions"][0]
     v_close = v_anchor.copy()
     v_close[0] = out["raw0"][0]                  # the value at the base day's close, after any base-day trade
-    held, trades = held_and_trades(pos, prep["close"], v_close)
+    trades = trade_count(pos)
+    held_in = (pos, prep["close"], v_close)
     del prep
     cost_r = np.zeros_like(cost_b)
     cost_r[1:] = cost_b[1:] / v_anchor[:-1]
     idx = dates[i0:i1 + 1]
 
-    def frame(a):
-        if len(act) < len(columns):
-            full = np.zeros((len(idx), len(columns)))
-            full[:, act] = a
-            a = full
-        return pd.DataFrame(a, index=idx, columns=columns, copy=False)
-
     def series(a, name):
         return pd.Series(a, index=idx, name=name)
 
     return BacktestResult(
-        returns=series(returns, "returns"), value=series(v_anchor, "value"), weights_held=frame(held),
+        returns=series(returns, "returns"), value=series(v_anchor, "value"),
         turnover=series(turnover, "turnover"), costs=series(cost_b, "costs"),
         cost_returns=series(cost_r, "cost_returns"),
-        trades_count=int(trades), positions=frame(pos), cash=series(out["cash"][0], "cash"),
-        base_date=idx[0], initial_cash=float(execution.initial_cash))
+        trades_count=int(trades), positions=_wide(pos, act, idx, columns), cash=series(out["cash"][0], "cash"),
+        base_date=idx[0], initial_cash=float(execution.initial_cash),
+        _held=_HeldInputs(*held_in, act, idx, columns))
 
 
 def run_backtest_many(weights3d, panel: Panel, start=None, end=None,

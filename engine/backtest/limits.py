@@ -34,7 +34,7 @@ import pandas as pd
 
 from engine.data.panel import Panel, _fmt_codes
 from engine.errors import ConfigError, DataError
-from engine.kernels.prep import limit_masks, price_window
+from engine.kernels.prep import limit_masks_into, price_window
 
 FUND = re.compile(r"^(5\d{5}\.SH|1[56]\d{4}\.SZ)$")
 IPO_FREE_DAYS = 5
@@ -257,8 +257,11 @@ def tradability_arrays(panel: Panel, rules, boards, cols: np.ndarray, i0: int, i
     if mode == "off" and not susp:     # only a missing price blocks: the kernel reads no mask where px is NaN
         on = ~np.isnan(px)
         return on, on.copy(order="K")
-    return limit_masks(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up,
-                       ipo_down, _flags(panel.get("limit_up") if flags else None),
-                       _flags(panel.get("limit_down") if flags else None), np.ascontiguousarray(cols, dtype=np.int64),
-                       i0, mode in ("auto", "board"), flags, mode == "data",
-                       _flags(panel["suspended"] if susp else None), susp)
+    can_buy = np.empty((n, T), dtype=np.bool_).T         # numpy's allocation: huge pages (limit_masks_into)
+    can_sell = np.empty((n, T), dtype=np.bool_).T
+    limit_masks_into(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up, ipo_down,
+                     _flags(panel.get("limit_up") if flags else None),
+                     _flags(panel.get("limit_down") if flags else None), np.ascontiguousarray(cols, dtype=np.int64),
+                     i0, mode in ("auto", "board"), flags, mode == "data",
+                     _flags(panel["suspended"] if susp else None), susp, can_buy, can_sell)
+    return can_buy, can_sell

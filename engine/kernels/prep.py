@@ -25,6 +25,17 @@ def price_window(close_all, px_all, cols, i0, T, same, want_px=True):
     close = np.empty((n, T)).T
     px = np.empty((n, T)).T if want_px else np.empty((0, 0)).T
     prev = np.full(n, np.nan)
+    price_window_into(close_all, px_all, cols, i0, T, same, want_px, close, px, prev)
+    return close, px, prev
+
+
+@njit
+def price_window_into(close_all, px_all, cols, i0, T, same, want_px, close, px, prev):
+    """:func:`price_window` writing into given outputs: ``close`` and (``want_px``) ``px`` (T, n) in any layout
+    (Fortran order reads and writes along columns), ``prev`` (n,) filled with NaN. The caller allocates them with
+    numpy, whose large arrays get transparent huge pages (numba's allocator does not: its fresh (T, N) output
+    costs several times as much in page faults as the loop itself)."""
+    n = cols.shape[0]
     for c in range(n):
         k = cols[c]
         for r in range(i0 - 1, -1, -1):      # the carry into row i0: the last known close before it
@@ -48,7 +59,6 @@ def price_window(close_all, px_all, cols, i0, T, same, want_px=True):
                 px[r, c] = close_all[i0 + r, k]
             else:
                 px[r, c] = px_all[i0 + r, k]
-    return close, px, prev
 
 
 @njit
@@ -76,6 +86,19 @@ def limit_masks(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, i
     T, n = px.shape
     can_buy = np.empty((n, T), dtype=np.bool_).T
     can_sell = np.empty((n, T), dtype=np.bool_).T
+    limit_masks_into(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up, ipo_down,
+                     flag_up, flag_down, cols, i0, mode_board, mode_flags, flags_only, susp, has_susp, can_buy,
+                     can_sell)
+    return can_buy, can_sell
+
+
+@njit
+def limit_masks_into(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up, ipo_down,
+                flag_up, flag_down, cols, i0, mode_board, mode_flags, flags_only, susp, has_susp, can_buy,
+                     can_sell):
+    """:func:`limit_masks` writing into given (T, n) bool outputs ``can_buy`` / ``can_sell`` (any layout; the
+    caller allocates them with numpy, Fortran-ordered, see :func:`price_window_into`)."""
+    T, n = px.shape
     has_fu = flag_up.shape[0] > 0
     has_fd = flag_down.shape[0] > 0
     for c in range(n):
@@ -121,7 +144,6 @@ def limit_masks(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, i
                 halted = True
             can_buy[r, c] = not up and not halted
             can_sell[r, c] = not down and not halted
-    return can_buy, can_sell
 
 
 @njit
@@ -153,6 +175,20 @@ def held_and_trades(pos, close, v_close):
             if q != before:
                 trades += 1
     return held, trades
+
+
+@njit
+def trade_count(pos):
+    """The number of cells of ``pos`` (T, N) that differ from the row before (row -1 = no position): the
+    ``trades`` of :func:`held_and_trades` without the weights."""
+    T, N = pos.shape
+    trades = 0
+    for r in range(T):
+        for k in range(N):
+            before = pos[r - 1, k] if r > 0 else 0.0
+            if pos[r, k] != before:
+                trades += 1
+    return trades
 
 
 @njit
