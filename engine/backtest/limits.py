@@ -96,11 +96,9 @@ def _ts(col: pd.Series) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(pd.to_datetime(col, errors="coerce"))
 
 
-def board_limit_prices(panel: Panel, rules, boards=None) -> tuple[np.ndarray, np.ndarray]:
-    """(T, N) limit-up and limit-down prices from the previous close (forward filled) by the dated board rules;
-    NaN where no limit applies (no previous close, a limit-free listing day, or no limit in force)."""
-    dates, codes = panel.dates, panel.codes
-    info = _info(boards, codes)
+def _board_names(info, codes, rules) -> pd.Series:
+    """Board of each code (the info table's, else inferred from the code); a one-line ConfigError for a board
+    without a limit in ``market_rules.board_limits``."""
     names = pd.Series([b if isinstance(b, str) else infer_board(c, rules.default_board)
                        for c, b in zip(codes, info["board"])], index=codes)
     unknown = sorted(set(names) - set(rules.board_limits))
@@ -108,6 +106,15 @@ def board_limit_prices(panel: Panel, rules, boards=None) -> tuple[np.ndarray, np
         bad = names.index[names.isin(unknown)]
         raise ConfigError(f"market_rules.board_limits: no limit for board(s) {', '.join(map(str, unknown))} "
                           f"(codes {_fmt_codes(bad)}); add them to market_rules.board_limits")
+    return names
+
+
+def board_limit_prices(panel: Panel, rules, boards=None) -> tuple[np.ndarray, np.ndarray]:
+    """(T, N) limit-up and limit-down prices from the previous close (forward filled) by the dated board rules;
+    NaN where no limit applies (no previous close, a limit-free listing day, or no limit in force)."""
+    dates, codes = panel.dates, panel.codes
+    info = _info(boards, codes)
+    names = _board_names(info, codes, rules)
     by_board = {b: _dated(rules.board_limits[b], dates, b) for b in set(names)}
     pct = np.column_stack([by_board[b] for b in names]) if len(codes) else np.zeros((len(dates), 0))
     st = _st_mask(panel, info)
@@ -229,13 +236,7 @@ def tradability_arrays(panel: Panel, rules, boards, cols: np.ndarray, i0: int, i
     if mode in ("auto", "board"):
         codes = panel.codes[cols]
         info = _info(boards, codes)
-        names = pd.Series([b if isinstance(b, str) else infer_board(c, rules.default_board)
-                           for c, b in zip(codes, info["board"])], index=codes)
-        unknown = sorted(set(names) - set(rules.board_limits))
-        if unknown:
-            bad = names.index[names.isin(unknown)]
-            raise ConfigError(f"market_rules.board_limits: no limit for board(s) {', '.join(map(str, unknown))} "
-                              f"(codes {_fmt_codes(bad)}); add them to market_rules.board_limits")
+        names = _board_names(info, codes, rules)
         uniq = sorted(set(names))
         board = np.array([uniq.index(b) for b in names], dtype=np.int64).reshape(n)
         board_pct = np.array([_dated(rules.board_limits[b], dates, b) for b in uniq]).reshape(len(uniq), T)
