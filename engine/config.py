@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import difflib
 import hashlib
 import json
 import re
@@ -19,7 +18,8 @@ from typing import Any
 import yaml
 
 from engine import config_schema as S
-from engine.errors import ConfigError
+from engine.errors import ConfigError, ParamError
+from engine.values import coerce, suggest, type_name
 
 SECTIONS = {
     "data": S.DataConfig,
@@ -120,42 +120,15 @@ class _Ctx:
         raise ConfigError(f"{self.where(path)}: {msg}")
 
 
-def _suggest(word: str, options) -> str:
-    m = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.5)
-    return f" (did you mean '{m[0]}'?)" if m else f" (expected one of: {', '.join(sorted(map(str, options)))})"
-
-
-# ------------------------------------------------------------------------------------------------- coercion
-def _type_name(t) -> str:
-    return {int: "an integer", float: "a number", str: "a string", bool: "true/false", dict: "a mapping"}.get(t, str(t))
+_suggest = suggest          # the names the sweep modules import
+_type_name = type_name
 
 
 def _coerce(value: Any, expected: type, ctx: _Ctx, path: tuple):
-    if expected is bool:
-        if isinstance(value, bool):
-            return value
-    elif expected is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-    elif expected is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    elif expected is str:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, (_dt.date, _dt.datetime)):
-            return value.strftime("%Y-%m-%d")
-    elif expected is dict:
-        if isinstance(value, dict):
-            return value
-    elif expected is list:
-        if isinstance(value, (list, tuple)):
-            return list(value)
-    else:
-        return value
-    ctx.fail(path, f"expected {_type_name(expected)}, got {value!r} ({type(value).__name__})")
+    try:
+        return coerce(value, expected)
+    except ValueError as exc:
+        ctx.fail(path, str(exc))
 
 
 def _field_type(cls, f: dataclasses.Field):
@@ -274,30 +247,22 @@ def _parse_date(value, ctx: _Ctx, path: tuple):
         ctx.fail(path, f"expected a date YYYY-MM-DD, got {value!r}")
 
 
-def _validate_signal(sig: S.SignalConfig, ctx: _Ctx, path: tuple = ("signal",)) -> S.SignalConfig:
+def _validate_signal(sig: S.SignalConfig, ctx: _Ctx, path: tuple = ("signal",), combination: bool = True
+                     ) -> S.SignalConfig:
+    """The signal's params through its one validator (:meth:`engine.signals.base.ParamRules.validate`), a problem
+    reported at ``<path>.params.<key>`` with its YAML line. ``combination=False``: the per-value rules only (sweeps
+    check each combination's cross-parameter rules themselves)."""
     from engine.signals import REGISTRY
 
     if sig.name not in REGISTRY:
         ctx.fail(path + ("name",), f"unknown signal '{sig.name}'{_suggest(sig.name, REGISTRY)}")
     spec = REGISTRY[sig.name]
-    params = dict(spec.defaults)
     if not isinstance(sig.params or {}, dict):
         ctx.fail(path + ("params",), "expected a mapping of parameter: value")
-    for key, value in (sig.params or {}).items():
-        p = path + ("params", key)
-        if key not in spec.defaults:
-            ctx.fail(p, f"unknown parameter of signal '{sig.name}'{_suggest(key, spec.defaults)}")
-        default = spec.defaults[key]
-        if default is None or value is None:
-            params[key] = value
-            continue
-        expected = type(default)
-        v = _coerce(value, expected, ctx, p)
-        if key in spec.choices and v not in spec.choices[key]:
-            ctx.fail(p, f"'{v}' is not allowed{_suggest(v, spec.choices[key])}")
-        if key in spec.positive and v <= 0:
-            ctx.fail(p, f"must be > 0, got {v}")
-        params[key] = v
+    try:
+        params = spec.validate(sig.params or {}, combination=combination)
+    except ParamError as exc:
+        ctx.fail(path + ("params", exc.key), exc.reason)
     if "path" in spec.defaults and isinstance(params.get("path"), str):   # weights_file: relative to the YAML
         from engine.signals.basic import resolve_param_path
 

@@ -26,6 +26,19 @@ class DataError(JingongError):
     pass
 
 
+class ParamError(ConfigError):
+    """A bad signal parameter (:meth:`engine.signals.base.ParamRules.validate`): ``key`` is the parameter and
+    ``reason`` the one-line problem, so :mod:`engine.config` reports it at the YAML key ``signal.params.<key>`` (with
+    its line); raised directly (the Python API) the message is ``<signal>: key 'signal.params.<key>': <reason>``."""
+
+    def __init__(self, key: str, reason: str, signal: str = ""):
+        self.key, self.reason, self.signal = key, reason, signal
+        super().__init__(f"{signal + ': ' if signal else ''}key 'signal.params.{key}': {reason}")
+
+    def __reduce__(self):          # picklable (sweep workers in other processes)
+        return ParamError, (self.key, self.reason, self.signal)
+
+
 class JingongWarning(UserWarning):
     """Accepted-but-suspicious input; the message is one self-contained line naming the key or file."""
 

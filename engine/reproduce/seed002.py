@@ -226,7 +226,7 @@ def _rotation_checks(path: str, crowd_path: str) -> list[Check]:
         for item, pub in (("buy list Nov 2023", BUYS_2311), ("sell list Nov 2023", SELLS_2311)):
             out.append(Check(R, "C7", item, pub, None, "", "", kind, dataset, fetch))
     else:
-        p = {**tr.DEFAULTS, **cfg.signal.params}
+        p = dict(cfg.signal.params)                 # validated by load_config: every parameter
         mon = tr.rotation_monthly(ds, p)
         src = mon["mean"].attrs["turnover_source"]
         if kind == "real" and src in ("volume", "amount"):
@@ -252,7 +252,8 @@ def _rotation_checks(path: str, crowd_path: str) -> list[Check]:
                                       "combined (OR) flags": "医药生物、银行、汽车", "crowding sell": "无"},
                ("C9", "2024-12-31"): {"成交集中度 flags": "家用电器、纺织服饰、商贸零售、通信、机械设备",
                                       "关联度 flags": "无", "乖离率 flags": "无"}}
-    cm = None if ckind == "missing" else cr.crowding_monthly(cds, {**cr.CROWD_DEFAULTS, **ccfg.signal.params})
+    cm = None if ckind == "missing" else cr.crowding_monthly(
+        cds, {k: v for k, v in ccfg.signal.params.items() if k in cr.CROWD_DEFAULTS})   # the crowding part
     keys = {"乖离率 flags": "bias", "关联度 flags": "rho", "成交集中度 flags": "share", "combined (OR) flags": "crowd",
             "crowding sell": "sell"}
     conv = (f"flag_when {ccfg.signal.params.get('flag_when')}, share_variant {ccfg.signal.params.get('share_variant')}, "

@@ -1,8 +1,12 @@
 """The contract between signal generators, the config and the backtester.
 
 A signal generator is a plain function ``compute(ds: Dataset, params: dict) -> SignalResult`` plus a
-``SignalSpec`` in :data:`engine.signals.REGISTRY`. ``params`` arrives already merged with the spec's defaults
-and type-checked by :mod:`engine.config` (the type of each default is the expected type).
+``SignalSpec`` in :data:`engine.signals.REGISTRY`. ``SignalSpec.compute`` receives params already validated by
+:meth:`ParamRules.validate` (merged with the spec's defaults, unknown keys refused, each value coerced to its
+default's type and checked against the declared rules): :mod:`engine.config` does it for a YAML (and
+:mod:`engine.sweep.grid` per combination), a signal module's public functions do it for a direct Python call. That
+one function is the only place a signal's parameters are checked; a check that needs the data (an unknown code)
+stays with the data.
 
 Timing contract (every generator's docstring restates it): ``weights.loc[t]`` is decided with data up to the
 close of ``t`` only; the backtester executes it at ``t + lag``. Proven per signal by the look-ahead test helper
@@ -14,6 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import pandas as pd
+
+from engine.errors import ParamError
+from engine.values import coerce, suggest
 
 
 @dataclass
@@ -47,16 +54,128 @@ class IndicatorSpec:
     description: str = ""
 
 
+_BRACKETS = {"[]", "(]", "[)", "()"}
+
+
+class _Rules:
+    """The parameter rules shared by :class:`ParamRules` and :class:`SignalSpec` (same field names):
+
+    ``defaults`` (every parameter; the default's type is the expected type), ``choices`` (param -> allowed values),
+    ``positive`` (params that must be > 0), ``ranges`` (param -> ``(lo, hi, "[]")``: the interval, brackets ``[]``,
+    ``(]``, ``[)`` or ``()``, a bound None = unbounded), ``not_above`` (param -> the param whose value it must not
+    exceed, e.g. ``{"val_min_periods": "val_window"}``), ``check`` (optional ``check(params)`` for what is truly
+    specific; raises :class:`~engine.errors.ParamError` naming the parameter). Params None skip the checks (as
+    before: a None default or value means "not set")."""
+
+    def validate(self, params: Optional[dict] = None, combination: bool = True) -> dict:
+        """``params`` merged over the defaults, each given value coerced and checked (unknown key with a "did you
+        mean", type, choice, positive, range), then, with ``combination``, the rules between parameters
+        (``not_above``, ``check``). Raises :class:`~engine.errors.ParamError` (a ConfigError) naming the parameter
+        and the allowed values. ``combination=False``: the per-value rules only (a sweep checks each swept value so,
+        then each combination with :meth:`check_combination`)."""
+        name, defaults = self.name, self.defaults
+        out = dict(defaults)
+        if params is None:
+            params = {}
+        if not isinstance(params, dict):
+            raise ParamError("", f"expected a mapping of parameter: value, got {params!r}", name)
+        for key, value in params.items():
+            if key not in defaults:
+                raise ParamError(key, f"unknown parameter of signal '{name}'{suggest(key, defaults)}", name)
+            default = defaults[key]
+            if default is None or value is None:
+                out[key] = value
+                continue
+            try:
+                v = coerce(value, type(default))
+            except ValueError as exc:
+                raise ParamError(key, str(exc), name) from None
+            if key in self.choices and v not in self.choices[key]:
+                allowed = self.choices[key]
+                hint = suggest(v, allowed)
+                raise ParamError(key, f"'{v}' is not allowed (expected one of: {', '.join(map(str, allowed))})"
+                                      + (hint if "did you mean" in hint else ""), name)
+            if key in self.positive and v <= 0:
+                raise ParamError(key, f"must be > 0, got {v}", name)
+            if key in self.ranges:
+                _check_range(key, v, self.ranges[key], name)
+            out[key] = v
+        if combination:
+            self.check_combination(out)
+        return out
+
+    def check_combination(self, p: dict) -> None:
+        """The rules between the parameters of merged, per-value-valid params ``p``: ``not_above``, ``check``."""
+        for key, other in self.not_above.items():
+            v, ov = p[key], p[other]
+            if v is not None and ov is not None and v > ov:
+                raise ParamError(key, f"must not exceed {other} ({ov}), got {v}", self.name)
+        if self.check is not None:
+            try:
+                self.check(p)
+            except ParamError as exc:
+                if exc.signal:
+                    raise
+                raise ParamError(exc.key, exc.reason, self.name) from None
+
+
+def _check_range(key: str, v, rng: tuple, who: str) -> None:
+    lo, hi, br = rng
+    ok = ((lo is None or (v > lo if br[0] == "(" else v >= lo))
+          and (hi is None or (v < hi if br[1] == ")" else v <= hi)))
+    if not ok:
+        if lo is None:
+            want = f"{'<' if br[1] == ')' else '<='} {hi}"
+        elif hi is None:
+            want = f"{'>' if br[0] == '(' else '>='} {lo}"
+        else:
+            want = f"in {br[0]}{lo}, {hi}{br[1]}"
+        raise ParamError(key, f"must be {want}, got {v}", who)
+
+
 @dataclass(frozen=True)
-class SignalSpec:
+class ParamRules(_Rules):
+    """Parameter rules outside a :class:`SignalSpec` (a signal module's part shared by several signals, e.g. the
+    crowding indicators); ``name`` names the signal in messages. Fields: :class:`_Rules`."""
+
+    name: str
+    defaults: dict
+    choices: dict = field(default_factory=dict)
+    positive: tuple[str, ...] = ()
+    ranges: dict = field(default_factory=dict)
+    not_above: dict = field(default_factory=dict)
+    check: Optional[Callable[[dict], None]] = None
+
+    def __post_init__(self):
+        _check_rules(self)
+
+
+def _check_rules(r) -> None:
+    """The declared rules name parameters that exist (a typo here would silently check nothing)."""
+    names = [*r.choices, *r.positive, *r.ranges, *r.not_above, *r.not_above.values()]
+    bad = [k for k in names if k not in r.defaults]
+    if bad:
+        raise ValueError(f"{r.name}: parameter rules name unknown parameters {bad}")
+    for k, rng in r.ranges.items():
+        if not (isinstance(rng, tuple) and len(rng) == 3 and rng[2] in _BRACKETS):
+            raise ValueError(f"{r.name}: ranges[{k!r}] must be (lo, hi, '[]' | '(]' | '[)' | '()')")
+
+
+@dataclass(frozen=True)
+class SignalSpec(_Rules):
     name: str
     compute: Callable[[Any, dict], SignalResult]
     defaults: dict                      # every parameter with its default; the default's type is the expected type
     universe: str                       # dataset panel the weights refer to ('index' = CSI 300 timing, 'sw_l1', ...)
     requires: tuple[str, ...] = ()      # e.g. ("panel:index.close", "series:flows.elg_buy", "table:membership")
     description: str = ""
-    choices: dict = field(default_factory=dict)   # param -> allowed values, for enumerated options
-    positive: tuple[str, ...] = ()      # params that must be > 0 (windows, lags)
+    # parameter rules (ParamRules.validate, the docstring of _Rules): enumerated options, params > 0, intervals,
+    # param <= another param, and a custom check(params) for what is specific to the signal
+    choices: dict = field(default_factory=dict)
+    positive: tuple[str, ...] = ()
+    ranges: dict = field(default_factory=dict)
+    not_above: dict = field(default_factory=dict)
+    check: Optional[Callable[[dict], None]] = None
     format_tables: Optional[Callable[[dict], str]] = None   # report-style text of SignalResult.tables
     indicators: tuple = ()              # IndicatorSpec: indicators computable alone, with only their inputs
     after_run: Optional[Callable[[Any], dict]] = None   # run -> extra tables for the single-run summary only
@@ -67,6 +186,9 @@ class SignalSpec:
     # engine.signals.components.ComponentMap: parameters -> indicator components, and the weights from them; sweeps
     # then compute each component once per distinct value of the parameters it reads (None: one compute per set)
     components: Optional[Any] = None
+
+    def __post_init__(self):
+        _check_rules(self)
 
     def universe_for(self, params: Optional[dict] = None) -> str:
         """The panel the weights refer to: ``params['panel']`` for a signal with a ``panel`` parameter (``hold``,

@@ -39,7 +39,8 @@ from engine.signals.base import IndicatorSpec, SignalResult, SignalSpec, format_
 from engine.signals.components import ComponentMap, Components, merge_deps
 # the indicators live in crowding_indicators (the rotation prints 图3 from there); re-exported as this signal's API
 from engine.signals.crowding_indicators import (CROWD_CHOICES, CROWD_COLUMNS, CROWD_DEFAULTS,  # noqa: F401
-                                                CROWD_POSITIVE, CROWDING_DEPS, FLAG_KEYS, combine_flags, crowding_daily,
+                                                CROWD_POSITIVE, CROWD_RANGES, CROWDING_DEPS, FLAG_KEYS,
+                                                _crowding_monthly, _daily, combine_flags, crowding_daily,
                                                 crowding_flags, crowding_monthly, crowding_sell, crowding_table,
                                                 crowding_table_for, sw_months)
 from engine.signals.industry_common import equal_weight_array, month_end_rows_to_daily, row_sums
@@ -63,16 +64,21 @@ def compute(ds: Dataset, params: dict) -> SignalResult:
     ``membership``; series ``market`` amount. Output weights in [0, 1], rows sum <= 1, changing only on month-end
     rows; decided at the close of month m's last trading day, traded at t + lag, held through month m+1.
     ``indicators``: month-end rows, columns (quantity, code). ``tables``: the last month's 图3 table
-    (``crowding``) and, with the rotation base, the 图2 table (``rotation``).
+    (``crowding``) and, with the rotation base, the 图2 table (``rotation``). ``params`` are merged over the
+    ``crowding`` signal's defaults (``SPEC_ROTATION_CROWDING.validate`` gives the rotation_crowding ones).
     """
-    p = {**CROWD_DEFAULTS, **tr_mod.DEFAULTS, **params}
+    return _compute(ds, SPEC.validate(params))
+
+
+def _compute(ds: Dataset, p: dict) -> SignalResult:
+    """:func:`compute` of validated params (``SPEC.compute`` of both signals: the engine validated them)."""
     comps = Components(ds, COMPONENTS.deps, p)
     w, rebalance = sweep_weights(ds, p, comps)       # the weights a sweep computes, from the same components
-    cm = crowding_monthly(ds, p, comps)
+    cm = _crowding_monthly(p, comps)
     tables = {}
     rm = None
     if p["base"] == "turnover_rotation":
-        rm = tr_mod.rotation_monthly(ds, p, comps)
+        rm = tr_mod._rotation_monthly(p, comps)
         tables["rotation"] = tr_mod.rotation_table_for(ds, rm, -1)
     ind = tr_mod.stack_indicators({**cm, **({} if rm is None else {f"rot_{k}": v for k, v in rm.items()})},
                                   [*FLAG_KEYS, "crowd", "lt", "mt", "st", "sell"]
@@ -81,18 +87,16 @@ def compute(ds: Dataset, params: dict) -> SignalResult:
     return SignalResult(weights=w, indicators=ind, tables=tables, rebalance_dates=rebalance)
 
 
-def sweep_weights(ds: Dataset, params: dict, comps: Components) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
+def sweep_weights(ds: Dataset, p: dict, comps: Components) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
     """``(weights, rebalance_dates)`` of :func:`compute` from the components, without indicators and tables,
-    on arrays (one month-end row per month, then held daily). Used by :func:`compute` and by sweeps."""
-    p = {**CROWD_DEFAULTS, **tr_mod.DEFAULTS, **params}
+    on arrays (one month-end row per month, then held daily). Used by :func:`compute` and by sweeps, with validated
+    params ``p``."""
     sell = crowding_flags(p, comps)["sell"]
     close, dates, ends, _ = sw_months(comps)
     if p["base"] == "turnover_rotation":
         base = tr_mod.rule_rows(p, comps)
-    elif p["base"] == "equal_weight":
+    else:                                             # equal_weight (the choices are validated)
         base = equal_weight_array(~np.isnan(close.to_numpy(dtype=float)[ends]))
-    else:
-        raise DataError(f"base must be 'equal_weight' or 'turnover_rotation' (got {p['base']!r})")
     kept = np.where(sell, 0.0, base)
     if p["dropped"] == "renormalise":
         tot = row_sums(kept)
@@ -109,9 +113,11 @@ COMPONENTS = ComponentMap(deps=merge_deps(CROWDING_DEPS, tr_mod.COMPONENTS.deps)
 def monthly_tables(ds: Dataset, params: dict, asof) -> dict[str, pd.DataFrame]:
     """The 图2 (``rotation``) and 图3 (``crowding``) tables of the last complete month ending on or before
     ``asof``. The crowding table is omitted when the dataset lacks panel ``stocks`` or table ``membership`` and
-    the chosen variants need them. Raises DataError when no month end is on or before ``asof``."""
-    p = {**CROWD_DEFAULTS, **tr_mod.DEFAULTS, **params}
-    rm = tr_mod.rotation_monthly(ds, p)
+    the chosen variants need them. Raises DataError when no month end is on or before ``asof``. ``params``: of
+    the crowding signal (validated by its rules, merged over its defaults)."""
+    p = SPEC.validate(params)
+    comps = Components(ds, COMPONENTS.deps, p)
+    rm = tr_mod._rotation_monthly(p, comps)
     asof = pd.Timestamp(asof)
     i = int(rm["slope"].index.searchsorted(asof, side="right")) - 1
     if i < 0:
@@ -120,14 +126,14 @@ def monthly_tables(ds: Dataset, params: dict, asof) -> dict[str, pd.DataFrame]:
     out = {"rotation": tr_mod.rotation_table_for(ds, rm, i)}
     needs_stocks = p["correlation"] or p["share_variant"] != "market"
     if not needs_stocks or ("stocks" in ds.panels and "membership" in ds.tables):
-        out["crowding"] = crowding_table_for(ds, crowding_monthly(ds, p), i)
+        out["crowding"] = crowding_table_for(ds, _crowding_monthly(p, comps), i)
     return out
 
 
 def _daily_indicator(key: str):
     def f(ds: Dataset, params: dict) -> pd.DataFrame:
-        p = {**CROWD_DEFAULTS, **params, **({"correlation": True} if key == "rho" else {})}
-        return crowding_daily(ds, p, only=(key,))[key]
+        p = {**SPEC.validate(params), **({"correlation": True} if key == "rho" else {})}
+        return _daily(p, Components(ds, CROWDING_DEPS, p), only=(key,))[key]
     return f
 
 
@@ -141,18 +147,20 @@ INDICATORS = (
 )
 
 SPEC = SignalSpec(
-    "crowding", compute, {**CROWD_DEFAULTS, **tr_mod.DEFAULTS}, "sw_l1",
+    "crowding", _compute, {**CROWD_DEFAULTS, **tr_mod.DEFAULTS}, "sw_l1",
     ("panel:sw_l1.close", "panel:sw_l1.amount"),
     "财信 拥挤度的风险提示: drop industries with a crowding sell from a base industry portfolio (equal weight).",
     choices={**CROWD_CHOICES, **tr_mod.CHOICES}, positive=CROWD_POSITIVE + tr_mod.POSITIVE,
+    ranges={**CROWD_RANGES, **tr_mod.RANGES},
     format_tables=lambda tables: format_tables_by_month(tables, format_monthly_tables), indicators=INDICATORS,
     components=COMPONENTS)
 
 SPEC_ROTATION_CROWDING = SignalSpec(
-    "rotation_crowding", compute,
+    "rotation_crowding", _compute,
     {**CROWD_DEFAULTS, **tr_mod.DEFAULTS, "base": "turnover_rotation", "portfolio": "tilt"}, "sw_l1",
     ("panel:sw_l1.close", "panel:sw_l1.amount"),
     "Equal-weight SW L1 book tilted to the rotation's buys, cut on its sells, minus crowding sells; monthly.",
     choices={**CROWD_CHOICES, **tr_mod.CHOICES}, positive=CROWD_POSITIVE + tr_mod.POSITIVE,
+    ranges={**CROWD_RANGES, **tr_mod.RANGES},
     format_tables=lambda tables: format_tables_by_month(tables, format_monthly_tables), indicators=INDICATORS,
     components=COMPONENTS)

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from engine.data.panel import Dataset
-from engine.errors import ConfigError, DataError
+from engine.errors import DataError
 from engine.kernels.industry import industry_avg_corr, industry_concentration
-from engine.signals.base import rolling_mean
+from engine.signals.base import ParamRules, rolling_mean
 from engine.signals.components import Components
 from engine.signals.industry_common import (industry_names, membership_matrix, reference_close, rolling_pct,
                                             sw_l1_months, trend_state)
@@ -34,6 +34,10 @@ CROWD_CHOICES = {
 }
 CROWD_POSITIVE = ("bias_window", "pct_long", "pct_short", "pct_min_periods", "rho_window", "rho_min_valid",
                   "share_window", "top_frac", "min_days", "lt_window", "crowd_mt_window", "crowd_st_window")
+CROWD_RANGES = {k: (0.0, 1.0, "(]") for k in ("hot_pct", "cold_pct", "top_frac")}
+# the rules of the crowding parameters alone (the crowding signals' SPECs add the rotation's): the direct Python
+# calls of this module's public functions validate with them
+CROWD_RULES = ParamRules("crowding", CROWD_DEFAULTS, CROWD_CHOICES, CROWD_POSITIVE, CROWD_RANGES)
 
 
 def combine_flags(bias, rho, share):
@@ -60,7 +64,7 @@ def crowding_daily(ds: Dataset, params: dict, only=FLAG_KEYS) -> dict[str, pd.Da
     """Daily raw indicators (date x sw_l1 code): ``bias``, ``rho`` (absent with ``correlation: false``),
     ``share``; ``only`` restricts the work (and the inputs needed) to some of them. Row t uses data up to t.
     Warm-up: bias_window-1, rho_window, share_window-1 rows."""
-    p = {**CROWD_DEFAULTS, **params}
+    p = CROWD_RULES.validate(params)
     return _daily(p, Components(ds, CROWDING_DEPS, p), only)
 
 
@@ -84,11 +88,8 @@ def _daily(p: dict, comps: Components, only=FLAG_KEYS) -> dict[str, pd.DataFrame
 def _c_bias(ds, q, sub):
     close = ds.panel("sw_l1")["close"]
     x = close
-    if q["bias_relative_to"] == "benchmark":
+    if q["bias_relative_to"] == "benchmark":          # else none (the choices are validated)
         x = close.div(reference_close(ds, close, "csi300", "bias_relative_to: none"), axis=0)
-    elif q["bias_relative_to"] != "none":
-        raise ConfigError(f"signal.params.bias_relative_to must be none or benchmark "
-                          f"(got {q['bias_relative_to']!r})")
     return x / rolling_mean(x, q["bias_window"], q["bias_window"]) - 1.0
 
 
@@ -190,8 +191,12 @@ def crowding_monthly(ds: Dataset, params: dict, comps: Components | None = None)
     """Monthly frames (month-end date x code), booleans: ``bias``, ``rho``, ``share`` (the three flags), ``crowd``
     (OR), ``sell``; floats: ``lt``, ``mt``, ``st`` trend states. Flags are False during the percentile warm-up.
     ``comps``: the components to (re)use (:data:`CROWDING_DEPS`); default: computed here."""
-    p = {**CROWD_DEFAULTS, **params}
-    comps = comps if comps is not None else Components(ds, CROWDING_DEPS, p)
+    p = CROWD_RULES.validate(params)
+    return _crowding_monthly(p, comps if comps is not None else Components(ds, CROWDING_DEPS, p))
+
+
+def _crowding_monthly(p: dict, comps: Components) -> dict[str, pd.DataFrame]:
+    """:func:`crowding_monthly` of validated params (also the crowding signals', a superset)."""
     arr = crowding_flags(p, comps)
     close, dates, ends, _ = comps.get("sw_months", _c_sw_months)
     frame = lambda a: pd.DataFrame(a, index=dates[ends], columns=close.columns)  # noqa: E731
@@ -205,18 +210,14 @@ def crowding_flags(p: dict, comps: Components) -> dict[str, np.ndarray]:
     """The (months x codes) arrays behind :func:`crowding_monthly` for merged params ``p``: the flags ``bias``,
     ``rho``, ``share``, ``crowd`` and ``sell`` (bool). Hot: ``pct_long`` percentile of BIAS >= ``hot_pct`` (or, with
     ``stampede``, <= ``cold_pct``), of RHO >= ``hot_pct``, ``pct_short`` percentile of SHARE >= ``hot_pct``; per
-    ``flag_when`` on the month's last day, on any day, or on at least ``min_days`` days of the month."""
-    for key in ("hot_pct", "cold_pct", "top_frac"):
-        if not 0.0 < float(p[key]) <= 1.0:
-            raise ConfigError(f"signal.params.{key} must be in (0, 1], got {p[key]}")
+    ``flag_when`` on the month's last day, on any day, or on at least ``min_days`` days of the month. ``p`` is
+    validated (:data:`CROWD_RULES`: the thresholds in (0, 1], ``flag_when`` one of its choices)."""
     close, dates, ends, bounds = comps.get("sw_months", _c_sw_months)
     _daily(p, comps)                                    # the daily indicators first (and their errors)
     pct = {"bias": comps.get("bias_pct", _c_bias_pct).to_numpy(),
            "rho": comps.get("rho_pct", _c_rho_pct).to_numpy() if p["correlation"] else None,
            "share": comps.get("share_pct", _c_share_pct).to_numpy()}
     when = p["flag_when"]
-    if when not in ("month_end", "any_day", "min_days"):
-        raise ConfigError(f"signal.params.flag_when must be month_end, any_day or min_days (got {when!r})")
     rows = ends if when == "month_end" else slice(bounds[0], bounds[-1])
 
     def hot(k):

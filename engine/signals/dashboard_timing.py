@@ -17,14 +17,13 @@ a T+1 test perturbing the margin rows dated t itself).
 """
 from __future__ import annotations
 
-import difflib
-
 import numpy as np
 import pandas as pd
 
 from engine.data.panel import Dataset
-from engine.errors import ConfigError, DataError
+from engine.errors import DataError, ParamError
 from engine.signals.base import SignalResult, SignalSpec
+from engine.values import suggest
 
 DEFAULTS = {"code": "000300.SH", "series": "margin_share", "window": 52, "min_periods": 26, "threshold": 0.2,
             "direction": "below", "low": 0.5, "high": 1.0, "margin_lag": 1, "share_method": "sum"}
@@ -44,20 +43,26 @@ def rank_pct(x: pd.Series, window: int, min_periods: int) -> pd.Series:
     return pd.Series(out, index=x.index)
 
 
+def _check(p: dict) -> None:
+    """``series`` names a series of :data:`engine.dashboard.series.SERIES` (a choice read from there, not copied)."""
+    from engine.dashboard.series import SERIES
+
+    if p["series"] not in SERIES:
+        hint = suggest(p["series"], SERIES)
+        raise ParamError("series", f"'{p['series']}' is unknown (expected one of: {', '.join(SERIES)})"
+                                   + (hint if "did you mean" in hint else ""))
+
+
 def compute(ds: Dataset, params: dict) -> SignalResult:
     """Weekly tail-percentile exposure cut on the CSI 300 (module doc)."""
-    from engine.dashboard.common import DashboardParams
-    from engine.dashboard.series import SERIES, weekly
+    return _compute(ds, SPEC.validate(params))
 
-    p = {**DEFAULTS, **params}
-    if p["series"] not in SERIES:
-        near = difflib.get_close_matches(str(p["series"]), SERIES, n=1)
-        hint = f" (did you mean '{near[0]}'?)" if near else ""
-        raise ConfigError(f"dashboard_timing: signal.params.series '{p['series']}' is unknown{hint}; choose one of: "
-                          f"{', '.join(SERIES)}")
-    for key in ("threshold", "low", "high"):
-        if not 0.0 <= float(p[key]) <= 1.0:
-            raise ConfigError(f"dashboard_timing: signal.params.{key} must be in [0, 1], got {p[key]}")
+
+def _compute(ds: Dataset, p: dict) -> SignalResult:
+    """:func:`compute` of validated params (``SPEC.compute``: the engine validated them from the YAML)."""
+    from engine.dashboard.common import DashboardParams
+    from engine.dashboard.series import weekly
+
     close = ds.panel("index")["close"]
     if p["code"] not in close.columns:
         raise DataError(f"{ds.source}: dashboard_timing: code '{p['code']}' is not in panel 'index'")
@@ -81,7 +86,7 @@ def format_tables(tables: dict) -> str:
 
 SPEC = SignalSpec(
     name="dashboard_timing",
-    compute=compute,
+    compute=_compute,
     defaults=dict(DEFAULTS),
     universe="index",
     requires=("panel:index.close",),
@@ -89,5 +94,7 @@ SPEC = SignalSpec(
                 "of its N-week history.",
     choices=dict(CHOICES),
     positive=POSITIVE,
+    ranges={k: (0.0, 1.0, "[]") for k in ("threshold", "low", "high")},
+    check=_check,
     format_tables=format_tables,
 )

@@ -32,13 +32,11 @@ futures data, then ``trend_k`` more rows; until then the weight is 0 (any NaN in
 """
 from __future__ import annotations
 
-import difflib
-
 import numpy as np
 import pandas as pd
 
 from engine.data.panel import Dataset
-from engine.errors import ConfigError, DataError
+from engine.errors import DataError, ParamError
 from engine.kernels.rolling import ema, rolling_mean, rolling_pca_share, rolling_rank_pct
 from engine.signals.base import IndicatorSpec, SignalResult, SignalSpec
 from engine.signals.components import ComponentMap, Components
@@ -63,24 +61,16 @@ TABLE_COLUMNS = {"concentration": "情绪浓度", "temperature": "情绪温度",
 
 
 def _params(params: dict | None) -> dict:
-    p = dict(DEFAULTS)
-    for key, val in (params or {}).items():
-        if key not in DEFAULTS:
-            near = difflib.get_close_matches(key, DEFAULTS, n=1)
-            hint = f" (did you mean '{near[0]}'?)" if near else ""
-            raise ConfigError(f"sentiment: unknown parameter '{key}'{hint}")
-        p[key] = val
-    for key in POSITIVE:
-        if not isinstance(p[key], (int, np.integer)) or isinstance(p[key], bool) or p[key] <= 0:
-            raise ConfigError(f"sentiment: parameter '{key}' must be a positive integer, got {p[key]!r}")
-    for key, allowed in CHOICES.items():
-        if p[key] not in allowed:
-            raise ConfigError(f"sentiment: parameter '{key}' must be one of {', '.join(allowed)}, got {p[key]!r}")
-    for pre in ("conc", "temp", "exp"):
-        if p[f"{pre}_min_periods"] > p[f"{pre}_window"]:
-            raise ConfigError(f"sentiment: {pre}_min_periods ({p[pre + '_min_periods']}) must not exceed "
-                              f"{pre}_window ({p[pre + '_window']}); the indicator would never be defined")
-    return p
+    """``params`` merged over :data:`DEFAULTS` and checked by the signal's one validator (:data:`SPEC`'s rules:
+    unknown key, types, :data:`CHOICES`, :data:`POSITIVE`, ``*_min_periods <= *_window``, :func:`_check`)."""
+    return SPEC.validate(params)
+
+
+def _check(p: dict) -> None:
+    """The rule of merged params no declaration covers: weekly returns need at least 2 of them per window."""
+    if p["conc_input"] == "returns" and p["conc_returns"] == "weekly" and p["conc_window"] // 5 < 2:
+        raise ParamError("conc_window", f"{p['conc_window']} gives fewer than 2 weekly returns "
+                                        f"(conc_returns: weekly); use >= 10")
 
 
 def _calendar(ds: Dataset, p: dict) -> pd.DatetimeIndex:
@@ -174,9 +164,7 @@ def concentration_values(close: np.ndarray, p: dict) -> np.ndarray:
     W, mp, ma, k = p["conc_window"], p["conc_min_periods"], p["conc_min_assets"], p["conc_top_k"]
     if p["conc_input"] == "levels":
         out = rolling_pca_share(np.ascontiguousarray(close), W, mp, ma, k)
-    elif p["conc_returns"] == "weekly":
-        if W // 5 < 2:
-            raise ConfigError(f"sentiment: conc_window {W} gives fewer than 2 weekly returns; use >= 10")
+    elif p["conc_returns"] == "weekly":       # conc_window >= 10: checked by _check
         for q in range(5):
             sub = close[q::5]
             if len(sub) > 1:
@@ -323,7 +311,11 @@ def position_rule(T, E, C=None, params: dict | None = None) -> np.ndarray:
     ``conc_lookback`` rows incl. t) - ``conc_drop``; a NaN C never triggers it.
     Inputs: equal-length 1-D arrays (rows in date order). Output: float array in {0, 0.5, 1}. Uses rows <= t.
     """
-    p = _params(params)
+    return _position_rule(T, E, C, _params(params))
+
+
+def _position_rule(T, E, C, p: dict) -> np.ndarray:
+    """:func:`position_rule` of validated params ``p``."""
     T = np.asarray(T, float)
     E = np.asarray(E, float)
     if T.shape != E.shape or T.ndim != 1:
@@ -353,7 +345,11 @@ def compute(ds: Dataset, params: dict | None = None) -> SignalResult:
     basis, pcr, basis_pct, neg_pcr_pct); tables {"last_days": :func:`indicator_table` at the last date}.
     Timing and warm-up: see the module docstring (decided at close t, traded at t + lag).
     """
-    p = _params(params)
+    return _compute(ds, _params(params))
+
+
+def _compute(ds: Dataset, p: dict) -> SignalResult:
+    """:func:`compute` of validated params (``SPEC.compute``: the engine validated them from the YAML)."""
     comps = Components(ds, COMPONENTS.deps, p)
     weights, _ = sweep_weights(ds, p, comps)          # the weights a sweep computes, from the same components
     dates = weights.index
@@ -402,7 +398,7 @@ def sweep_weights(ds: Dataset, p: dict, comps: Components) -> tuple[pd.DataFrame
     conc = comps.get("concentration", _c_concentration)
     temp = comps.get("temperature", _c_temperature)[2]
     e = comps.get("expectation", _c_expectation)["expectation"]
-    w = position_rule(temp.to_numpy(), e.to_numpy(), conc.to_numpy(), p)
+    w = _position_rule(temp.to_numpy(), e.to_numpy(), conc.to_numpy(), p)
     return pd.DataFrame({p["code"]: w}, index=dates), None
 
 
@@ -413,7 +409,7 @@ COMPONENTS = ComponentMap(
           "expectation": ("code", "basis_annualize", "exp_smooth", "exp_window", "exp_min_periods"),
           "temperature": ("code", "temp_smoothing", "temp_smooth_window", "temp_window", "temp_min_periods"),
           "basis_pcr": ("code", "basis_annualize"), "mbr": ("code",), "calendar": ("code",)},
-    weights=lambda ds, params, comps: sweep_weights(ds, _params(params), comps))
+    weights=sweep_weights)      # params validated already (engine.sweep.grid per combination, or compute)
 
 
 def indicator_table(result: SignalResult, asof=None, n: int = 20) -> pd.DataFrame:
@@ -456,7 +452,7 @@ INDICATORS = (
 
 SPEC = SignalSpec(
     name="sentiment",
-    compute=compute,
+    compute=_compute,
     defaults=dict(DEFAULTS),
     universe="index",
     requires=("panel:index.close", "panel:citic_l3.close", "series:flows.elg_buy", "series:flows.lg_buy",
@@ -465,6 +461,8 @@ SPEC = SignalSpec(
     description="财信 三维情绪 timing of the CSI 300 (0/50/100%): temperature-gated trend of 情绪温度 and 情绪预期.",
     choices=dict(CHOICES),
     positive=POSITIVE,
+    not_above={"conc_min_periods": "conc_window", "temp_min_periods": "temp_window", "exp_min_periods": "exp_window"},
+    check=_check,
     format_tables=lambda tables: format_last_days(tables),
     indicators=INDICATORS,
     after_run=lambda run: lag_sensitivity(run),

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.panel import Dataset
-from engine.errors import ConfigError, DataError
+from engine.errors import DataError
 from engine.kernels.industry import group_ols_slope
 from engine.signals.base import SignalResult, SignalSpec, format_tables_by_month, rolling_mean
 from engine.signals.components import ComponentMap, Components
@@ -63,6 +63,7 @@ CHOICES = {
 }
 POSITIVE = ("norm_window", "norm_min_periods", "slope_min_obs", "st_window", "mt_window", "c_abs_window",
             "c_rel_window")
+RANGES = {"buy_tilt": (0.0, None, "[)"), "sell_cut": (0.0, 1.0, "[]")}   # the tilt portfolio's multipliers
 
 def resolve_source(ds: Dataset, source: str = "auto") -> str:
     """The turnover source actually used: ``source`` itself, or for ``auto`` the field ``turnover`` (gaps filled
@@ -191,8 +192,12 @@ def rotation_monthly(ds: Dataset, params: dict, comps: Components | None = None)
     ``slope_rank``, ``flag``, ``st``, ``mt`` (the two trend legs, :func:`trend_legs`), ``buy``, ``sell``,
     ``valid`` (slope rank and both trends known). ``out['mean'].attrs['turnover_source']`` names the measure.
     ``comps``: the components to (re)use (:data:`COMPONENTS`); default: computed here."""
-    p = {**DEFAULTS, **params}
-    comps = comps if comps is not None else Components(ds, COMPONENTS.deps, p)
+    p = SPEC.validate(params)
+    return _rotation_monthly(p, comps if comps is not None else Components(ds, COMPONENTS.deps, p))
+
+
+def _rotation_monthly(p: dict, comps: Components) -> dict[str, pd.DataFrame]:
+    """:func:`rotation_monthly` of validated params (also the rotation_crowding signal's, a superset)."""
     core = monthly_core(p, comps)
     mean, mean_rank = comps.get("mean", _c_mean)
     return {"mean": mean, "slope": core["slope"], "mean_rank": mean_rank, "slope_rank": core["slope_rank"],
@@ -231,16 +236,11 @@ def rule_rows_from(valid: np.ndarray, buy: np.ndarray, sell: np.ndarray, empty: 
                    buy_tilt: float = 1.0, sell_cut: float = 0.5) -> np.ndarray:
     """:func:`rotation_weights` on (months x codes) bool arrays (same rule, same values bit for bit)."""
     if portfolio == "tilt":
-        if not (buy_tilt >= 0 and 0 <= sell_cut <= 1):
-            raise ConfigError(f"signal.params: buy_tilt must be >= 0 and sell_cut in [0, 1] "
-                              f"(got {buy_tilt}, {sell_cut})")
         raw = valid.astype(float) * (1.0 + buy_tilt * (buy & valid)) * (1.0 - sell_cut * (sell & valid))
         tot = row_sums(raw)
         out = raw / np.where(tot > 0, tot, np.nan)[:, None]
         out[np.isnan(out)] = 0.0
         return out
-    if portfolio != "buy_list":
-        raise ConfigError(f"signal.params.portfolio must be buy_list or tilt (got {portfolio!r})")
     buys = buy & valid
     rows = equal_weight_array(buys)
     if empty == "equal_weight":
@@ -326,10 +326,10 @@ def _c_mt_c(ds, q, sub):
     return _leg(sub, q["c_rel_window"], q["c_rel_trend"], "ref_c")
 
 
-def sweep_weights(ds: Dataset, params: dict, comps: Components) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
+def sweep_weights(ds: Dataset, p: dict, comps: Components) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
     """``(weights, rebalance_dates)`` of :func:`compute` from the components, without its indicators and tables
-    (so without the 图3 crowding table, which does not enter the weights). Used by :func:`compute` and by sweeps."""
-    p = {**DEFAULTS, **params}
+    (so without the 图3 crowding table, which does not enter the weights). Used by :func:`compute` and by sweeps,
+    with validated params ``p``."""
     close, dates, ends, _ = comps.get("months", _c_months)
     daily = month_end_rows_to_daily(rule_rows(p, comps), ends, len(dates))
     return pd.DataFrame(daily, index=dates, columns=close.columns, copy=False), pd.DatetimeIndex(dates[ends])
@@ -370,18 +370,14 @@ def rotation_weights(mon: dict[str, pd.DataFrame], empty: str, portfolio: str = 
     (``empty='cash'``) or 1/n over the valid industries (``'equal_weight'``). ``portfolio: tilt``: every valid
     industry gets raw weight 1, x (1 + ``buy_tilt``) on a buy, x (1 - ``sell_cut``) on a sell, normalised to
     sum 1 -- an equal-weight SW L1 book tilted towards the buys and cut on the sells. Months with no valid
-    industry (warm-up) are all cash.
+    industry (warm-up) are all cash. The arguments are those of validated params (:data:`SPEC`'s rules: ``portfolio``
+    buy_list or tilt, ``buy_tilt >= 0``, ``sell_cut`` in [0, 1]).
     """
     if portfolio == "tilt":
-        if not (buy_tilt >= 0 and 0 <= sell_cut <= 1):
-            raise ConfigError(f"signal.params: buy_tilt must be >= 0 and sell_cut in [0, 1] "
-                              f"(got {buy_tilt}, {sell_cut})")
         v = mon["valid"]
         raw = (v.astype(float) * (1.0 + buy_tilt * (mon["buy"] & v)) * (1.0 - sell_cut * (mon["sell"] & v)))
         tot = raw.sum(axis=1)
         return raw.div(tot.where(tot > 0), axis=0).fillna(0.0)
-    if portfolio != "buy_list":
-        raise ConfigError(f"signal.params.portfolio must be buy_list or tilt (got {portfolio!r})")
     buys = mon["buy"] & mon["valid"]
     rows = equal_weight_rows(buys)
     if empty == "equal_weight":
@@ -409,10 +405,14 @@ def compute(ds: Dataset, params: dict) -> SignalResult:
     ``tables['rotation']``: the 图2 table of the last month; ``tables['crowding']``: its 图3 table (crowding
     defaults) when ``crowding_table`` is true and the dataset has panel ``stocks`` and table ``membership``.
     """
-    p = {**DEFAULTS, **params}
+    return _compute(ds, SPEC.validate(params))
+
+
+def _compute(ds: Dataset, p: dict) -> SignalResult:
+    """:func:`compute` of validated params (``SPEC.compute``: the engine validated them from the YAML)."""
     comps = Components(ds, COMPONENTS.deps, p)
     w, rebalance = sweep_weights(ds, p, comps)       # the weights a sweep computes, from the same components
-    mon = rotation_monthly(ds, p, comps)
+    mon = _rotation_monthly(p, comps)
     ind = stack_indicators(mon, ("mean", "slope", "mean_rank", "slope_rank", "flag", "st", "mt", "buy", "sell"))
     tables = {"rotation": rotation_table_for(ds, mon, -1)}
     if p["crowding_table"] and "stocks" in ds.panels and "membership" in ds.tables:
@@ -432,9 +432,9 @@ def rotation_table_for(ds: Dataset, mon: dict[str, pd.DataFrame], i: int) -> pd.
 
 
 SPEC = SignalSpec(
-    "turnover_rotation", compute, DEFAULTS, "sw_l1", ("panel:sw_l1.close",),
+    "turnover_rotation", _compute, DEFAULTS, "sw_l1", ("panel:sw_l1.close",),
     "财信 换手率的量能提示: monthly SW L1 turnover slope flag + short/medium trend filter; hold the buy list.",
-    choices=CHOICES, positive=POSITIVE, format_tables=lambda tables: _format(tables), components=COMPONENTS)
+    choices=CHOICES, positive=POSITIVE, ranges=RANGES, format_tables=lambda tables: _format(tables), components=COMPONENTS)
 
 
 def _format(tables):

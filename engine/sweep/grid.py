@@ -21,10 +21,14 @@ then signal parameters, then the rest (each group in YAML order), the last key v
 combinations that share signal parameters next to each other, so their signal is computed once.
 
 Validation happens before anything runs: every swept key must be a config key (did-you-mean on typos), every
-signal-parameter value is checked like a ``--set`` override of that parameter, and every distinct tuple of the
-other swept values is checked with :func:`engine.config.config_from_dict` (so cross-field rules apply). A value
-that fails everywhere is a ConfigError; a combination that fails only as a combination (e.g. ``price: open`` with
-``lag: 0``) is skipped and counted, as are signal-level failures (``short >= long``) found later.
+signal-parameter value is checked like a ``--set`` override of that parameter (the per-value rules of the
+signal's validator, :meth:`engine.signals.base.ParamRules.validate`), each combination's signal parameters once with
+the rules between them (``not_above``, the signal's ``check``), and every distinct tuple of the other swept values
+with :func:`engine.config.config_from_dict` (so cross-field rules apply). A value that fails everywhere is a
+ConfigError; a combination that fails only as a combination (e.g. ``price: open`` with ``lag: 0``, or
+``val_min_periods`` above ``val_window``) is skipped and counted, as are the failures the signals find later
+(ma_timing's ``short >= long``, a code not in the data). The combinations' params reach the signals validated: the
+compute paths of a sweep do not check them again.
 """
 from __future__ import annotations
 
@@ -39,7 +43,7 @@ import numpy as np
 
 from engine.config import _Ctx, _suggest, _validate_signal, config_from_dict
 from engine.config_schema import SignalConfig, StrategyConfig
-from engine.errors import ConfigError
+from engine.errors import ConfigError, ParamError
 from engine.metrics.vector import METRIC_NAMES
 
 if TYPE_CHECKING:
@@ -237,18 +241,22 @@ def plan(raw: dict, source: str, spec: SweepSpec, lines=None) -> Plan:
     Raises ConfigError (before anything runs) for a key that is not a config key, or a value that is invalid in
     every combination it appears in. Combinations invalid only as a whole are returned in ``Plan.skipped``.
     """
+    from engine.signals import REGISTRY
+
     base_raw = {k: v for k, v in raw.items() if k != "sweep"}
     base = config_from_dict(raw, source=source, lines=lines)
     sig_keys = [k for k in spec.keys if k.startswith("signal.params.")]
     other = [k for k in spec.keys if k not in sig_keys]
     sig_vals: dict[str, dict] = {}
     ctx = _Ctx(f"{source}: sweep", {})
-    for k in sig_keys:     # each signal parameter value on its own, by the config's own signal validation
+    for k in sig_keys:     # each signal parameter value on its own, by the signal's one validator (per-value rules)
         name = k[len("signal.params."):]
         sig_vals[k] = {}
         for v in spec.values[spec.keys.index(k)]:
-            sig = _validate_signal(SignalConfig(base.signal.name, {**base.signal.params, name: v}), ctx)
+            sig = _validate_signal(SignalConfig(base.signal.name, {**base.signal.params, name: v}), ctx,
+                                   combination=False)
             sig_vals[k][_hashable(v)] = sig.params[name]
+    sig_spec = REGISTRY[base.signal.name]
     rows = combinations(spec)
     pos = [spec.keys.index(k) for k in other]
     tuple_cfg: dict[tuple, StrategyConfig | str] = {}
@@ -273,6 +281,11 @@ def plan(raw: dict, source: str, spec: SweepSpec, lines=None) -> Plan:
             params = dict(c.signal.params)
             for k in sig_keys:
                 params[k[len("signal.params."):]] = sig_vals[k][_hashable(row[spec.keys.index(k)])]
+            try:                # the rules between parameters (e.g. min_periods <= window), once per combination
+                sig_spec.check_combination(params)
+            except ParamError as exc:
+                skipped.append((row, f"signal.params.{exc.key}: {exc.reason}"))
+                continue
             c = dataclasses.replace(c, signal=dataclasses.replace(c.signal, params=params))
         configs.append(dataclasses.replace(c, sweep=base.sweep))
         ok_rows.append(row)

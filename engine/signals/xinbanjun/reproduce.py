@@ -36,11 +36,10 @@ def checks(config_path: str | None = None) -> list[Check]:
     from engine.config import load_config
     from engine.data.sources import load_dataset
     from engine.pipeline import config_dir
-    from engine.signals.xinbanjun import signal as X
 
     cfg = load_config(str(config_path or DEFAULT_CONFIG))
     ds = load_dataset(cfg.data, config_dir(cfg))
-    p = {**X.DEFAULTS, **dict(cfg.signal.params)}
+    p = dict(cfg.signal.params)                     # validated by load_config: every parameter
     sectors = [s for s in p["sectors"] if s in PRINTED]
     p["sectors"] = sectors
     price = ds.panel(p["price_panel"])

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.panel import Dataset
-from engine.errors import ConfigError, DataError
+from engine.errors import DataError, ParamError
 from engine.signals.xinbanjun import indicators as xi
 from engine.signals.base import IndicatorSpec, SignalResult, SignalSpec
 from engine.signals.xinbanjun.report import asof_tables, charts, format_asof, indicator_frame
@@ -71,23 +71,26 @@ POSITIVE = ("mf_week", "mf_window", "mf_z_lookback", "iss_min_months", "iss_trou
             "iss_hold_months", "pos_window", "priv_window", "val_window", "val_min_periods", "weight_total")
 
 
-def _check(p: dict, ds: Dataset) -> None:
+RANGES = {k: (0.0, 1.0, "[]") for k in ("dd_min_depth", "entry_val_max", "exit_val_min", "etf_rank_min", "real_limit")}
+POSITIVE_FLOAT = ("dd_rebound", "pos_cap", "priv_cap")
+
+
+def _check(p: dict) -> None:
+    """The sector tables (params only; whether the codes exist in the data is checked where the data is read):
+    at least one sector, each with an entry in ``sector_industry`` and in the table of the traded codes."""
+    if not p["sectors"]:
+        raise ParamError("sectors", "is empty; name at least one sector")
     keys = ("sector_industry", "tradable" if p["tradable"] else "real_tradable" if p["tradable_source"] != "sector"
             else "sector_industry")
     for s in p["sectors"]:
         for key in keys:
             if s not in p[key]:
-                raise ConfigError(f"xinbanjun: sector '{s}' has no entry in signal parameter '{key}'")
-    for key in ("dd_min_depth", "entry_val_max", "exit_val_min", "etf_rank_min", "real_limit"):
-        if not 0.0 <= float(p[key]) <= 1.0:
-            raise ConfigError(f"xinbanjun: signal parameter '{key}' must be within [0, 1], got {p[key]}")
-    for key in ("dd_rebound", "pos_cap", "priv_cap"):
-        if not float(p[key]) > 0.0:
-            raise ConfigError(f"xinbanjun: signal parameter '{key}' must be > 0, got {p[key]}")
-    if not p["sectors"]:
-        raise ConfigError("xinbanjun: signal parameter 'sectors' is empty; name at least one sector")
-    if p["val_min_periods"] > p["val_window"]:
-        raise ConfigError(f"xinbanjun: val_min_periods ({p['val_min_periods']}) exceeds val_window ({p['val_window']})")
+                raise ParamError(key, f"sector '{s}' has no entry (it has: {', '.join(map(str, p[key])) or 'none'})")
+
+
+def _params(params: dict | None) -> dict:
+    """``params`` merged over :data:`DEFAULTS` and checked by the signal's one validator (:data:`SPEC`)."""
+    return SPEC.validate(params)
 
 
 def _panel_cols(ds: Dataset, panel: str, field: str, codes, dates=None) -> pd.DataFrame:
@@ -269,8 +272,7 @@ def resolve(ds: Dataset, params: dict, start=None, end=None) -> tuple[dict, str]
     used and whether it is real (printed by the pipeline)."""
     from engine.signals.xinbanjun.report import _kind
 
-    p = {**DEFAULTS, **params}
-    _check(p, ds)
+    p = _params(params)
     panel, codes, note = choose_tradable(ds, p, start, end)
     kind = _kind(ds, panel)
     line = (f"xinbanjun tradable: {', '.join(f'{s} {c}' for s, c in codes.items())} in panel '{panel}' "
@@ -280,8 +282,12 @@ def resolve(ds: Dataset, params: dict, start=None, end=None) -> tuple[dict, str]
 
 def compute(ds: Dataset, params: dict) -> SignalResult:
     """Target weights in the sectors' tradables (module doc); indicators and the as-of tables for reports."""
-    p = {**DEFAULTS, **params}
-    _check(p, ds)
+    return _compute(ds, _params(params))
+
+
+def _compute(ds: Dataset, params: dict) -> SignalResult:
+    """:func:`compute` of validated params (``SPEC.compute``: the engine validated them from the YAML)."""
+    p = dict(params)
     if not p["tradable"]:
         p["panel"], p["tradable"], _ = choose_tradable(ds, p)
     ind = indicators(ds, p)
@@ -317,8 +323,7 @@ def _alone(kind: str):
     """compute(ds, params) of one indicator family with only its own inputs (``--indicator``)."""
 
     def compute_one(ds: Dataset, params: dict) -> pd.DataFrame:
-        p = {**DEFAULTS, **params}
-        _check(p, ds)
+        p = _params(params)
         sectors = list(p["sectors"])
         price = _panel_cols(ds, p["price_panel"], "close", sectors)
         if kind == "valuation":
@@ -365,7 +370,8 @@ INDICATORS = (
 
 
 SPEC = SignalSpec(
-    "xinbanjun", compute, DEFAULTS, "sectors", _requires(),
+    "xinbanjun", _compute, DEFAULTS, "sectors", _requires(),
     "兴业 新半军 fund-flow and valuation timing of 新能源 / 半导体 / 军工 (rule of our own design), sector tradables.",
-    choices=CHOICES, positive=POSITIVE, format_tables=format_asof, charts=charts, indicators=INDICATORS,
+    choices=CHOICES, positive=POSITIVE + POSITIVE_FLOAT, ranges=RANGES, not_above={"val_min_periods": "val_window"},
+    check=_check, format_tables=format_asof, charts=charts, indicators=INDICATORS,
     resolve=resolve)
