@@ -22,6 +22,7 @@ from engine.signals import crowding as cr
 from engine.signals import dashboard_timing as dt
 from engine.signals import sentiment as se
 from engine.signals import turnover_rotation as tr
+from engine.signals.basic import ma_timing
 from engine.signals.crowding_indicators import CROWD_RULES
 from engine.signals.xinbanjun import signal as xb
 
@@ -44,6 +45,8 @@ CASES = [
      lambda p: tr.compute(None, p)),
     ("not-above", "xinbanjun.yaml", {"val_window": 100, "val_min_periods": 120}, "val_min_periods",
      ["must not exceed val_window (100), got 120"], lambda p: xb.compute(None, p)),
+    ("below", "ma_timing.yaml", {"short": 60, "long": 20}, "short", ["must be smaller than long (20), got 60"],
+     lambda p: ma_timing(None, p)),
     ("not-above-sentiment", "sentiment.yaml", {"temp_window": 200, "temp_min_periods": 250}, "temp_min_periods",
      ["must not exceed temp_window (200), got 250"], lambda p: se.temperature(None, p)),
     ("custom-check", "xinbanjun.yaml", {"sectors": ["new_energy", "solar"]}, "sector_industry",
@@ -108,6 +111,8 @@ def test_every_registered_signals_defaults_pass(name):
         assert (lo is None or v >= lo) and (hi is None or v <= hi), key
     for key, other in spec.not_above.items():
         assert spec.defaults[key] <= spec.defaults[other], key
+    for key, other in spec.below.items():
+        assert spec.defaults[key] < spec.defaults[other], key
 
 
 def test_crowding_rules_alone_pass_their_defaults_and_refuse_the_rotations_keys():

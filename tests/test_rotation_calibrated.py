@@ -210,10 +210,11 @@ def _planted_crowding():
 
 def test_rotation_crowding_differs_exactly_in_crowding_months():
     ds, planted = _planted_crowding()
-    p = {**FAST, "flag_when": "month_end", "correlation": False, "crowding_table": False}
-    comb = cr.SPEC_ROTATION_CROWDING.compute(ds, {**cr.SPEC_ROTATION_CROWDING.defaults, **p})
-    rot = tr.compute(ds, {**p, "portfolio": "tilt"})
-    cm = cr.crowding_monthly(ds, {**cr.CROWD_DEFAULTS, **p})
+    crowd = {**FAST, "flag_when": "month_end", "correlation": False}      # each function gets only its own keys
+    rot_p = {"portfolio": "tilt", "crowding_table": False}                 # (an unknown key is a ConfigError)
+    comb = cr.SPEC_ROTATION_CROWDING.compute(ds, {**cr.SPEC_ROTATION_CROWDING.defaults, **crowd, **rot_p})
+    rot = tr.compute(ds, rot_p)
+    cm = cr.crowding_monthly(ds, crowd)
     fired = cm["sell"].any(axis=1)
     assert fired.loc[planted] and cm["sell"].loc[planted].iloc[2]             # the planted month fires
     assert (~fired).sum() > 5                                               # and most months do not
@@ -227,7 +228,7 @@ def test_rotation_crowding_differs_exactly_in_crowding_months():
         keep = rot.weights.loc[d][~sold]
         np.testing.assert_allclose(comb.weights.loc[d][~sold], keep / keep.sum(), rtol=1e-12)
     # the tilt book by hand for one month: weight 1, x2 on buys, x0.5 on sells, normalised
-    mon = tr.rotation_monthly(ds, {**p, "portfolio": "tilt"})
+    mon = tr.rotation_monthly(ds, rot_p)
     d = mon["valid"].index[-1]
     raw = np.where(mon["buy"].loc[d], 2.0, 1.0) * np.where(mon["sell"].loc[d], 0.5, 1.0) * mon["valid"].loc[d]
     np.testing.assert_allclose(rot.weights.loc[d], raw / raw.sum(), rtol=1e-12)

@@ -30,8 +30,13 @@ def test_ma_timing_no_lookahead():
 
 
 def test_ma_timing_rejects_short_ge_long():
-    with pytest.raises(DataError, match="must be smaller"):
-        REGISTRY["ma_timing"].compute(DS, params("ma_timing", short=60, long=20))
+    from engine.errors import ConfigError
+    from engine.signals.basic import ma_timing
+
+    # the signal's validator (the rule below={"short": "long"}), before any data is read
+    for short in (60, 20):
+        with pytest.raises(ConfigError, match=rf"'signal.params.short': must be smaller than long \(20\), got {short}"):
+            ma_timing(DS, params("ma_timing", short=short, long=20))
 
 
 def test_weights_file_guidance_dates(tmp_path):

@@ -58,7 +58,7 @@ def test_batch_equals_single_signal_and_flags_invalid():
     assert w.shape == (len(panel.dates), len(combos), 1)
     for p, (s, lo) in enumerate(combos):
         if s >= lo:
-            assert "short window" in problems[p]
+            assert f"signal.params.short': must be smaller than long ({lo}), got {s}" in problems[p]
             continue
         assert problems[p] is None
         ref = ma_timing(ds, params[p]).weights.reindex(index=panel.dates, columns=panel.codes)

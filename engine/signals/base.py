@@ -63,15 +63,16 @@ class _Rules:
     ``defaults`` (every parameter; the default's type is the expected type), ``choices`` (param -> allowed values),
     ``positive`` (params that must be > 0), ``ranges`` (param -> ``(lo, hi, "[]")``: the interval, brackets ``[]``,
     ``(]``, ``[)`` or ``()``, a bound None = unbounded), ``not_above`` (param -> the param whose value it must not
-    exceed, e.g. ``{"val_min_periods": "val_window"}``), ``check`` (optional ``check(params)`` for what is truly
+    exceed, e.g. ``{"val_min_periods": "val_window"}``), ``below`` (param -> the param it must be smaller than, e.g.
+    ma_timing's ``{"short": "long"}``), ``check`` (optional ``check(params)`` for what is truly
     specific; raises :class:`~engine.errors.ParamError` naming the parameter). Params None skip the checks (as
     before: a None default or value means "not set")."""
 
     def validate(self, params: Optional[dict] = None, combination: bool = True) -> dict:
         """``params`` merged over the defaults, each given value coerced and checked (unknown key with a "did you
         mean", type, choice, positive, range), then, with ``combination``, the rules between parameters
-        (``not_above``, ``check``). Raises :class:`~engine.errors.ParamError` (a ConfigError) naming the parameter
-        and the allowed values. ``combination=False``: the per-value rules only (a sweep checks each swept value so,
+        (``not_above``, ``below``, ``check``). Raises :class:`~engine.errors.ParamError` (a ConfigError) naming the
+        parameter and the allowed values. ``combination=False``: the per-value rules only (a sweep checks each swept value so,
         then each combination with :meth:`check_combination`)."""
         name, defaults = self.name, self.defaults
         out = dict(defaults)
@@ -105,11 +106,16 @@ class _Rules:
         return out
 
     def check_combination(self, p: dict) -> None:
-        """The rules between the parameters of merged, per-value-valid params ``p``: ``not_above``, ``check``."""
+        """The rules between the parameters of merged, per-value-valid params ``p``: ``not_above``, ``below``,
+        ``check``."""
         for key, other in self.not_above.items():
             v, ov = p[key], p[other]
             if v is not None and ov is not None and v > ov:
                 raise ParamError(key, f"must not exceed {other} ({ov}), got {v}", self.name)
+        for key, other in self.below.items():
+            v, ov = p[key], p[other]
+            if v is not None and ov is not None and v >= ov:
+                raise ParamError(key, f"must be smaller than {other} ({ov}), got {v}", self.name)
         if self.check is not None:
             try:
                 self.check(p)
@@ -144,6 +150,7 @@ class ParamRules(_Rules):
     positive: tuple[str, ...] = ()
     ranges: dict = field(default_factory=dict)
     not_above: dict = field(default_factory=dict)
+    below: dict = field(default_factory=dict)
     check: Optional[Callable[[dict], None]] = None
 
     def __post_init__(self):
@@ -152,7 +159,7 @@ class ParamRules(_Rules):
 
 def _check_rules(r) -> None:
     """The declared rules name parameters that exist (a typo here would silently check nothing)."""
-    names = [*r.choices, *r.positive, *r.ranges, *r.not_above, *r.not_above.values()]
+    names = [*r.choices, *r.positive, *r.ranges, *r.not_above, *r.not_above.values(), *r.below, *r.below.values()]
     bad = [k for k in names if k not in r.defaults]
     if bad:
         raise ValueError(f"{r.name}: parameter rules name unknown parameters {bad}")
@@ -170,11 +177,12 @@ class SignalSpec(_Rules):
     requires: tuple[str, ...] = ()      # e.g. ("panel:index.close", "series:flows.elg_buy", "table:membership")
     description: str = ""
     # parameter rules (ParamRules.validate, the docstring of _Rules): enumerated options, params > 0, intervals,
-    # param <= another param, and a custom check(params) for what is specific to the signal
+    # param <= / < another param, and a custom check(params) for what is specific to the signal
     choices: dict = field(default_factory=dict)
     positive: tuple[str, ...] = ()
     ranges: dict = field(default_factory=dict)
     not_above: dict = field(default_factory=dict)
+    below: dict = field(default_factory=dict)
     check: Optional[Callable[[dict], None]] = None
     format_tables: Optional[Callable[[dict], str]] = None   # report-style text of SignalResult.tables
     indicators: tuple = ()              # IndicatorSpec: indicators computable alone, with only their inputs

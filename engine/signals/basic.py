@@ -59,11 +59,15 @@ def ma_timing(ds: Dataset, params: dict) -> SignalResult:
     """Moving-average timing: 100% when MA_short(close) > MA_long(close) at close t, else 0%.
 
     Inputs: close of ``code`` in panel ``params['panel']`` (traded on that panel). Output: weights in {0, 1}. Warm-up: ``long`` days (weight 0 before).
-    Timing: decided with closes up to t only (trailing means), traded at t+lag.
+    Timing: decided with closes up to t only (trailing means), traded at t+lag. ``params`` are validated first
+    (:data:`MA_TIMING`'s rules: windows > 0, ``short`` smaller than ``long``).
     """
+    return _ma_timing(ds, MA_TIMING.validate(params))
+
+
+def _ma_timing(ds: Dataset, params: dict) -> SignalResult:
+    """:func:`ma_timing` of validated params (``MA_TIMING.compute``: the engine validated them from the YAML)."""
     short, long_ = params["short"], params["long"]
-    if short >= long_:
-        raise DataError(f"ma_timing: short window ({short}) must be smaller than long window ({long_}); fix signal.params")
     panel = ds.panel(params["panel"])
     code = code_in_panel(panel, params["code"], "ma_timing")
     close = panel["close"][code]
@@ -183,9 +187,9 @@ def _alias(code: str, panel, path) -> str:
 
 HOLD = SignalSpec("hold", hold, {"panel": "index", "code": "000300.SH"}, "index", ("panel:index.close",),
                   "Hold the benchmark: excess return must equal minus the costs.")
-MA_TIMING = SignalSpec("ma_timing", ma_timing, {"panel": "index", "code": "000300.SH", "short": 20, "long": 60}, "index",
-                       ("panel:index.close",), "Moving-average crossover timing on the CSI 300 (0/100%).",
-                       positive=("short", "long"))
+MA_TIMING = SignalSpec("ma_timing", _ma_timing, {"panel": "index", "code": "000300.SH", "short": 20, "long": 60},
+                       "index", ("panel:index.close",), "Moving-average crossover timing on the CSI 300 (0/100%).",
+                       positive=("short", "long"), below={"short": "long"})
 WEIGHTS_FILE = SignalSpec("weights_file", weights_file,
                           {"panel": "index", "path": "strategies/weights_example.csv", "layout": "wide", "timing": "decided"},
                           "index", (), "Backtest a user-supplied target-weight path (CSV).",

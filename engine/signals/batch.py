@@ -29,9 +29,10 @@ import numpy as np
 import pandas as pd
 
 from engine.data.panel import Dataset, Panel
-from engine.errors import JingongError
+from engine.errors import JingongError, ParamError
 from engine.kernels.ma import rolling_means
 from engine.signals import REGISTRY
+from engine.signals.basic import MA_TIMING
 from engine.signals.components import ComponentStore, Components
 from engine.backtest.weightpaths import CrossPaths, DensePaths
 
@@ -45,9 +46,10 @@ def _ma_timing(ds: Dataset, params_list: list[dict], panel: Panel):
     problems: list = [None] * len(params_list)
     groups: dict[tuple, list[int]] = {}
     for p, prm in enumerate(params_list):
-        if prm["short"] >= prm["long"]:
-            problems[p] = (f"ma_timing: short window ({prm['short']}) must be smaller than long window "
-                           f"({prm['long']}); fix signal.params")
+        try:                                          # a sweep's plan skipped these already; a direct call gets it here
+            MA_TIMING.check_combination(prm)
+        except ParamError as exc:
+            problems[p] = str(exc)
             continue
         groups.setdefault((prm["panel"], prm["code"]), []).append(p)
     parts = []                                        # (columns, CrossPaths on the panel's calendar or dense)

@@ -26,9 +26,9 @@ signal's validator, :meth:`engine.signals.base.ParamRules.validate`), each combi
 the rules between them (``not_above``, the signal's ``check``), and every distinct tuple of the other swept values
 with :func:`engine.config.config_from_dict` (so cross-field rules apply). A value that fails everywhere is a
 ConfigError; a combination that fails only as a combination (e.g. ``price: open`` with ``lag: 0``, or
-``val_min_periods`` above ``val_window``) is skipped and counted, as are the failures the signals find later
-(ma_timing's ``short >= long``, a code not in the data). The combinations' params reach the signals validated: the
-compute paths of a sweep do not check them again.
+``val_min_periods`` above ``val_window``, ma_timing's ``short >= long``) is skipped and counted, as are the
+failures the signals find later in the data (a code not in a panel). The combinations' params reach the signals
+validated: the compute paths of a sweep do not check them again.
 """
 from __future__ import annotations
 
