@@ -118,6 +118,20 @@ def print_summary(p, res, skipped, sel, info, ds, banner: bool = True) -> None:
         print(line)
 
 
+def pair_pivots(res: pd.DataFrame, a: str, b: str, cols_aggs) -> dict[str, pd.DataFrame]:
+    """``{col: res.pivot_table(index=a, columns=b, values=col, aggfunc=agg)}`` for every ``(col, agg)`` in
+    ``cols_aggs`` (``agg`` 'min' or 'max'), from one grouping of ``res`` by (a, b) instead of one per column: the
+    same tables (pivot_table's defaults: sorted keys, NaN keys and all-NaN cells' rows and columns dropped)."""
+    cols = list(dict.fromkeys(c for c, _ in cols_aggs))
+    grouped = res.groupby([a, b], sort=True)[cols]
+    by_agg = {agg: grouped.agg(agg) for agg in dict.fromkeys(g for _, g in cols_aggs)}
+    out = {}
+    for col, agg in cols_aggs:
+        s = by_agg[agg][col].dropna()
+        out[col] = s.unstack(b).sort_index(axis=1).dropna(how="all", axis=1)
+    return out
+
+
 def _heatmap_png(path: Path, vals: np.ndarray, xs: list[str], ys: list[str], xlabel: str, ylabel: str, title: str,
                  cmap: str) -> None:
     """One heatmap PNG through matplotlib's object API (no pyplot, no backend switch: nothing global is touched).
@@ -167,7 +181,7 @@ def _heatmaps(p, res: pd.DataFrame, run_dir: Path, synthetic: bool) -> list[str]
     title = f"{col}{f' ({agg} over other parameters)' if other else ''}" + ("  [SYNTHETIC]" if synthetic else "")
     files = []
     for a, b in list(itertools.combinations(keys, 2))[:MAX_HEATMAPS]:
-        piv = res.pivot_table(index=a, columns=b, values=col, aggfunc=agg)
+        piv = pair_pivots(res, a, b, [(col, agg)])[col]
         fname = f"heatmap_{names[a]}__{names[b]}.png".replace("/", "_")
         _heatmap_png(run_dir / fname, piv.to_numpy(dtype=float), [str(x) for x in piv.columns],
                      [str(x) for x in piv.index], names[b], names[a], title,
