@@ -16,7 +16,6 @@ import argparse
 import dataclasses
 import hashlib
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -151,13 +150,10 @@ def format_table(table: pd.DataFrame, synth: list[str]) -> str:
 
 
 def _chart(rets: dict, path: Path, title: str, benchmarks=()) -> None:
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    import matplotlib
+    from matplotlib.figure import Figure      # object API: the caller's backend and environment stay as they are
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(11, 7), sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
+    fig = Figure(figsize=(11, 7))
+    a1, a2 = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
     for name, r in rets.items():
         eq = (1 + r).cumprod()
         style = dict(ls="--", lw=1.0) if name in benchmarks else dict(lw=1.3)
@@ -170,7 +166,6 @@ def _chart(rets: dict, path: Path, title: str, benchmarks=()) -> None:
     a2.set_ylabel("drawdown")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)
 
 
 def _plain(v):

@@ -194,3 +194,25 @@ def test_weights_file_long_layout_uses_the_compact_path(tmp_path):
         for k in ("positions", "weights_held"):
             pd.testing.assert_frame_equal(getattr(a, k), getattr(b, k), check_exact=True)
         assert a.trades_count == b.trades_count > 0
+
+
+def test_dense_codes_used_by_a_naive_loop():
+    """DensePaths.codes_used (a numba pass, no (T, P, N) copy) = the codes with a non-zero, non-NaN weight in some
+    row of some column, by a plain Python loop; -0.0 and NaN do not count, inf does; C-ordered, a column slice
+    (a strided view) and Fortran order alike."""
+    from engine.backtest.weightpaths import DensePaths
+
+    rng = np.random.default_rng(7)
+    w = rng.random((40, 4, 9))
+    w[w < 0.93] = 0.0
+    w[rng.random(w.shape) < 0.1] = np.nan
+    w[:, :, 2] = np.nan
+    w[:, :, 3] = -0.0
+    w[:, :, 5] = 0.0
+    w[17, 2, 5] = np.inf
+    for arr in (w, w[:, 1:3, :], np.asfortranarray(w)):
+        T, P, N = arr.shape
+        naive = [j for j in range(N) if any(arr[t, p, j] != 0 and not np.isnan(arr[t, p, j])
+                                            for t in range(T) for p in range(P))]
+        assert DensePaths(arr).codes_used().tolist() == naive
+    assert 5 in DensePaths(w).codes_used() and 2 not in DensePaths(w).codes_used()

@@ -2,6 +2,9 @@
 engine/kernels. Checked on the source (ast), so function-level imports count as edges too: a cycle "worked around"
 by importing inside a function is still a cycle."""
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,3 +176,65 @@ def test_nothing_in_engine_writes_sys_modules():
     found = {str(f.relative_to(ROOT)): lines for f in sorted(ENGINE.rglob("*.py"))
              if (lines := _sys_modules_writes(f.read_text(encoding="utf-8")))}
     assert found == {}
+
+
+# ------------------------------------------------------------------------------------------------ matplotlib
+def _backend_switches(source: str) -> list[int]:
+    """Lines of ``source`` that switch matplotlib's backend for the whole process (``matplotlib.use(...)``,
+    ``pyplot.switch_backend(...)``) or set ``MPLBACKEND`` in the environment."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            f = node.func
+            if (f.attr == "use" and isinstance(f.value, ast.Name) and f.value.id in ("matplotlib", "mpl")) \
+                    or f.attr == "switch_backend":
+                lines.append(node.lineno)
+            elif f.attr in ("setdefault", "__setitem__", "update") and "MPLBACKEND" in ast.unparse(node):
+                lines.append(node.lineno)
+        elif isinstance(node, ast.Assign) and any("MPLBACKEND" in ast.unparse(t) for t in node.targets):
+            lines.append(node.lineno)
+    return sorted(lines)
+
+
+def test_the_backend_checker_finds_planted_switches():
+    planted = """\
+import os
+import matplotlib
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+matplotlib.use("Agg")
+mpl.use("Agg")
+plt.switch_backend("Agg")
+os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ["MPLBACKEND"] = "Agg"
+backend = matplotlib.get_backend()
+from matplotlib.figure import Figure
+"""
+    assert _backend_switches(planted) == [5, 6, 7, 8, 9]
+
+
+def test_charts_leave_the_callers_matplotlib_backend_alone():
+    """Charts are drawn through the object API (matplotlib.figure.Figure): a library must not switch the backend of
+    the user's process (a notebook's inline backend) nor set MPLBACKEND for it. Statically for all of engine/, and
+    once for real: the comparison chart and a sweep heatmap in a process whose backend is 'pdf'."""
+    found = {str(f.relative_to(ROOT)): lines for f in sorted(ENGINE.rglob("*.py"))
+             if (lines := _backend_switches(f.read_text(encoding="utf-8")))}
+    assert found == {}
+    code = """\
+import os, sys, tempfile, pathlib
+import matplotlib
+matplotlib.use("pdf")
+import numpy as np, pandas as pd
+from engine.compare import _chart
+from engine.sweep.report import _heatmap_png
+d = pathlib.Path(tempfile.mkdtemp())
+r = pd.Series([0.01, -0.02, 0.005], index=pd.date_range("2024-01-02", periods=3))
+_chart({"a": r, "b": r * 0.5}, d / "c.png", "t", benchmarks=("b",))
+_heatmap_png(d / "h.png", np.array([[0.1, 0.2], [0.3, np.nan]]), ["1", "2"], ["x", "y"], "b", "a", "t", "RdYlGn")
+assert (d / "c.png").read_bytes()[:4] == b"\\x89PNG" and (d / "h.png").read_bytes()[:4] == b"\\x89PNG"
+print(matplotlib.get_backend(), os.environ.get("MPLBACKEND"))
+"""
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["pdf", "None"]

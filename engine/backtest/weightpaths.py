@@ -25,6 +25,7 @@ import pandas as pd
 from engine.data.panel import _fmt_dates
 from engine.errors import DataError
 from engine.kernels.ma import cross_events, cross_weights
+from engine.kernels.paths import codes_held
 from engine.kernels.portfolio import dense_events, lagged_events
 from engine.kernels.prep import sparse_events
 
@@ -78,6 +79,8 @@ class DensePaths:
         return DensePaths(self.w[:, list(cols), :])
 
     def codes_used(self) -> np.ndarray:
+        if self.w.dtype == np.float64 and self.w.ndim == 3:
+            return codes_held(self.w)
         return np.flatnonzero(np.nan_to_num(self.w).any(axis=(0, 1)))
 
     def restrict(self, idx) -> "DensePaths":

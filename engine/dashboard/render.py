@@ -79,13 +79,11 @@ def _ascii(s: str) -> str:
 
 def plot_block(block, path: Path, weeks: int, synthetic: bool, end=None) -> Path:
     """One PNG: time series as the ``weeks`` weeks up to ``end`` (the dashboard's week), cross-sections as bars."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure      # object API: the caller's backend stays as it is
 
     items = list(block.chart.items())
-    fig, axes = plt.subplots(1, max(1, len(items)), figsize=(4.6 * max(1, len(items)), 3.6), squeeze=False)
+    fig = Figure(figsize=(4.6 * max(1, len(items)), 3.6))
+    axes = fig.subplots(1, max(1, len(items)), squeeze=False)
     for ax, (name, obj) in zip(axes[0], items):
         if isinstance(obj, pd.Series) and isinstance(obj.index, pd.DatetimeIndex):
             s = obj.dropna().loc[:end].iloc[-weeks:]
@@ -106,7 +104,6 @@ def plot_block(block, path: Path, weeks: int, synthetic: bool, end=None) -> Path
     fig.suptitle(CHART_TITLES.get(block.key, block.key) + (" - SYNTHETIC DATA" if synthetic else ""), fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 

@@ -30,7 +30,7 @@ PBO_SENTENCE = ("PBO (回测过拟合概率): 把样本切成多块、反复划�
 
 def build_sweep_page(p, res: pd.DataFrame, skipped, sel: dict, info: dict, ds, language: str = "both") -> Page:
     from engine.sweep.grid import LOWER_IS_BETTER, column_names
-    from engine.sweep.report import _header, _top, _wf_table
+    from engine.sweep.report import _header, _top, _wf_table, pair_pivots
 
     syn = bool(ds.synthetic)
     page = Page(f"Sweep / 参数扫描: {p.base.name}", language, syn,
@@ -50,11 +50,9 @@ def build_sweep_page(p, res: pd.DataFrame, skipped, sel: dict, info: dict, ds, l
     metrics = [m for m in dict.fromkeys([p.spec.rank_by, *HEAT_METRICS]) if pre + m in res.columns]
     figs = []
     for a, b in list(itertools.combinations(keys, 2))[:MAX_PAIRS]:
-        zs = []
-        for m in metrics:
-            agg = "min" if m in LOWER_IS_BETTER else "max"
-            piv = res.pivot_table(index=a, columns=b, values=pre + m, aggfunc=agg)
-            zs.append((m, agg, piv))
+        aggs = [(m, "min" if m in LOWER_IS_BETTER else "max") for m in metrics]
+        pivs = pair_pivots(res, a, b, [(pre + m, agg) for m, agg in aggs])
+        zs = [(m, agg, pivs[pre + m]) for m, agg in aggs]
         piv0 = zs[0][2]
         xs, ys = [str(v) for v in piv0.columns], [str(v) for v in piv0.index]
         other = len(keys) > 2

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as _dt
 import itertools
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -119,40 +118,74 @@ def print_summary(p, res, skipped, sel, info, ds, banner: bool = True) -> None:
         print(line)
 
 
+def pair_pivots(res: pd.DataFrame, a: str, b: str, cols_aggs) -> dict[str, pd.DataFrame]:
+    """``{col: res.pivot_table(index=a, columns=b, values=col, aggfunc=agg)}`` for every ``(col, agg)`` in
+    ``cols_aggs`` (``agg`` 'min' or 'max'), from one grouping of ``res`` by (a, b) instead of one per column: the
+    same tables (pivot_table's defaults: sorted keys, NaN keys and all-NaN cells' rows and columns dropped)."""
+    cols = list(dict.fromkeys(c for c, _ in cols_aggs))
+    grouped = res.groupby([a, b], sort=True)[cols]
+    by_agg = {agg: grouped.agg(agg) for agg in dict.fromkeys(g for _, g in cols_aggs)}
+    out = {}
+    for col, agg in cols_aggs:
+        s = by_agg[agg][col].dropna()
+        out[col] = s.unstack(b).sort_index(axis=1).dropna(how="all", axis=1)
+    return out
+
+
+def _heatmap_png(path: Path, vals: np.ndarray, xs: list[str], ys: list[str], xlabel: str, ylabel: str, title: str,
+                 cmap: str) -> None:
+    """One heatmap PNG through matplotlib's object API (no pyplot, no backend switch: nothing global is touched).
+
+    The layout is computed in inches from the label lengths instead of ``tight_layout`` (which draws every figure
+    twice): DejaVu Sans digits and letters are at most ~0.65 em wide, so the margins below hold the longest tick
+    label of each axis, the axis labels, the colorbar and its tick labels, and a title of up to two lines."""
+    from matplotlib.figure import Figure
+
+    nr, nc = vals.shape
+    em = 0.65 / 72                                        # inches per point of font size, per character
+    ycw = max((len(y) for y in ys), default=1) * 7 * em     # widest y tick label (7 pt)
+    xch = max((len(x) for x in xs), default=1) * 7 * em     # tallest rotated x tick label (7 pt)
+    w = 1.2 + 0.45 * nc + 2
+    h = 1.2 + 0.35 * nr + 1
+    lines = [title] if len(title) * 9 * em <= w - 0.2 else title.split("  ", 1) if "  " in title else [title]
+    left, bottom = 0.12 + 0.22 + 0.08 + ycw, 0.12 + 0.22 + 0.08 + xch
+    top = 0.12 + 0.17 * len(lines)
+    cbar_w, cbar_gap, cbar_labels = 0.15, 0.2, 0.55
+    right = cbar_gap + cbar_w + cbar_labels
+    fig = Figure(figsize=(w, h))
+    ax = fig.add_axes((left / w, bottom / h, max(w - left - right, 0.5) / w, max(h - bottom - top, 0.5) / h))
+    cax = fig.add_axes(((w - cbar_labels - cbar_w) / w, bottom / h, cbar_w / w, max(h - bottom - top, 0.5) / h))
+    im = ax.imshow(vals, aspect="auto", cmap=cmap)
+    if vals.size <= 225:
+        for (r, c), v in np.ndenumerate(vals):
+            if np.isfinite(v):
+                ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=6)
+    ax.set_xticks(range(nc), xs, rotation=90, fontsize=7)
+    ax.set_yticks(range(nr), ys, fontsize=7)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    fig.text(0.5, 1 - 0.06 / h, "\n".join(lines), ha="center", va="top", fontsize=9)
+    fig.colorbar(im, cax=cax)
+    fig.savefig(path, dpi=80)
+
+
 def _heatmaps(p, res: pd.DataFrame, run_dir: Path, synthetic: bool) -> list[str]:
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """PNG heatmaps of the ranking metric over every pair of swept parameters (at most :data:`MAX_HEATMAPS`), the
+    other parameters aggregated by their best value."""
     keys = [k for k, v in zip(p.spec.keys, p.spec.values) if len(v) > 1]
     names = dict(zip(p.spec.keys, column_names(tuple(p.spec.keys))))
     metric = p.spec.rank_by
     col = ("is_" + metric) if ("is_" + metric) in res else metric
     agg = "min" if metric in LOWER_IS_BETTER else "max"
+    other = len(keys) > 2
+    title = f"{col}{f' ({agg} over other parameters)' if other else ''}" + ("  [SYNTHETIC]" if synthetic else "")
     files = []
     for a, b in list(itertools.combinations(keys, 2))[:MAX_HEATMAPS]:
-        piv = res.pivot_table(index=a, columns=b, values=col, aggfunc=agg)
-        fig, ax = plt.subplots(figsize=(1.2 + 0.45 * piv.shape[1] + 2, 1.2 + 0.35 * piv.shape[0] + 1))
-        vals = piv.to_numpy(dtype=float)
-        im = ax.imshow(vals, aspect="auto", cmap="RdYlGn" if agg == "max" else "RdYlGn_r")
-        if vals.size <= 225:
-            for (r, c), v in np.ndenumerate(vals):
-                if np.isfinite(v):
-                    ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=6)
-        ax.set_xticks(range(piv.shape[1]), [str(x) for x in piv.columns], rotation=90, fontsize=7)
-        ax.set_yticks(range(piv.shape[0]), [str(x) for x in piv.index], fontsize=7)
-        ax.set_xlabel(names[b])
-        ax.set_ylabel(names[a])
-        other = len(keys) > 2
-        ax.set_title(f"{col}{f' ({agg} over other parameters)' if other else ''}"
-                     + ("  [SYNTHETIC]" if synthetic else ""), fontsize=9)
-        fig.colorbar(im, ax=ax)
-        fig.tight_layout()
+        piv = pair_pivots(res, a, b, [(col, agg)])[col]
         fname = f"heatmap_{names[a]}__{names[b]}.png".replace("/", "_")
-        fig.savefig(run_dir / fname, dpi=80)
-        plt.close(fig)
+        _heatmap_png(run_dir / fname, piv.to_numpy(dtype=float), [str(x) for x in piv.columns],
+                     [str(x) for x in piv.index], names[b], names[a], title,
+                     "RdYlGn" if agg == "max" else "RdYlGn_r")
         files.append(fname)
     return files
 

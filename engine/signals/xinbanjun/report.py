@@ -135,10 +135,7 @@ def format_asof(tables: dict) -> str:
 def charts(res, out_dir: Path, synthetic: bool, days: int = 750) -> list[Path]:
     """One PNG per sector over the last ``days`` trading days: close with corrections and long periods shaded;
     main-force flow; valuation percentile and PE; ETF inflow during the drawdown. Never overwrites a file."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure      # object API: the caller's backend stays as it is
 
     ind = res.indicators.iloc[-days:]
     last = ind.index[-1]
@@ -148,7 +145,8 @@ def charts(res, out_dir: Path, synthetic: bool, days: int = 750) -> list[Path]:
         path = Path(out_dir) / f"xinbanjun_{s}_{last:%Y%m%d}.png"
         if path.exists():
             raise ConfigError(f"--csv {out_dir}: {path.name} already exists; it is never overwritten, choose another directory")
-        fig, ax = plt.subplots(4, 1, figsize=(10, 10), sharex=True)
+        fig = Figure(figsize=(10, 10))
+        ax = fig.subplots(4, 1, sharex=True)
         x = ind.index
         ax[0].plot(x, ind[f"{s}.close"], lw=1, color="k")
         ax[0].fill_between(x, 0, 1, where=ind[f"{s}.down"] > 0, color="tab:red", alpha=0.12,
@@ -173,6 +171,5 @@ def charts(res, out_dir: Path, synthetic: bool, days: int = 750) -> list[Path]:
         ax[3].axhline(0, color="grey", lw=0.5)
         fig.tight_layout()
         fig.savefig(path, dpi=90)
-        plt.close(fig)
         paths.append(path)
     return paths
