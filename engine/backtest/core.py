@@ -39,9 +39,9 @@ from engine.backtest.costs import cash_growth, sh_share_mask, stamp_duty_schedul
 from engine.data.panel import Panel, _fmt_codes, _fmt_dates
 from engine.errors import ConfigError, DataError
 from engine.kernels.portfolio import dense_events, simulate_events
-from engine.backtest.limits import tradability, tradability_arrays, values
-from engine.kernels.prep import (event_codes, held_and_trades, price_window, price_window_into, trade_count,
-                                 weight_events)
+from engine.backtest.limits import mask_args, mask_outputs, tradability, values
+from engine.kernels.prep import (event_codes, held_and_trades, price_window, trade_count, weight_events,
+                                 window_masks_into)
 from engine.backtest.weightpaths import SparsePaths, as_paths, clean_targets, lagged_targets
 
 __all__ = ["BacktestResult", "backtest_dates", "run_backtest", "run_backtest_many", "stamp_duty_schedule",
@@ -172,13 +172,17 @@ def _prepare(panel: Panel, i0: int, i1: int, execution, costs, rules, boards, da
     view = same and i0 == 0 and T == close_all.shape[0] and np.array_equal(cols, np.arange(close_all.shape[1])) \
         and close_all.flags.f_contiguous
     n = len(cols)
+    rule = mask_args(panel, rules, boards, cols, i0, i1)
     close = np.empty((n, T)).T          # allocated by numpy (huge pages), filled by the kernel: see price_window_into
     exec_px = np.empty((0, 0)).T if view else np.empty((n, T)).T
     prev = np.full(n, np.nan)
-    price_window_into(close_all, px_all, cols, i0, T, same, not view, close, exec_px, prev)
+    can_buy, can_sell = mask_outputs(rules, T, n)
+    # the raw close itself when it is the window: NaN exactly where the filled close is (no copy)
+    px_read = close_all if view else exec_px
+    window_masks_into(close_all, px_all, cols, i0, T, same, not view, close, exec_px, prev, px_read, *rule,
+                      can_buy, can_sell)
     if view:
-        exec_px = close_all      # the raw close itself: NaN exactly where the filled close is (no copy)
-    can_buy, can_sell = tradability_arrays(panel, rules, boards, cols, i0, i1, exec_px, close, prev)
+        exec_px = close_all
     dates = panel.dates[i0:i1 + 1]
     buy, sell = stamp_duty_schedule(dates, costs.stamp_duty)
     tf = transfer_schedule(dates, costs.transfer_fee)

@@ -437,24 +437,45 @@ def simulate_events(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_se
 
 
 @njit
-def _scan_column(w_all, p, first, T, start, check, cur, bars, weights, e, write):
+def _seen_rows(w_all, first, T, start):
+    """(T, P) bool: bar j of column p reads a row of ``w_all`` (T_all, P, N) that is not all NaN. Read in the
+    array's memory order: across each row (stopping at its first value) when the codes are its fastest axis, else
+    down each code's column (a frame's Fortran-ordered values: reading across a row would touch one cache line and
+    page per code)."""
+    _, P, N = w_all.shape
+    seen = np.zeros((T, P), dtype=np.bool_)
+    j0 = max(start, -first)
+    if N > 1 and w_all.strides[2] > w_all.strides[0]:
+        for p in range(P):
+            for k in range(N):
+                for j in range(j0, T):
+                    if not np.isnan(w_all[first + j, p, k]):
+                        seen[j, p] = True
+        return seen
+    for j in range(j0, T):
+        for p in range(P):
+            for k in range(N):
+                if not np.isnan(w_all[first + j, p, k]):
+                    seen[j, p] = True
+                    break
+    return seen
+
+
+@njit
+def _scan_column(w_all, p, first, T, start, check, cur, bars, weights, e, write, seen):
     """Events of column p from bar ``start`` on (index e on; stored only if ``write``): bar j reads row
-    ``first + j`` of ``w_all`` (T_all, P, N) (none before the data); its first row that is not all NaN, then every
-    later such row that differs from the target in force; NaN cells count as 0. With ``check``: -1e-12 < w < 0
-    counts as 0, and the scan returns -1 when a row is not clearly valid (an infinite value, w <= -1e-12, or a sum
-    within 1e-12 of exceeding 1 + 1e-9), for the caller to check with numpy and report the rows."""
+    ``first + j`` of ``w_all`` (T_all, P, N) (none before the data); its first row that is not all NaN
+    (``seen[j, p]``, :func:`_seen_rows`), then every later such row that differs from the target in force; NaN
+    cells count as 0. With ``check``: -1e-12 < w < 0 counts as 0, and the scan returns -1 when a row is not clearly
+    valid (an infinite value, w <= -1e-12, or a sum within 1e-12 of exceeding 1 + 1e-9), for the caller to check
+    with numpy and report the rows."""
     N = w_all.shape[2]
     has = False
     for k in range(N):
         cur[k] = 0.0
     for j in range(max(start, -first), T):
         r = first + j
-        all_nan = True
-        for k in range(N):
-            if not np.isnan(w_all[r, p, k]):
-                all_nan = False
-                break
-        if all_nan:
+        if not seen[j, p]:
             continue
         diff = not has
         total = 0.0
@@ -486,7 +507,7 @@ def _scan_column(w_all, p, first, T, start, check, cur, bars, weights, e, write)
 @njit
 def lagged_events(w_all, first, T, trade_bar0, check):
     """Target events (module docstring) for T bars of dense weights ``w_all`` (T_all, P, N), bar j trading row
-    ``first + j``, in one pass without a (T, P, N) copy. With ``check`` they equal ``dense_events`` of
+    ``first + j``, without a (T, P, N) copy (the rows that are not all NaN found first, in the array's memory order). With ``check`` they equal ``dense_events`` of
     ``engine.backtest.weightpaths.lagged_targets`` (the numpy clean and check), or ``ok`` is False: some row needs the numpy
     check (invalid or borderline) and the events are not usable. Bar 0 is skipped unless ``trade_bar0``.
     Returns ``(ptr, bars, weights, ok)``."""
@@ -496,15 +517,16 @@ def lagged_events(w_all, first, T, trade_bar0, check):
     cur = np.zeros(N)
     bars = np.zeros(1, dtype=np.int64)
     weights = np.zeros((1, N))
+    seen = _seen_rows(w_all, first, T, start)
     for p in range(P):
-        e = _scan_column(w_all, p, first, T, start, check, cur, bars, weights, ptr[p], False)
+        e = _scan_column(w_all, p, first, T, start, check, cur, bars, weights, ptr[p], False, seen)
         if e < 0:
             return ptr, bars, weights, False
         ptr[p + 1] = e
     bars = np.empty(ptr[P], dtype=np.int64)
     weights = np.empty((ptr[P], N))
     for p in range(P):
-        _scan_column(w_all, p, first, T, start, check, cur, bars, weights, ptr[p], True)
+        _scan_column(w_all, p, first, T, start, check, cur, bars, weights, ptr[p], True, seen)
     return ptr, bars, weights, True
 
 

@@ -35,30 +35,34 @@ def price_window_into(close_all, px_all, cols, i0, T, same, want_px, close, px, 
     (Fortran order reads and writes along columns), ``prev`` (n,) filled with NaN. The caller allocates them with
     numpy, whose large arrays get transparent huge pages (numba's allocator does not: its fresh (T, N) output
     costs several times as much in page faults as the loop itself)."""
-    n = cols.shape[0]
-    for c in range(n):
-        k = cols[c]
-        for r in range(i0 - 1, -1, -1):      # the carry into row i0: the last known close before it
-            v = close_all[r, k]
-            if not np.isnan(v):
-                prev[c] = v
-                break
-        v_last = prev[c]
-        for r in range(T):
-            v = close_all[i0 + r, k]
-            if np.isnan(v):
-                v = v_last
-            else:
-                v_last = v
-            close[r, c] = v
-            if not want_px:
-                continue
-            if np.isnan(v):
-                px[r, c] = np.nan
-            elif same:
-                px[r, c] = close_all[i0 + r, k]
-            else:
-                px[r, c] = px_all[i0 + r, k]
+    for c in range(cols.shape[0]):
+        _window_col(close_all, px_all, cols[c], i0, T, same, want_px, close, px, prev, c)
+
+
+@njit
+def _window_col(close_all, px_all, k, i0, T, same, want_px, close, px, prev, c):
+    """Column c (code index k) of :func:`price_window_into`."""
+    for r in range(i0 - 1, -1, -1):          # the carry into row i0: the last known close before it
+        v = close_all[r, k]
+        if not np.isnan(v):
+            prev[c] = v
+            break
+    v_last = prev[c]
+    for r in range(T):
+        v = close_all[i0 + r, k]
+        if np.isnan(v):
+            v = v_last
+        else:
+            v_last = v
+        close[r, c] = v
+        if not want_px:
+            continue
+        if np.isnan(v):
+            px[r, c] = np.nan
+        elif same:
+            px[r, c] = close_all[i0 + r, k]
+        else:
+            px[r, c] = px_all[i0 + r, k]
 
 
 @njit
@@ -94,56 +98,100 @@ def limit_masks(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, i
 
 @njit
 def limit_masks_into(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up, ipo_down,
-                flag_up, flag_down, cols, i0, mode_board, mode_flags, flags_only, susp, has_susp, can_buy,
+                     flag_up, flag_down, cols, i0, mode_board, mode_flags, flags_only, susp, has_susp, can_buy,
                      can_sell):
     """:func:`limit_masks` writing into given (T, n) bool outputs ``can_buy`` / ``can_sell`` (any layout; the
-    caller allocates them with numpy, Fortran-ordered, see :func:`price_window_into`)."""
-    T, n = px.shape
+    caller allocates them with numpy, Fortran-ordered, see :func:`price_window_into`). With no limit rule
+    (neither ``mode_board`` nor ``mode_flags``) both masks are "not halted", and ``can_sell`` may be the same
+    array as ``can_buy``.
+
+    Shortcuts that give the same masks: a halted cell is blocked on both sides whatever its limits; under the board
+    rule a price further than one tick (plus the 1e-6 tolerance) inside ``prev close x (1 +/- pct)`` cannot reach
+    either limit price (rounding moves a limit price by at most half a tick), so the rounding is skipped there."""
+    for c in range(px.shape[1]):
+        _masks_col(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up, ipo_down,
+                   flag_up, flag_down, cols[c], i0, mode_board, mode_flags, flags_only, susp, has_susp, can_buy,
+                   can_sell, c)
+
+
+@njit
+def window_masks_into(close_all, px_all, cols, i0, T, same, want_px, close, px, prev, px_read, board, board_pct, st,
+                      st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up, ipo_down, flag_up, flag_down, mode_board,
+                      mode_flags, flags_only, susp, has_susp, can_buy, can_sell):
+    """:func:`price_window_into` and :func:`limit_masks_into` in one pass, column by column (a column's filled
+    closes and prices are still in cache when its masks read them). The masks read the execution prices from
+    ``px_read``: ``px`` itself, or (``want_px`` False) the raw close ``close_all`` when that is the window."""
+    for c in range(cols.shape[0]):
+        k = cols[c]
+        _window_col(close_all, px_all, k, i0, T, same, want_px, close, px, prev, c)
+        _masks_col(px_read, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up,
+                   ipo_down, flag_up, flag_down, k, i0, mode_board, mode_flags, flags_only, susp, has_susp, can_buy,
+                   can_sell, c)
+
+
+@njit
+def _masks_col(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up, ipo_down,
+               flag_up, flag_down, k, i0, mode_board, mode_flags, flags_only, susp, has_susp, can_buy, can_sell, c):
+    """Column c (code index k) of :func:`limit_masks_into`."""
+    T = can_buy.shape[0]
+    if not mode_board and not mode_flags:
+        for r in range(T):
+            ok = not np.isnan(px[r, c])
+            if has_susp and float(susp[i0 + r, k]) > 0.5:
+                ok = False
+            can_buy[r, c] = ok
+            can_sell[r, c] = ok
+        return
     has_fu = flag_up.shape[0] > 0
     has_fd = flag_down.shape[0] > 0
-    for c in range(n):
-        k = cols[c]
-        for r in range(T):
-            p = px[r, c]
-            up = False
-            down = False
-            if mode_board:
+    tk = tick_k[c]
+    one_tick = 1.0 / tk if tk > 0 else np.inf
+    for r in range(T):
+        p = px[r, c]
+        halted = np.isnan(p)
+        if has_susp and float(susp[i0 + r, k]) > 0.5:
+            halted = True
+        if halted:
+            can_buy[r, c] = False
+            can_sell[r, c] = False
+            continue
+        up = False
+        down = False
+        if mode_board:
+            if ipo_lo[c] <= r < ipo_hi[c]:
+                up = p >= ipo_up[c] - 1e-6
+                down = p <= ipo_down[c] + 1e-6
+            else:
                 pc = prev[c] if r == 0 else close[r - 1, c]
                 pct = board_pct[board[c], r]
                 if has_st and st[r, c] and abs(pct - 0.10) <= 1e-8 + 1e-5 * 0.10:
                     pct = st_pct[r]
-                lu = np.nan
-                ld = np.nan
                 if pct > 0:
-                    lu = _round_half_up(pc * (1 + pct), tick_k[c])
-                    ld = _round_half_up(pc * (1 - pct), tick_k[c])
-                if ipo_lo[c] <= r < ipo_hi[c]:
-                    lu = ipo_up[c]
-                    ld = ipo_down[c]
-                up = p >= lu - 1e-6
-                down = p <= ld + 1e-6
-            if mode_flags:
-                if has_fu:
-                    f = float(flag_up[i0 + r, k])
-                    if not np.isnan(f):
-                        up = f > 0.5
-                    elif flags_only:
-                        up = False
+                    xu = pc * (1 + pct)
+                    if not p < xu - one_tick - 1e-6:
+                        up = p >= _round_half_up(xu, tk) - 1e-6
+                    xd = pc * (1 - pct)
+                    if not p > xd + one_tick + 1e-6:
+                        down = p <= _round_half_up(xd, tk) + 1e-6
+        if mode_flags:
+            if has_fu:
+                f = float(flag_up[i0 + r, k])
+                if not np.isnan(f):
+                    up = f > 0.5
                 elif flags_only:
                     up = False
-                if has_fd:
-                    f = float(flag_down[i0 + r, k])
-                    if not np.isnan(f):
-                        down = f > 0.5
-                    elif flags_only:
-                        down = False
+            elif flags_only:
+                up = False
+            if has_fd:
+                f = float(flag_down[i0 + r, k])
+                if not np.isnan(f):
+                    down = f > 0.5
                 elif flags_only:
                     down = False
-            halted = np.isnan(p)
-            if has_susp and float(susp[i0 + r, k]) > 0.5:
-                halted = True
-            can_buy[r, c] = not up and not halted
-            can_sell[r, c] = not down and not halted
+            elif flags_only:
+                down = False
+        can_buy[r, c] = not up
+        can_sell[r, c] = not down
 
 
 @njit
