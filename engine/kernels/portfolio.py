@@ -186,7 +186,42 @@ def simulate_events(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_se
                     min_commission, stamp_buy, stamp_sell, transfer, tshare, tshare_min, sh_mask, slippage, lot,
                     initial_cash, threshold, force, cash_g, div, anchor, want_returns, want_flows, record,
                     value, returns, turnover, costs_out, pre_value, traded_out, cash_out, positions, raw0):
-    """Simulate P target-weight portfolios given as events; see the module docstring for inputs and outputs.
+    """Simulate P target-weight portfolios given as events; see the module docstring for inputs and outputs."""
+    none = np.zeros(0, dtype=np.int64)
+    _simulate(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_sell, trade_bar0, commission,
+              min_commission, stamp_buy, stamp_sell, transfer, tshare, tshare_min, sh_mask, slippage, lot,
+              initial_cash, threshold, force, cash_g, div, anchor, want_returns, want_flows, record,
+              value, returns, turnover, costs_out, pre_value, traded_out, cash_out, positions, raw0,
+              False, none, none, np.zeros(0))
+
+
+@njit
+def simulate_events_log(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_sell, trade_bar0, commission,
+                        min_commission, stamp_buy, stamp_sell, transfer, tshare, tshare_min, sh_mask, slippage, lot,
+                        initial_cash, threshold, force, cash_g, div, want_returns, want_flows,
+                        value, returns, turnover, costs_out, cash_out, raw0, log_bar, log_k, log_q):
+    """:func:`simulate_events` in anchored mode for one portfolio (P = 1) with its holdings as a change log instead
+    of (T, N) positions: ``cash_out`` (1, T) as with ``record``, and each change of a position (a cell of
+    ``positions`` that differs from the row before, row -1 = none) as ``(log_bar, log_k, log_q)`` = (bar, asset,
+    shares from that bar on), in bar order. Returns the number of changes; only the first ``len(log_bar)`` are
+    written (call again with larger arrays when it returns more). :func:`engine.kernels.prep.log_positions`
+    rebuilds the positions."""
+    dummy = np.zeros((1, 1))
+    return _simulate(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_sell, trade_bar0, commission,
+                     min_commission, stamp_buy, stamp_sell, transfer, tshare, tshare_min, sh_mask, slippage, lot,
+                     initial_cash, threshold, force, cash_g, div, True, want_returns, want_flows, False,
+                     value, returns, turnover, costs_out, dummy, dummy, cash_out, np.zeros((1, 1, 1)), raw0,
+                     True, log_bar, log_k, log_q)
+
+
+@njit
+def _simulate(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_sell, trade_bar0, commission,
+              min_commission, stamp_buy, stamp_sell, transfer, tshare, tshare_min, sh_mask, slippage, lot,
+              initial_cash, threshold, force, cash_g, div, anchor, want_returns, want_flows, record,
+              value, returns, turnover, costs_out, pre_value, traded_out, cash_out, positions, raw0,
+              log, log_bar, log_k, log_q):
+    """The body of :func:`simulate_events` (and, with ``log``, :func:`simulate_events_log`, which returns the
+    number of position changes).
 
     Portfolios outer, bars inner: each portfolio's state (cash, shares, target in force, last book target, pending
     legs) stays hot and its outputs are one contiguous row. A bar is *active* when it may trade: its target
@@ -215,6 +250,8 @@ def simulate_events(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_se
     buy_f = np.zeros(N)
     buy_m = np.zeros(N)
     held = np.zeros(N, dtype=np.int64)
+    n_log = 0
+    cap = log_bar.shape[0]
     for p in range(P):
         for k in range(N):
             pos[k] = 0.0
@@ -319,7 +356,14 @@ def simulate_events(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_se
                         fee = _fee(x, q, k, i, stamp_sell[i], commission, min_commission, transfer, tshare,
                                    tshare_min, sh_mask)
                         c += x - fee
+                        before = pos[k]
                         pos[k] -= q
+                        if log and pos[k] != before:
+                            if n_log < cap:
+                                log_bar[n_log] = i
+                                log_k[n_log] = k
+                                log_q[n_log] = pos[k]
+                            n_log += 1
                         traded += x
                         cost += fee + q * px * slippage
                 if n_buys > 0:
@@ -339,7 +383,14 @@ def simulate_events(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_se
                         fee = _fee(x, q, k, i, stamp_buy[i], commission, min_commission, transfer, tshare,
                                    tshare_min, sh_mask)
                         c -= x + fee
+                        before = pos[k]
                         pos[k] += q
+                        if log and pos[k] != before:
+                            if n_log < cap:
+                                log_bar[n_log] = i
+                                log_k[n_log] = k
+                                log_q[n_log] = pos[k]
+                            n_log += 1
                         traded += x
                         cost += fee + q * px * slippage
                 if book:
@@ -364,8 +415,9 @@ def simulate_events(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_se
                         v += pos[k] * close[j, k]
                 if j == 0:
                     raw0[p] = v
-                if record:
+                if record or log:
                     cash_out[p, j] = c
+                if record:
                     for k in range(N):
                         positions[p, j, k] = pos[k]
                 if not anchor:
@@ -408,6 +460,9 @@ def simulate_events(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_se
                     held[n_held] = k
                     n_held += 1
             if j_fast < stop:
+                if log:
+                    for j in range(j_fast, stop):
+                        cash_out[p, j] = c
                 vrow = value[p]
                 if n_held == 0:
                     for j in range(j_fast, stop):
@@ -434,6 +489,7 @@ def simulate_events(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_se
                         turnover[p, j] = 0.0
                         costs_out[p, j] = 0.0
             i = stop
+    return n_log
 
 
 @njit

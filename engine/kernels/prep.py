@@ -226,6 +226,28 @@ def held_and_trades(pos, close, v_close):
 
 
 @njit
+def log_positions(log_bar, log_k, log_q, out):
+    """Fill ``out`` (T, n) (any layout, every cell written) with the positions of a change log of
+    :func:`engine.kernels.portfolio.simulate_events_log`: asset ``log_k[e]`` holds ``log_q[e]`` shares from bar
+    ``log_bar[e]`` until its next change (0 before its first); entries in bar order."""
+    T, n = out.shape
+    last_bar = np.zeros(n, dtype=np.int64)
+    last_q = np.zeros(n)
+    for e in range(log_bar.shape[0]):
+        k = log_k[e]
+        j = log_bar[e]
+        q = last_q[k]
+        for r in range(last_bar[k], j):
+            out[r, k] = q
+        last_bar[k] = j
+        last_q[k] = log_q[e]
+    for k in range(n):
+        q = last_q[k]
+        for r in range(last_bar[k], T):
+            out[r, k] = q
+
+
+@njit
 def trade_count(pos):
     """The number of cells of ``pos`` (T, N) that differ from the row before (row -1 = no position): the
     ``trades`` of :func:`held_and_trades` without the weights."""
