@@ -53,33 +53,45 @@ def _market(seed=3, T=260, N=12):
     return panel, f(w)
 
 
-def _reference_masks(p, rules):
+def _reference_masks(p, rules, info=None):
     px = p["close"].to_numpy()
-    lu, ld = board_limit_prices(p, rules)
+    lu, ld = board_limit_prices(p, rules, info)
     with np.errstate(invalid="ignore"):
         up, down = px >= lu - 1e-6, px <= ld + 1e-6
     halted = np.isnan(px) | p["suspended"].to_numpy()
     return ~up & ~halted, ~down & ~halted
 
 
-@pytest.mark.parametrize("limits", ["board", "off"])
-def test_fused_window_and_masks_equal_the_numpy_limits(limits):
+@pytest.mark.parametrize("limits,listing", [("board", False), ("board", True), ("off", False)])
+def test_fused_window_and_masks_equal_the_numpy_limits(limits, listing):
     p, _ = _market()
-    rules = MarketRulesConfig(limits=limits, lot_size=100)
+    rules = MarketRulesConfig(limits=limits, lot_size=100, ipo_free_days=listing)
+    info = None
+    if listing:     # listing-day rules: 5 free days (ChiNext, registration), the +44% / -36% band, no limit
+        info = pd.DataFrame({"code": p.codes, "list_date": [None, None, str(p.dates[60].date()), None, None, None,
+                                                            None, str(p.dates[130].date()), None, None, None, None],
+                             "issue_price": [np.nan] * 7 + [9.0] + [np.nan] * 4})
+        info.loc[3, "list_date"], info.loc[9, "list_date"] = str(p.dates[100].date()), "2014-03-03"
+        # a listing date inside the closes' history: its band (issue price x 1.44 below the close) blocks buys where
+        # the board rule would not
+        info.loc[8, "list_date"] = str(p.dates[150].date())
+        info.loc[8, "issue_price"] = round(float(p["close"].iloc[150, 8]) / 2, 2)
     T = len(p.dates)
-    prep = core._prepare(p, 0, T - 1, ExecutionConfig(lag=1), CostConfig(), rules, None)
+    prep = core._prepare(p, 0, T - 1, ExecutionConfig(lag=1), CostConfig(), rules, info)
     np.testing.assert_array_equal(prep["close"], p["close"].ffill().to_numpy())
     if limits == "off":
         want_b = want_s = ~np.isnan(p["close"].to_numpy()) & ~p["suspended"].to_numpy()
     else:
-        want_b, want_s = _reference_masks(p, rules)
+        want_b, want_s = _reference_masks(p, rules, info)
         assert (~want_b & ~np.isnan(p["close"].to_numpy())).sum() >= 15       # limit-up days (locked or beyond)
         assert (~want_s & ~np.isnan(p["close"].to_numpy())).sum() >= 7
+    if listing:
+        assert not want_b[150, 8] and want_s[150, 8]
     np.testing.assert_array_equal(prep["can_buy"], want_b)
     np.testing.assert_array_equal(prep["can_sell"], want_s)
     # a window and a column subset: the same cells
     cols = np.array([10, 2, 6, 0, 4], dtype=np.int64)
-    sub = core._prepare(p, 30, 220, ExecutionConfig(lag=1), CostConfig(), rules, None, cols=cols)
+    sub = core._prepare(p, 30, 220, ExecutionConfig(lag=1), CostConfig(), rules, info, cols=cols)
     np.testing.assert_array_equal(sub["can_buy"], want_b[30:221][:, cols])
     np.testing.assert_array_equal(sub["can_sell"], want_s[30:221][:, cols])
     np.testing.assert_array_equal(sub["exec_price"], p["close"].to_numpy()[30:221][:, cols])

@@ -142,56 +142,111 @@ def _masks_col(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ip
             can_buy[r, c] = ok
             can_sell[r, c] = ok
         return
-    has_fu = flag_up.shape[0] > 0
-    has_fd = flag_down.shape[0] > 0
-    tk = tick_k[c]
-    one_tick = 1.0 / tk if tk > 0 else np.inf
+    no_flags = not mode_flags or (flag_up.shape[0] == 0 and flag_down.shape[0] == 0 and not flags_only)
+    if mode_board and no_flags and T > 1 and not (has_st and st[:, c].any()):
+        _board_col(px, close, prev, board_pct[board[c]], tick_k[c], k, i0, susp, has_susp, can_buy, can_sell, c,
+                   ipo_lo[c], ipo_hi[c], ipo_up[c], ipo_down[c])
+        return
     for r in range(T):
+        b, s = _mask_cell(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up,
+                          ipo_down, flag_up, flag_down, k, i0, mode_board, mode_flags, flags_only, susp, has_susp, c,
+                          r)
+        can_buy[r, c] = b
+        can_sell[r, c] = s
+
+
+@njit
+def _board_col(px, close, prev, pct_row, tk, k, i0, susp, has_susp, can_buy, can_sell, c, lo, hi, ipo_u, ipo_d):
+    """The board rule alone (no flags, no ST day) on column c: one branch-free pass decides every halted cell and
+    every cell whose price is more than a tick (plus the 1e-6 tolerance) inside ``prev close x (1 +/- pct)``,
+    where rounding to the tick (at most half a tick) cannot reach it; the other cells (near or beyond a limit, no
+    limit in force, row 0, the listing-day rows ``lo..hi-1``) are then decided by :func:`_mask_cell`'s exact
+    rule."""
+    T = can_buy.shape[0]
+    one_tick = 1.0 / tk
+    fix = np.empty(T, dtype=np.int64)
+    n_fix = 0
+    for r in range(1, T):
         p = px[r, c]
+        pct = pct_row[r]
+        pc = close[r - 1, c]
         halted = np.isnan(p)
-        if has_susp and float(susp[i0 + r, k]) > 0.5:
-            halted = True
-        if halted:
-            can_buy[r, c] = False
-            can_sell[r, c] = False
-            continue
-        up = False
-        down = False
-        if mode_board:
-            if ipo_lo[c] <= r < ipo_hi[c]:
-                up = p >= ipo_up[c] - 1e-6
-                down = p <= ipo_down[c] + 1e-6
-            else:
-                pc = prev[c] if r == 0 else close[r - 1, c]
-                pct = board_pct[board[c], r]
-                if has_st and st[r, c] and abs(pct - 0.10) <= 1e-8 + 1e-5 * 0.10:
-                    pct = st_pct[r]
-                if pct > 0:
-                    xu = pc * (1 + pct)
-                    if not p < xu - one_tick - 1e-6:
-                        up = p >= _round_half_up(xu, tk) - 1e-6
-                    xd = pc * (1 - pct)
-                    if not p > xd + one_tick + 1e-6:
-                        down = p <= _round_half_up(xd, tk) + 1e-6
-        if mode_flags:
-            if has_fu:
-                f = float(flag_up[i0 + r, k])
-                if not np.isnan(f):
-                    up = f > 0.5
-                elif flags_only:
-                    up = False
+        if has_susp:
+            halted = halted | (float(susp[i0 + r, k]) > 0.5)
+        clear_up = p < pc * (1 + pct) - one_tick - 1e-6
+        clear_down = p > pc * (1 - pct) + one_tick + 1e-6
+        can_buy[r, c] = clear_up & (not halted)
+        can_sell[r, c] = clear_down & (not halted)
+        fix[n_fix] = r
+        n_fix += (not halted) & (not (clear_up & clear_down))
+    zero = np.zeros(1, dtype=np.int64)
+    nan1 = np.full(1, np.nan)
+    bp = pct_row.reshape(1, -1)
+    no_st = np.zeros((1, 1), dtype=np.bool_)
+    noflag = np.zeros((0, 0))
+    tks = np.full(1, tk)
+    los = np.full(1, lo)
+    his = np.full(1, hi)
+    ups = np.full(1, ipo_u)
+    downs = np.full(1, ipo_d)
+    for f in range(-1, n_fix + max(min(hi, T) - max(lo, 1), 0)):
+        if f < 0:
+            r = 0
+        elif f < n_fix:
+            r = fix[f]
+        else:
+            r = max(lo, 1) + f - n_fix
+        b, s = _mask_cell(px, close, prev, zero, bp, no_st, nan1, False, tks, los, his, ups, downs, noflag, noflag,
+                          k, i0, True, False, False, susp, has_susp, c, r, 0)
+        can_buy[r, c] = b
+        can_sell[r, c] = s
+
+
+@njit
+def _mask_cell(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up, ipo_down,
+               flag_up, flag_down, k, i0, mode_board, mode_flags, flags_only, susp, has_susp, c, r, cc=-1):
+    """``(can_buy, can_sell)`` of cell (r, c) (code index k) by the rule of :func:`limit_masks`; the per-code
+    inputs ``board, tick_k, ipo_*`` are read at ``cc`` (default c)."""
+    if cc < 0:
+        cc = c
+    p = px[r, c]
+    halted = np.isnan(p)
+    if has_susp and float(susp[i0 + r, k]) > 0.5:
+        halted = True
+    if halted:
+        return False, False
+    up = False
+    down = False
+    if mode_board:
+        if ipo_lo[cc] <= r < ipo_hi[cc]:
+            up = p >= ipo_up[cc] - 1e-6
+            down = p <= ipo_down[cc] + 1e-6
+        else:
+            pc = prev[c] if r == 0 else close[r - 1, c]
+            pct = board_pct[board[cc], r]
+            if has_st and st[r, c] and abs(pct - 0.10) <= 1e-8 + 1e-5 * 0.10:
+                pct = st_pct[r]
+            if pct > 0:
+                up = p >= _round_half_up(pc * (1 + pct), tick_k[cc]) - 1e-6
+                down = p <= _round_half_up(pc * (1 - pct), tick_k[cc]) + 1e-6
+    if mode_flags:
+        if flag_up.shape[0] > 0:
+            f = float(flag_up[i0 + r, k])
+            if not np.isnan(f):
+                up = f > 0.5
             elif flags_only:
                 up = False
-            if has_fd:
-                f = float(flag_down[i0 + r, k])
-                if not np.isnan(f):
-                    down = f > 0.5
-                elif flags_only:
-                    down = False
+        elif flags_only:
+            up = False
+        if flag_down.shape[0] > 0:
+            f = float(flag_down[i0 + r, k])
+            if not np.isnan(f):
+                down = f > 0.5
             elif flags_only:
                 down = False
-        can_buy[r, c] = not up
-        can_sell[r, c] = not down
+        elif flags_only:
+            down = False
+    return not up, not down
 
 
 @njit
