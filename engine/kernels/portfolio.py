@@ -316,6 +316,13 @@ def _simulate(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_sell, tr
                     sell_q[k] = 0.0
                     if not book and not pend[k]:
                         continue                     # rule 3: only pending legs trade between book rebalances
+                    if cur[k] == 0.0 and pos[k] == 0.0:
+                        # nothing held or wanted: no order and not blocked whatever the price (0 * V / px is 0 or
+                        # NaN), so the bar's price and masks (one cache line per asset) are not read
+                        if pend[k]:
+                            n_pend -= 1
+                            pend[k] = False
+                        continue
                     blocked = False
                     px = exec_price[i, k]
                     if np.isnan(px):
