@@ -501,26 +501,20 @@ def _simulate(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_sell, tr
 
 @njit
 def _seen_rows(w_all, first, T, start):
-    """(T, P) bool: bar j of column p reads a row of ``w_all`` (T_all, P, N) that is not all NaN. Read in the
-    array's memory order: across each row (stopping at its first value) when the codes are its fastest axis, else
-    down each code's column (a frame's Fortran-ordered values: reading across a row would touch one cache line and
-    page per code)."""
+    """(T, P) bool: bar j of column p reads a row of ``w_all`` (T_all, P, N) that is not all NaN, found down each
+    code's column, when the codes are not the array's fastest axis (a frame's Fortran-ordered values: reading
+    across a row would touch one cache line and page per code); else a (0, 0) array (the scan checks each row
+    itself, stopping at its first value)."""
     _, P, N = w_all.shape
+    if not (N > 1 and w_all.strides[2] > w_all.strides[0]):
+        return np.zeros((0, 0), dtype=np.bool_)
     seen = np.zeros((T, P), dtype=np.bool_)
     j0 = max(start, -first)
-    if N > 1 and w_all.strides[2] > w_all.strides[0]:
-        for p in range(P):
-            for k in range(N):
-                for j in range(j0, T):
-                    if not np.isnan(w_all[first + j, p, k]):
-                        seen[j, p] = True
-        return seen
-    for j in range(j0, T):
-        for p in range(P):
-            for k in range(N):
+    for p in range(P):
+        for k in range(N):
+            for j in range(j0, T):
                 if not np.isnan(w_all[first + j, p, k]):
                     seen[j, p] = True
-                    break
     return seen
 
 
@@ -528,7 +522,7 @@ def _seen_rows(w_all, first, T, start):
 def _scan_column(w_all, p, first, T, start, check, cur, bars, weights, e, write, seen):
     """Events of column p from bar ``start`` on (index e on; stored only if ``write``): bar j reads row
     ``first + j`` of ``w_all`` (T_all, P, N) (none before the data); its first row that is not all NaN
-    (``seen[j, p]``, :func:`_seen_rows`), then every later such row that differs from the target in force; NaN
+    (``seen[j, p]`` when :func:`_seen_rows` gave one, else checked here), then every later such row that differs from the target in force; NaN
     cells count as 0. With ``check``: -1e-12 < w < 0 counts as 0, and the scan returns -1 when a row is not clearly
     valid (an infinite value, w <= -1e-12, or a sum within 1e-12 of exceeding 1 + 1e-9), for the caller to check
     with numpy and report the rows."""
@@ -536,10 +530,20 @@ def _scan_column(w_all, p, first, T, start, check, cur, bars, weights, e, write,
     has = False
     for k in range(N):
         cur[k] = 0.0
+    by_seen = seen.shape[0] > 0
     for j in range(max(start, -first), T):
         r = first + j
-        if not seen[j, p]:
-            continue
+        if by_seen:
+            if not seen[j, p]:
+                continue
+        else:
+            all_nan = True
+            for k in range(N):
+                if not np.isnan(w_all[r, p, k]):
+                    all_nan = False
+                    break
+            if all_nan:
+                continue
         diff = not has
         total = 0.0
         for k in range(N):
