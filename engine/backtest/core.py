@@ -38,10 +38,10 @@ from engine.config_schema import CostConfig, ExecutionConfig, MarketRulesConfig
 from engine.backtest.costs import cash_growth, sh_share_mask, stamp_duty_schedule, transfer_schedule, validate_cost_specs
 from engine.data.panel import Panel, _fmt_codes, _fmt_dates
 from engine.errors import ConfigError, DataError
-from engine.kernels.portfolio import dense_events, simulate_events
-from engine.backtest.limits import tradability, tradability_arrays, values
-from engine.kernels.prep import (event_codes, held_and_trades, price_window, price_window_into, trade_count,
-                                 weight_events)
+from engine.kernels.portfolio import dense_events, simulate_events, simulate_events_log
+from engine.backtest.limits import mask_args, mask_outputs, tradability, values
+from engine.kernels.prep import (event_codes, held_and_trades, log_positions, price_window, trade_count,
+                                 weight_events, window_masks_into)
 from engine.backtest.weightpaths import SparsePaths, as_paths, clean_targets, lagged_targets
 
 __all__ = ["BacktestResult", "backtest_dates", "run_backtest", "run_backtest_many", "stamp_duty_schedule",
@@ -67,11 +67,21 @@ class BacktestResult:
     costs: pd.Series
     cost_returns: pd.Series
     trades_count: int
-    positions: pd.DataFrame
+    _positions: object = field(repr=False)     # a DataFrame, or a _PositionLog until read
     cash: pd.Series
     base_date: pd.Timestamp
     initial_cash: float
     _held: object = field(default=None, repr=False, compare=False)   # a DataFrame, or a _HeldInputs until read
+
+    @property
+    def positions(self) -> pd.DataFrame:
+        if isinstance(self._positions, _PositionLog):
+            self._positions = self._positions.frame()
+        return self._positions
+
+    @positions.setter
+    def positions(self, frame: pd.DataFrame) -> None:
+        self._positions = frame
 
     @property
     def weights_held(self) -> pd.DataFrame:
@@ -84,13 +94,39 @@ class BacktestResult:
         self._held = frame
 
 
+class _PositionLog:
+    """The kernel's positions of the traded codes as its change log (:func:`engine.kernels.portfolio.
+    simulate_events_log`), or as the (T, n) array itself; the array is rebuilt once, on first use."""
+
+    def __init__(self, T: int, n: int, log=None, pos=None, act=None, index=None, columns=None):
+        self.T, self.n, self.log, self.pos = T, n, log, pos
+        self.act, self.index, self.columns = act, index, columns
+
+    def array(self) -> np.ndarray:
+        if self.pos is None:
+            pos = np.empty((self.n, self.T)).T          # numpy's allocation (huge pages), filled by the kernel
+            log_positions(*self.log, pos)
+            self.pos, self.log = pos, None
+        return self.pos
+
+    def trades(self) -> int:
+        """Executed orders: the cells that differ from the row before (row -1 = none)."""
+        if self.log is not None and not np.isnan(self.log[2]).any():
+            return len(self.log[0])                    # one log entry per change
+        return int(trade_count(self.array()))
+
+    def frame(self) -> pd.DataFrame:
+        return _wide(self.array(), self.act, self.index, self.columns)
+
+
 @dataclass
 class _HeldInputs:
     """What :attr:`BacktestResult.weights_held` is computed from: the kernel's positions of the traded codes
-    ``pos`` (T, n), their forward-filled closes ``close`` (T, n), the values at each close ``v_close`` (T,) and
-    where the n codes go among the result's columns (``act``, all when n = len(columns))."""
+    ``pos`` (a :class:`_PositionLog`, (T, n)), their forward-filled closes ``close`` (T, n), the values at each
+    close ``v_close`` (T,) and where the n codes go among the result's columns (``act``, all when n =
+    len(columns))."""
 
-    pos: np.ndarray
+    pos: _PositionLog
     close: np.ndarray
     v_close: np.ndarray
     act: np.ndarray
@@ -98,7 +134,7 @@ class _HeldInputs:
     columns: pd.Index
 
     def frame(self) -> pd.DataFrame:
-        held, _ = held_and_trades(self.pos, self.close, self.v_close)
+        held, _ = held_and_trades(self.pos.array(), self.close, self.v_close)
         return _wide(held, self.act, self.index, self.columns)
 
 
@@ -172,13 +208,17 @@ def _prepare(panel: Panel, i0: int, i1: int, execution, costs, rules, boards, da
     view = same and i0 == 0 and T == close_all.shape[0] and np.array_equal(cols, np.arange(close_all.shape[1])) \
         and close_all.flags.f_contiguous
     n = len(cols)
+    rule = mask_args(panel, rules, boards, cols, i0, i1)
     close = np.empty((n, T)).T          # allocated by numpy (huge pages), filled by the kernel: see price_window_into
     exec_px = np.empty((0, 0)).T if view else np.empty((n, T)).T
     prev = np.full(n, np.nan)
-    price_window_into(close_all, px_all, cols, i0, T, same, not view, close, exec_px, prev)
+    can_buy, can_sell = mask_outputs(rules, T, n)
+    # the raw close itself when it is the window: NaN exactly where the filled close is (no copy)
+    px_read = close_all if view else exec_px
+    window_masks_into(close_all, px_all, cols, i0, T, same, not view, close, exec_px, prev, px_read, *rule,
+                      can_buy, can_sell)
     if view:
-        exec_px = close_all      # the raw close itself: NaN exactly where the filled close is (no copy)
-    can_buy, can_sell = tradability_arrays(panel, rules, boards, cols, i0, i1, exec_px, close, prev)
+        exec_px = close_all
     dates = panel.dates[i0:i1 + 1]
     buy, sell = stamp_duty_schedule(dates, costs.stamp_duty)
     tf = transfer_schedule(dates, costs.transfer_fee)
@@ -331,6 +371,37 @@ def _run_kernel(events_of, prep, force, P, record=False, want=("returns", "value
     return out
 
 
+def _run_logged(events, prep, force, cap=None, limit=None):
+    """One portfolio through :func:`engine.kernels.portfolio.simulate_events_log` (anchored, every output):
+    ``(outputs by name as from _run_kernel with record, _PositionLog)``. The log is sized from the events (each
+    decision or forced rebalance may change every code it or the one before holds) and the run repeated with the
+    exact size if that was short; past T x n / 2 changes (the log would outgrow the (T, n) positions) the dense
+    positions are recorded instead. ``cap`` / ``limit``: that first size and that bound (tests)."""
+    ptr, bars, ew = events
+    T, n = prep["close"].shape
+    out = {k: np.empty((1, T)) for k in ("value", "returns", "turnover", "costs", "cash")}
+    out["raw0"] = np.empty(1)
+    limit = max(T * n // 2, 1024) if limit is None else limit
+    if cap is None:
+        per_row = int((ew != 0).sum(axis=1).max()) if ew.size else 0
+        cap = min(limit, 2 * (per_row + 1) * (len(bars) + int(force.sum()) + 1) + n + 1024)
+    while True:
+        log = (np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32), np.empty(cap))
+        got = simulate_events_log(ptr, bars, ew, prep["exec_price"], prep["close"],
+                                  np.ascontiguousarray(prep["close"].T), prep["can_buy"], prep["can_sell"],
+                                  prep["trade_bar0"], prep["commission"], prep["min_commission"], prep["stamp_buy"],
+                                  prep["stamp_sell"], prep["transfer"], prep["tshare"], prep["tshare_min"],
+                                  prep["sh_mask"], prep["slippage"], prep["lot"], prep["initial_cash"],
+                                  prep["threshold"], force, prep["cash_g"], prep["div"], True, True, out["value"],
+                                  out["returns"], out["turnover"], out["costs"], out["cash"], out["raw0"], *log)
+        if got <= cap:
+            return out, _PositionLog(T, n, log=tuple(a[:got].copy() for a in log))
+        if got > limit:
+            dense = _run_kernel(lambda p0, p1: events, prep, force, 1, record=True)
+            return dense, _PositionLog(T, n, pos=dense["positions"][0])
+        cap = got
+
+
 def _frame_events(weights, panel: Panel, start, end, execution):
     """``(i0, i1, ptr, bars, ev_w)``: the period and the target events of a date x code weight frame (checked on
     every row, traded or not)."""
@@ -417,17 +488,17 @@ def run_backtest(weights, panel: Panel, start=None, end=None,
     cols = col_idx[act]
     prep = _prepare(panel, i0, i1, execution, costs, rules, boards, dataset, cols=cols)
     force = _force(dates, i0, i1, lag, rebalance_dates)
-    out = _run_kernel(lambda p0, p1: events, prep, force, 1, record=True)
+    idx = dates[i0:i1 + 1]
+    out, pos = _run_logged(events, prep, force)
     v_anchor, returns, turnover, cost_b = (out[k][0] for k in ("value", "returns", "turnover", "costs"))
-    pos = out["positions"][0]
+    pos.act, pos.index, pos.columns = act, idx, columns
     v_close = v_anchor.copy()
     v_close[0] = out["raw0"][0]                  # the value at the base day's close, after any base-day trade
-    trades = trade_count(pos)
+    trades = pos.trades()
     held_in = (pos, prep["close"], v_close)
     del prep
     cost_r = np.zeros_like(cost_b)
     cost_r[1:] = cost_b[1:] / v_anchor[:-1]
-    idx = dates[i0:i1 + 1]
 
     def series(a, name):
         return pd.Series(a, index=idx, name=name)
@@ -436,7 +507,7 @@ def run_backtest(weights, panel: Panel, start=None, end=None,
         returns=series(returns, "returns"), value=series(v_anchor, "value"),
         turnover=series(turnover, "turnover"), costs=series(cost_b, "costs"),
         cost_returns=series(cost_r, "cost_returns"),
-        trades_count=int(trades), positions=_wide(pos, act, idx, columns), cash=series(out["cash"][0], "cash"),
+        trades_count=int(trades), _positions=pos, cash=series(out["cash"][0], "cash"),
         base_date=idx[0], initial_cash=float(execution.initial_cash),
         _held=_HeldInputs(*held_in, act, idx, columns))
 

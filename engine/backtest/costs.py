@@ -133,6 +133,7 @@ def _cash_spec(spec):
 
 def sh_share_mask(codes) -> np.ndarray:
     """(N,) float: 1.0 for Shanghai A-share codes (``6xxxxx.SH``, charged the per-share transfer fee), else 0."""
+    codes = codes.tolist() if hasattr(codes, "tolist") else codes      # plain str (not one Arrow scalar per code)
     return np.array([1.0 if SH_A_SHARE.match(str(c)) else 0.0 for c in codes])
 
 

@@ -49,15 +49,24 @@ def round_half_up(x: np.ndarray, tick) -> np.ndarray:
     return np.floor(x * k + 0.5 + 1e-9) / k
 
 
+CHINEXT = re.compile(r"^30[01]\d{3}\.SZ$")
+STAR = re.compile(r"^68[89]\d{3}\.SH$")
+
+
 def infer_board(code: str, default: str) -> str:
     c = str(code)
     if c.endswith(".BJ"):
         return "bse"
-    if re.match(r"^30[01]\d{3}\.SZ$", c):
+    if CHINEXT.match(c):
         return "chinext"
-    if re.match(r"^68[89]\d{3}\.SH$", c):
+    if STAR.match(c):
         return "star"
     return default
+
+
+def _ticks(codes: pd.Index) -> np.ndarray:
+    """(N,) price tick per code: 0.001 for funds, else 0.01."""
+    return np.array([0.001 if FUND.match(str(c)) else 0.01 for c in codes.tolist()])
 
 
 def _info(boards, codes: pd.Index) -> pd.DataFrame:
@@ -100,7 +109,7 @@ def _board_names(info, codes, rules) -> pd.Series:
     """Board of each code (the info table's, else inferred from the code); a one-line ConfigError for a board
     without a limit in ``market_rules.board_limits``."""
     names = pd.Series([b if isinstance(b, str) else infer_board(c, rules.default_board)
-                       for c, b in zip(codes, info["board"])], index=codes)
+                       for c, b in zip(codes.tolist(), info["board"].tolist())], index=codes, dtype=object)
     unknown = sorted(set(names) - set(rules.board_limits))
     if unknown:
         bad = names.index[names.isin(unknown)]
@@ -125,7 +134,7 @@ def board_limit_prices(panel: Panel, rules, boards=None) -> tuple[np.ndarray, np
         on = st & np.isclose(pct, 0.10)
         pct = np.where(on, st_pct, pct)
     prev = panel["close"].ffill().shift(1).to_numpy(dtype=float, na_value=np.nan)
-    tick = np.array([0.001 if FUND.match(str(c)) else 0.01 for c in codes])[None, :]
+    tick = _ticks(codes)[None, :]
     with np.errstate(invalid="ignore"):
         up = np.where(pct > 0, round_half_up(prev * (1 + pct), tick), np.nan)
         down = np.where(pct > 0, round_half_up(prev * (1 - pct), tick), np.nan)
@@ -189,6 +198,8 @@ def tradability(panel: Panel, rules, exec_price_field: str = "close", boards=Non
     close, _, prev = price_window(values(panel["close"]), np.zeros((1, 1)), cols, 0, len(panel.dates), True)
     px = panel[exec_price_field].to_numpy(dtype=float, na_value=np.nan)
     buy, sell = tradability_arrays(panel, rules, boards, cols, 0, len(panel.dates) - 1, px, close, prev)
+    if sell is buy:
+        sell = buy.copy(order="K")
     frame = lambda a: pd.DataFrame(a, index=panel.dates, columns=panel.codes, copy=False)  # noqa: E731
     return frame(buy), frame(sell)
 
@@ -215,7 +226,30 @@ def tradability_arrays(panel: Panel, rules, boards, cols: np.ndarray, i0: int, i
     """``(can_buy, can_sell)`` (T, n) bool for rows i0..i1 and columns ``cols`` of ``panel`` (the rule of
     :func:`tradability`), given the execution prices ``px`` (T, n) of those cells, the forward-filled ``close``
     (T, n) and ``prev`` (n,) = the filled close of row i0 - 1. Computed by :func:`engine.kernels.prep.limit_masks`
-    without a (T, N) float temporary."""
+    without a (T, N) float temporary. With ``limits: off`` the two are one array (both sides: not halted)."""
+    args = mask_args(panel, rules, boards, cols, i0, i1)
+    if rules.limits == "off" and not args[-1]:     # only a missing price blocks: the kernel reads no mask where px is NaN
+        on = ~np.isnan(px)
+        return on, on
+    can_buy, can_sell = mask_outputs(rules, *px.shape)
+    limit_masks_into(px, close, prev, *args[:-5], np.ascontiguousarray(cols, dtype=np.int64), i0, *args[-5:],
+                     can_buy, can_sell)
+    return can_buy, can_sell
+
+
+def mask_outputs(rules, T: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Empty (T, n) Fortran-ordered ``(can_buy, can_sell)`` allocated by numpy (huge pages, see
+    :func:`engine.kernels.prep.price_window_into`); one array for both when ``limits: off`` (no limit rule: both
+    sides are "not halted"; the kernel only reads them)."""
+    can_buy = np.empty((n, T), dtype=np.bool_).T
+    return can_buy, (can_buy if rules.limits == "off" else np.empty((n, T), dtype=np.bool_).T)
+
+
+def mask_args(panel: Panel, rules, boards, cols: np.ndarray, i0: int, i1: int) -> tuple:
+    """The rule inputs of :func:`engine.kernels.prep.limit_masks_into` for rows i0..i1 and columns ``cols``:
+    ``(board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up, ipo_down, flag_up, flag_down,
+    mode_board, mode_flags, flags_only, susp, has_susp)`` (its arguments after ``close, prev`` without ``cols,
+    i0``). Raises the one-line errors of the rule's configuration."""
     mode = rules.limits
     if mode not in ("auto", "data", "board", "off"):
         raise ConfigError(f"market_rules.limits: '{mode}' is not allowed; use auto, data, board or off")
@@ -223,7 +257,8 @@ def tradability_arrays(panel: Panel, rules, boards, cols: np.ndarray, i0: int, i
     if mode == "data" and not has_flags:
         raise DataError(f"{panel.source}: market_rules.limits is 'data' but panel '{panel.name}' has no limit_up / "
                         "limit_down fields; add them or use limits: board (or auto)")
-    T, n = px.shape
+    n = len(cols)
+    T = i1 - i0 + 1
     dates = panel.dates[i0:i1 + 1]
     board = np.zeros(n, dtype=np.int64)
     board_pct = np.zeros((1, T))
@@ -238,7 +273,7 @@ def tradability_arrays(panel: Panel, rules, boards, cols: np.ndarray, i0: int, i
         info = _info(boards, codes)
         names = _board_names(info, codes, rules)
         uniq = sorted(set(names))
-        board = np.array([uniq.index(b) for b in names], dtype=np.int64).reshape(n)
+        board = pd.Index(uniq).get_indexer(names).astype(np.int64).reshape(n)
         board_pct = np.array([_dated(rules.board_limits[b], dates, b) for b in uniq]).reshape(len(uniq), T)
         st_all = _st_mask(panel, _info(boards, panel.codes))
         if st_all is not None and st_all.any():
@@ -248,21 +283,13 @@ def tradability_arrays(panel: Panel, rules, boards, cols: np.ndarray, i0: int, i
             st = np.asfortranarray(st_all[i0:i1 + 1][:, cols])
             st_pct = _dated(rules.board_limits["st"], dates, "st")
             has_st = True
-        tick = np.array([0.001 if FUND.match(str(c)) else 0.01 for c in codes])[None, :]
+        tick = _ticks(codes)[None, :]
         tick_k = np.round(1.0 / tick[0]).astype(float)
         if rules.ipo_free_days:
             for k, lo, hi, u, d in _ipo_overrides(panel.dates, names, info, tick):
                 ipo_lo[k], ipo_hi[k], ipo_up[k], ipo_down[k] = lo - i0, hi - i0, u, d
     flags = mode in ("auto", "data")
-    susp = rules.suspension and "suspended" in panel
-    if mode == "off" and not susp:     # only a missing price blocks: the kernel reads no mask where px is NaN
-        on = ~np.isnan(px)
-        return on, on.copy(order="K")
-    can_buy = np.empty((n, T), dtype=np.bool_).T         # numpy's allocation: huge pages (limit_masks_into)
-    can_sell = np.empty((n, T), dtype=np.bool_).T
-    limit_masks_into(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up, ipo_down,
-                     _flags(panel.get("limit_up") if flags else None),
-                     _flags(panel.get("limit_down") if flags else None), np.ascontiguousarray(cols, dtype=np.int64),
-                     i0, mode in ("auto", "board"), flags, mode == "data",
-                     _flags(panel["suspended"] if susp else None), susp, can_buy, can_sell)
-    return can_buy, can_sell
+    susp = bool(rules.suspension and "suspended" in panel)
+    return (board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up, ipo_down,
+            _flags(panel.get("limit_up") if flags else None), _flags(panel.get("limit_down") if flags else None),
+            mode in ("auto", "board"), flags, mode == "data", _flags(panel["suspended"] if susp else None), susp)

@@ -186,7 +186,42 @@ def simulate_events(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_se
                     min_commission, stamp_buy, stamp_sell, transfer, tshare, tshare_min, sh_mask, slippage, lot,
                     initial_cash, threshold, force, cash_g, div, anchor, want_returns, want_flows, record,
                     value, returns, turnover, costs_out, pre_value, traded_out, cash_out, positions, raw0):
-    """Simulate P target-weight portfolios given as events; see the module docstring for inputs and outputs.
+    """Simulate P target-weight portfolios given as events; see the module docstring for inputs and outputs."""
+    none = np.zeros(0, dtype=np.int64)
+    _simulate(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_sell, trade_bar0, commission,
+              min_commission, stamp_buy, stamp_sell, transfer, tshare, tshare_min, sh_mask, slippage, lot,
+              initial_cash, threshold, force, cash_g, div, anchor, want_returns, want_flows, record,
+              value, returns, turnover, costs_out, pre_value, traded_out, cash_out, positions, raw0,
+              False, none, none, np.zeros(0))
+
+
+@njit
+def simulate_events_log(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_sell, trade_bar0, commission,
+                        min_commission, stamp_buy, stamp_sell, transfer, tshare, tshare_min, sh_mask, slippage, lot,
+                        initial_cash, threshold, force, cash_g, div, want_returns, want_flows,
+                        value, returns, turnover, costs_out, cash_out, raw0, log_bar, log_k, log_q):
+    """:func:`simulate_events` in anchored mode for one portfolio (P = 1) with its holdings as a change log instead
+    of (T, N) positions: ``cash_out`` (1, T) as with ``record``, and each change of a position (a cell of
+    ``positions`` that differs from the row before, row -1 = none) as ``(log_bar, log_k, log_q)`` = (bar, asset,
+    shares from that bar on), in bar order. Returns the number of changes; only the first ``len(log_bar)`` are
+    written (call again with larger arrays when it returns more). :func:`engine.kernels.prep.log_positions`
+    rebuilds the positions."""
+    dummy = np.zeros((1, 1))
+    return _simulate(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_sell, trade_bar0, commission,
+                     min_commission, stamp_buy, stamp_sell, transfer, tshare, tshare_min, sh_mask, slippage, lot,
+                     initial_cash, threshold, force, cash_g, div, True, want_returns, want_flows, False,
+                     value, returns, turnover, costs_out, dummy, dummy, cash_out, np.zeros((1, 1, 1)), raw0,
+                     True, log_bar, log_k, log_q)
+
+
+@njit
+def _simulate(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_sell, trade_bar0, commission,
+              min_commission, stamp_buy, stamp_sell, transfer, tshare, tshare_min, sh_mask, slippage, lot,
+              initial_cash, threshold, force, cash_g, div, anchor, want_returns, want_flows, record,
+              value, returns, turnover, costs_out, pre_value, traded_out, cash_out, positions, raw0,
+              log, log_bar, log_k, log_q):
+    """The body of :func:`simulate_events` (and, with ``log``, :func:`simulate_events_log`, which returns the
+    number of position changes).
 
     Portfolios outer, bars inner: each portfolio's state (cash, shares, target in force, last book target, pending
     legs) stays hot and its outputs are one contiguous row. A bar is *active* when it may trade: its target
@@ -215,6 +250,8 @@ def simulate_events(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_se
     buy_f = np.zeros(N)
     buy_m = np.zeros(N)
     held = np.zeros(N, dtype=np.int64)
+    n_log = 0
+    cap = log_bar.shape[0]
     for p in range(P):
         for k in range(N):
             pos[k] = 0.0
@@ -279,6 +316,13 @@ def simulate_events(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_se
                     sell_q[k] = 0.0
                     if not book and not pend[k]:
                         continue                     # rule 3: only pending legs trade between book rebalances
+                    if cur[k] == 0.0 and pos[k] == 0.0:
+                        # nothing held or wanted: no order and not blocked whatever the price (0 * V / px is 0 or
+                        # NaN), so the bar's price and masks (one cache line per asset) are not read
+                        if pend[k]:
+                            n_pend -= 1
+                            pend[k] = False
+                        continue
                     blocked = False
                     px = exec_price[i, k]
                     if np.isnan(px):
@@ -319,7 +363,14 @@ def simulate_events(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_se
                         fee = _fee(x, q, k, i, stamp_sell[i], commission, min_commission, transfer, tshare,
                                    tshare_min, sh_mask)
                         c += x - fee
+                        before = pos[k]
                         pos[k] -= q
+                        if log and pos[k] != before:
+                            if n_log < cap:
+                                log_bar[n_log] = i
+                                log_k[n_log] = k
+                                log_q[n_log] = pos[k]
+                            n_log += 1
                         traded += x
                         cost += fee + q * px * slippage
                 if n_buys > 0:
@@ -339,7 +390,14 @@ def simulate_events(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_se
                         fee = _fee(x, q, k, i, stamp_buy[i], commission, min_commission, transfer, tshare,
                                    tshare_min, sh_mask)
                         c -= x + fee
+                        before = pos[k]
                         pos[k] += q
+                        if log and pos[k] != before:
+                            if n_log < cap:
+                                log_bar[n_log] = i
+                                log_k[n_log] = k
+                                log_q[n_log] = pos[k]
+                            n_log += 1
                         traded += x
                         cost += fee + q * px * slippage
                 if book:
@@ -364,8 +422,9 @@ def simulate_events(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_se
                         v += pos[k] * close[j, k]
                 if j == 0:
                     raw0[p] = v
-                if record:
+                if record or log:
                     cash_out[p, j] = c
+                if record:
                     for k in range(N):
                         positions[p, j, k] = pos[k]
                 if not anchor:
@@ -408,6 +467,9 @@ def simulate_events(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_se
                     held[n_held] = k
                     n_held += 1
             if j_fast < stop:
+                if log:
+                    for j in range(j_fast, stop):
+                        cash_out[p, j] = c
                 vrow = value[p]
                 if n_held == 0:
                     for j in range(j_fast, stop):
@@ -434,28 +496,54 @@ def simulate_events(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_se
                         turnover[p, j] = 0.0
                         costs_out[p, j] = 0.0
             i = stop
+    return n_log
 
 
 @njit
-def _scan_column(w_all, p, first, T, start, check, cur, bars, weights, e, write):
+def _seen_rows(w_all, first, T, start):
+    """(T, P) bool: bar j of column p reads a row of ``w_all`` (T_all, P, N) that is not all NaN, found down each
+    code's column, when the codes are not the array's fastest axis (a frame's Fortran-ordered values: reading
+    across a row would touch one cache line and page per code); else a (0, 0) array (the scan checks each row
+    itself, stopping at its first value)."""
+    _, P, N = w_all.shape
+    if not (N > 1 and w_all.strides[2] > w_all.strides[0]):
+        return np.zeros((0, 0), dtype=np.bool_)
+    seen = np.zeros((T, P), dtype=np.bool_)
+    j0 = max(start, -first)
+    for p in range(P):
+        for k in range(N):
+            for j in range(j0, T):
+                if not np.isnan(w_all[first + j, p, k]):
+                    seen[j, p] = True
+    return seen
+
+
+@njit
+def _scan_column(w_all, p, first, T, start, check, cur, bars, weights, e, write, seen):
     """Events of column p from bar ``start`` on (index e on; stored only if ``write``): bar j reads row
-    ``first + j`` of ``w_all`` (T_all, P, N) (none before the data); its first row that is not all NaN, then every
-    later such row that differs from the target in force; NaN cells count as 0. With ``check``: -1e-12 < w < 0
-    counts as 0, and the scan returns -1 when a row is not clearly valid (an infinite value, w <= -1e-12, or a sum
-    within 1e-12 of exceeding 1 + 1e-9), for the caller to check with numpy and report the rows."""
+    ``first + j`` of ``w_all`` (T_all, P, N) (none before the data); its first row that is not all NaN
+    (``seen[j, p]`` when :func:`_seen_rows` gave one, else checked here), then every later such row that differs from the target in force; NaN
+    cells count as 0. With ``check``: -1e-12 < w < 0 counts as 0, and the scan returns -1 when a row is not clearly
+    valid (an infinite value, w <= -1e-12, or a sum within 1e-12 of exceeding 1 + 1e-9), for the caller to check
+    with numpy and report the rows."""
     N = w_all.shape[2]
     has = False
     for k in range(N):
         cur[k] = 0.0
+    by_seen = seen.shape[0] > 0
     for j in range(max(start, -first), T):
         r = first + j
-        all_nan = True
-        for k in range(N):
-            if not np.isnan(w_all[r, p, k]):
-                all_nan = False
-                break
-        if all_nan:
-            continue
+        if by_seen:
+            if not seen[j, p]:
+                continue
+        else:
+            all_nan = True
+            for k in range(N):
+                if not np.isnan(w_all[r, p, k]):
+                    all_nan = False
+                    break
+            if all_nan:
+                continue
         diff = not has
         total = 0.0
         for k in range(N):
@@ -486,7 +574,7 @@ def _scan_column(w_all, p, first, T, start, check, cur, bars, weights, e, write)
 @njit
 def lagged_events(w_all, first, T, trade_bar0, check):
     """Target events (module docstring) for T bars of dense weights ``w_all`` (T_all, P, N), bar j trading row
-    ``first + j``, in one pass without a (T, P, N) copy. With ``check`` they equal ``dense_events`` of
+    ``first + j``, without a (T, P, N) copy (the rows that are not all NaN found first, in the array's memory order). With ``check`` they equal ``dense_events`` of
     ``engine.backtest.weightpaths.lagged_targets`` (the numpy clean and check), or ``ok`` is False: some row needs the numpy
     check (invalid or borderline) and the events are not usable. Bar 0 is skipped unless ``trade_bar0``.
     Returns ``(ptr, bars, weights, ok)``."""
@@ -496,15 +584,16 @@ def lagged_events(w_all, first, T, trade_bar0, check):
     cur = np.zeros(N)
     bars = np.zeros(1, dtype=np.int64)
     weights = np.zeros((1, N))
+    seen = _seen_rows(w_all, first, T, start)
     for p in range(P):
-        e = _scan_column(w_all, p, first, T, start, check, cur, bars, weights, ptr[p], False)
+        e = _scan_column(w_all, p, first, T, start, check, cur, bars, weights, ptr[p], False, seen)
         if e < 0:
             return ptr, bars, weights, False
         ptr[p + 1] = e
     bars = np.empty(ptr[P], dtype=np.int64)
     weights = np.empty((ptr[P], N))
     for p in range(P):
-        _scan_column(w_all, p, first, T, start, check, cur, bars, weights, ptr[p], True)
+        _scan_column(w_all, p, first, T, start, check, cur, bars, weights, ptr[p], True, seen)
     return ptr, bars, weights, True
 
 

@@ -35,30 +35,34 @@ def price_window_into(close_all, px_all, cols, i0, T, same, want_px, close, px, 
     (Fortran order reads and writes along columns), ``prev`` (n,) filled with NaN. The caller allocates them with
     numpy, whose large arrays get transparent huge pages (numba's allocator does not: its fresh (T, N) output
     costs several times as much in page faults as the loop itself)."""
-    n = cols.shape[0]
-    for c in range(n):
-        k = cols[c]
-        for r in range(i0 - 1, -1, -1):      # the carry into row i0: the last known close before it
-            v = close_all[r, k]
-            if not np.isnan(v):
-                prev[c] = v
-                break
-        v_last = prev[c]
-        for r in range(T):
-            v = close_all[i0 + r, k]
-            if np.isnan(v):
-                v = v_last
-            else:
-                v_last = v
-            close[r, c] = v
-            if not want_px:
-                continue
-            if np.isnan(v):
-                px[r, c] = np.nan
-            elif same:
-                px[r, c] = close_all[i0 + r, k]
-            else:
-                px[r, c] = px_all[i0 + r, k]
+    for c in range(cols.shape[0]):
+        _window_col(close_all, px_all, cols[c], i0, T, same, want_px, close, px, prev, c)
+
+
+@njit
+def _window_col(close_all, px_all, k, i0, T, same, want_px, close, px, prev, c):
+    """Column c (code index k) of :func:`price_window_into`."""
+    for r in range(i0 - 1, -1, -1):          # the carry into row i0: the last known close before it
+        v = close_all[r, k]
+        if not np.isnan(v):
+            prev[c] = v
+            break
+    v_last = prev[c]
+    for r in range(T):
+        v = close_all[i0 + r, k]
+        if np.isnan(v):
+            v = v_last
+        else:
+            v_last = v
+        close[r, c] = v
+        if not want_px:
+            continue
+        if np.isnan(v):
+            px[r, c] = np.nan
+        elif same:
+            px[r, c] = close_all[i0 + r, k]
+        else:
+            px[r, c] = px_all[i0 + r, k]
 
 
 @njit
@@ -94,56 +98,155 @@ def limit_masks(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, i
 
 @njit
 def limit_masks_into(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up, ipo_down,
-                flag_up, flag_down, cols, i0, mode_board, mode_flags, flags_only, susp, has_susp, can_buy,
+                     flag_up, flag_down, cols, i0, mode_board, mode_flags, flags_only, susp, has_susp, can_buy,
                      can_sell):
     """:func:`limit_masks` writing into given (T, n) bool outputs ``can_buy`` / ``can_sell`` (any layout; the
-    caller allocates them with numpy, Fortran-ordered, see :func:`price_window_into`)."""
-    T, n = px.shape
-    has_fu = flag_up.shape[0] > 0
-    has_fd = flag_down.shape[0] > 0
-    for c in range(n):
+    caller allocates them with numpy, Fortran-ordered, see :func:`price_window_into`). With no limit rule
+    (neither ``mode_board`` nor ``mode_flags``) both masks are "not halted", and ``can_sell`` may be the same
+    array as ``can_buy``.
+
+    Shortcuts that give the same masks: a halted cell is blocked on both sides whatever its limits; under the board
+    rule a price further than one tick (plus the 1e-6 tolerance) inside ``prev close x (1 +/- pct)`` cannot reach
+    either limit price (rounding moves a limit price by at most half a tick), so the rounding is skipped there."""
+    for c in range(px.shape[1]):
+        _masks_col(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up, ipo_down,
+                   flag_up, flag_down, cols[c], i0, mode_board, mode_flags, flags_only, susp, has_susp, can_buy,
+                   can_sell, c)
+
+
+@njit
+def window_masks_into(close_all, px_all, cols, i0, T, same, want_px, close, px, prev, px_read, board, board_pct, st,
+                      st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up, ipo_down, flag_up, flag_down, mode_board,
+                      mode_flags, flags_only, susp, has_susp, can_buy, can_sell):
+    """:func:`price_window_into` and :func:`limit_masks_into` in one pass, column by column (a column's filled
+    closes and prices are still in cache when its masks read them). The masks read the execution prices from
+    ``px_read``: ``px`` itself, or (``want_px`` False) the raw close ``close_all`` when that is the window."""
+    for c in range(cols.shape[0]):
         k = cols[c]
+        _window_col(close_all, px_all, k, i0, T, same, want_px, close, px, prev, c)
+        _masks_col(px_read, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up,
+                   ipo_down, flag_up, flag_down, k, i0, mode_board, mode_flags, flags_only, susp, has_susp, can_buy,
+                   can_sell, c)
+
+
+@njit
+def _masks_col(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up, ipo_down,
+               flag_up, flag_down, k, i0, mode_board, mode_flags, flags_only, susp, has_susp, can_buy, can_sell, c):
+    """Column c (code index k) of :func:`limit_masks_into`."""
+    T = can_buy.shape[0]
+    if not mode_board and not mode_flags:
         for r in range(T):
-            p = px[r, c]
-            up = False
-            down = False
-            if mode_board:
-                pc = prev[c] if r == 0 else close[r - 1, c]
-                pct = board_pct[board[c], r]
-                if has_st and st[r, c] and abs(pct - 0.10) <= 1e-8 + 1e-5 * 0.10:
-                    pct = st_pct[r]
-                lu = np.nan
-                ld = np.nan
-                if pct > 0:
-                    lu = _round_half_up(pc * (1 + pct), tick_k[c])
-                    ld = _round_half_up(pc * (1 - pct), tick_k[c])
-                if ipo_lo[c] <= r < ipo_hi[c]:
-                    lu = ipo_up[c]
-                    ld = ipo_down[c]
-                up = p >= lu - 1e-6
-                down = p <= ld + 1e-6
-            if mode_flags:
-                if has_fu:
-                    f = float(flag_up[i0 + r, k])
-                    if not np.isnan(f):
-                        up = f > 0.5
-                    elif flags_only:
-                        up = False
-                elif flags_only:
-                    up = False
-                if has_fd:
-                    f = float(flag_down[i0 + r, k])
-                    if not np.isnan(f):
-                        down = f > 0.5
-                    elif flags_only:
-                        down = False
-                elif flags_only:
-                    down = False
-            halted = np.isnan(p)
+            ok = not np.isnan(px[r, c])
             if has_susp and float(susp[i0 + r, k]) > 0.5:
-                halted = True
-            can_buy[r, c] = not up and not halted
-            can_sell[r, c] = not down and not halted
+                ok = False
+            can_buy[r, c] = ok
+            can_sell[r, c] = ok
+        return
+    no_flags = not mode_flags or (flag_up.shape[0] == 0 and flag_down.shape[0] == 0 and not flags_only)
+    if mode_board and no_flags and T > 1 and not (has_st and st[:, c].any()):
+        _board_col(px, close, prev, board_pct[board[c]], tick_k[c], k, i0, susp, has_susp, can_buy, can_sell, c,
+                   ipo_lo[c], ipo_hi[c], ipo_up[c], ipo_down[c])
+        return
+    for r in range(T):
+        b, s = _mask_cell(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up,
+                          ipo_down, flag_up, flag_down, k, i0, mode_board, mode_flags, flags_only, susp, has_susp, c,
+                          r)
+        can_buy[r, c] = b
+        can_sell[r, c] = s
+
+
+@njit
+def _board_col(px, close, prev, pct_row, tk, k, i0, susp, has_susp, can_buy, can_sell, c, lo, hi, ipo_u, ipo_d):
+    """The board rule alone (no flags, no ST day) on column c: one branch-free pass decides every halted cell and
+    every cell whose price is more than a tick (plus the 1e-6 tolerance) inside ``prev close x (1 +/- pct)``,
+    where rounding to the tick (at most half a tick) cannot reach it; the other cells (near or beyond a limit, no
+    limit in force, row 0, the listing-day rows ``lo..hi-1``) are then decided by :func:`_mask_cell`'s exact
+    rule."""
+    T = can_buy.shape[0]
+    one_tick = 1.0 / tk
+    fix = np.empty(T, dtype=np.int64)
+    n_fix = 0
+    for r in range(1, T):
+        p = px[r, c]
+        pct = pct_row[r]
+        pc = close[r - 1, c]
+        halted = np.isnan(p)
+        if has_susp:
+            halted = halted | (float(susp[i0 + r, k]) > 0.5)
+        clear_up = p < pc * (1 + pct) - one_tick - 1e-6
+        clear_down = p > pc * (1 - pct) + one_tick + 1e-6
+        can_buy[r, c] = clear_up & (not halted)
+        can_sell[r, c] = clear_down & (not halted)
+        fix[n_fix] = r
+        n_fix += (not halted) & (not (clear_up & clear_down))
+    zero = np.zeros(1, dtype=np.int64)
+    nan1 = np.full(1, np.nan)
+    bp = pct_row.reshape(1, -1)
+    no_st = np.zeros((1, 1), dtype=np.bool_)
+    noflag = np.zeros((0, 0))
+    tks = np.full(1, tk)
+    los = np.full(1, lo)
+    his = np.full(1, hi)
+    ups = np.full(1, ipo_u)
+    downs = np.full(1, ipo_d)
+    for f in range(-1, n_fix + max(min(hi, T) - max(lo, 1), 0)):
+        if f < 0:
+            r = 0
+        elif f < n_fix:
+            r = fix[f]
+        else:
+            r = max(lo, 1) + f - n_fix
+        b, s = _mask_cell(px, close, prev, zero, bp, no_st, nan1, False, tks, los, his, ups, downs, noflag, noflag,
+                          k, i0, True, False, False, susp, has_susp, c, r, 0)
+        can_buy[r, c] = b
+        can_sell[r, c] = s
+
+
+@njit
+def _mask_cell(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up, ipo_down,
+               flag_up, flag_down, k, i0, mode_board, mode_flags, flags_only, susp, has_susp, c, r, cc=-1):
+    """``(can_buy, can_sell)`` of cell (r, c) (code index k) by the rule of :func:`limit_masks`; the per-code
+    inputs ``board, tick_k, ipo_*`` are read at ``cc`` (default c)."""
+    if cc < 0:
+        cc = c
+    p = px[r, c]
+    halted = np.isnan(p)
+    if has_susp and float(susp[i0 + r, k]) > 0.5:
+        halted = True
+    if halted:
+        return False, False
+    up = False
+    down = False
+    if mode_board:
+        if ipo_lo[cc] <= r < ipo_hi[cc]:
+            up = p >= ipo_up[cc] - 1e-6
+            down = p <= ipo_down[cc] + 1e-6
+        else:
+            pc = prev[c] if r == 0 else close[r - 1, c]
+            pct = board_pct[board[cc], r]
+            if has_st and st[r, c] and abs(pct - 0.10) <= 1e-8 + 1e-5 * 0.10:
+                pct = st_pct[r]
+            if pct > 0:
+                up = p >= _round_half_up(pc * (1 + pct), tick_k[cc]) - 1e-6
+                down = p <= _round_half_up(pc * (1 - pct), tick_k[cc]) + 1e-6
+    if mode_flags:
+        if flag_up.shape[0] > 0:
+            f = float(flag_up[i0 + r, k])
+            if not np.isnan(f):
+                up = f > 0.5
+            elif flags_only:
+                up = False
+        elif flags_only:
+            up = False
+        if flag_down.shape[0] > 0:
+            f = float(flag_down[i0 + r, k])
+            if not np.isnan(f):
+                down = f > 0.5
+            elif flags_only:
+                down = False
+        elif flags_only:
+            down = False
+    return not up, not down
 
 
 @njit
@@ -175,6 +278,28 @@ def held_and_trades(pos, close, v_close):
             if q != before:
                 trades += 1
     return held, trades
+
+
+@njit
+def log_positions(log_bar, log_k, log_q, out):
+    """Fill ``out`` (T, n) (any layout, every cell written) with the positions of a change log of
+    :func:`engine.kernels.portfolio.simulate_events_log`: asset ``log_k[e]`` holds ``log_q[e]`` shares from bar
+    ``log_bar[e]`` until its next change (0 before its first); entries in bar order."""
+    T, n = out.shape
+    last_bar = np.zeros(n, dtype=np.int64)
+    last_q = np.zeros(n)
+    for e in range(log_bar.shape[0]):
+        k = log_k[e]
+        j = log_bar[e]
+        q = last_q[k]
+        for r in range(last_bar[k], j):
+            out[r, k] = q
+        last_bar[k] = j
+        last_q[k] = log_q[e]
+    for k in range(n):
+        q = last_q[k]
+        for r in range(last_bar[k], T):
+            out[r, k] = q
 
 
 @njit
