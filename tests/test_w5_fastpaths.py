@@ -152,3 +152,45 @@ def test_many_on_a_frames_fortran_view_equals_run_backtest():
     for k in ("returns", "value", "turnover", "costs"):
         np.testing.assert_array_equal(m[k][:, 0], getattr(r, k).to_numpy())
         np.testing.assert_array_equal(c[k][:, 0], getattr(r, k).to_numpy())
+
+
+@pytest.mark.parametrize("price", ["close", "open"])
+def test_limits_off_kernel_equals_the_general_one(price):
+    """``limits: off`` runs its own small kernel (window_open_masks_into: the board and flag rules cost ~3 s of
+    compilation on an empty numba cache); its filled close, execution prices and one mask equal the general fused
+    kernel's in the same mode (mask_args of limits: off), with and without suspension, on the full panel and on a
+    column subset of a later window; and the mask is, by hand, 'price present and not flagged suspended'."""
+    from engine.backtest.limits import mask_args, values
+    from engine.kernels.prep import window_masks_into, window_open_masks_into
+
+    panel, _ = _market()
+    close_all = values(panel["close"])
+    rng = np.random.default_rng(5)
+    opn = close_all * rng.uniform(0.98, 1.02, close_all.shape)
+    panel = Panel("stocks", {**{k: panel[k] for k in ("close", "suspended")},
+                             "open": pd.DataFrame(opn, index=panel.dates, columns=panel.codes)}, "test market")
+    close_all = values(panel["close"])
+    px_all = close_all if price == "close" else values(panel["open"])
+    same = price == "close"
+    Tall, Nall = close_all.shape
+    for susp_on in (True, False):
+        rules = MarketRulesConfig(limits="off", suspension=susp_on)
+        for cols, i0, i1 in ((np.arange(Nall), 0, Tall - 1), (np.array([1, 4, 5, 9]), 90, 200)):
+            T, n = i1 - i0 + 1, len(cols)
+            rule = mask_args(panel, rules, None, cols, i0, i1)
+            out = []
+            for fast in (True, False):
+                close, px, prev = np.empty((n, T)).T, np.empty((n, T)).T, np.full(n, np.nan)
+                cb, cs = np.empty((n, T), dtype=bool).T, np.empty((n, T), dtype=bool).T
+                if fast:
+                    window_open_masks_into(close_all, px_all, cols, i0, T, same, True, close, px, prev, px,
+                                           rule[-2], rule[-1], cb)
+                    cs = cb
+                else:
+                    window_masks_into(close_all, px_all, cols, i0, T, same, True, close, px, prev, px, *rule, cb, cs)
+                out.append((close, px, prev, cb, cs))
+            for a, b in zip(*out):
+                np.testing.assert_array_equal(a, b)
+            px_win = px_all[i0:i1 + 1][:, cols]
+            susp = panel["suspended"].to_numpy(dtype=float)[i0:i1 + 1][:, cols] > 0.5
+            np.testing.assert_array_equal(out[0][3], ~np.isnan(px_win) & (~susp if susp_on else True))

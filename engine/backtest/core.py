@@ -41,7 +41,8 @@ from engine.errors import ConfigError, DataError
 from engine.kernels.portfolio import dense_events, simulate_events, simulate_events_log
 from engine.backtest.limits import mask_args, mask_outputs, tradability, values
 from engine.kernels.prep import (event_codes, held_and_trades, log_positions, price_window, trade_count,
-                                 weight_events, window_masks_into)
+                                 weight_events, window_masks_into,
+                                 window_open_masks_into)
 from engine.backtest.weightpaths import SparsePaths, as_paths, clean_targets, lagged_targets
 
 __all__ = ["BacktestResult", "backtest_dates", "run_backtest", "run_backtest_many", "stamp_duty_schedule",
@@ -215,8 +216,12 @@ def _prepare(panel: Panel, i0: int, i1: int, execution, costs, rules, boards, da
     can_buy, can_sell = mask_outputs(rules, T, n)
     # the raw close itself when it is the window: NaN exactly where the filled close is (no copy)
     px_read = close_all if view else exec_px
-    window_masks_into(close_all, px_all, cols, i0, T, same, not view, close, exec_px, prev, px_read, *rule,
-                      can_buy, can_sell)
+    if rules.limits == "off":           # one mask for both sides (mask_outputs), no limit rule to compile
+        window_open_masks_into(close_all, px_all, cols, i0, T, same, not view, close, exec_px, prev, px_read,
+                               rule[-2], rule[-1], can_buy)
+    else:
+        window_masks_into(close_all, px_all, cols, i0, T, same, not view, close, exec_px, prev, px_read, *rule,
+                          can_buy, can_sell)
     if view:
         exec_px = close_all
     dates = panel.dates[i0:i1 + 1]

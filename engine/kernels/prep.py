@@ -130,6 +130,23 @@ def window_masks_into(close_all, px_all, cols, i0, T, same, want_px, close, px, 
 
 
 @njit
+def window_open_masks_into(close_all, px_all, cols, i0, T, same, want_px, close, px, prev, px_read, susp, has_susp,
+                           can_trade):
+    """:func:`window_masks_into` for ``limits: off``: one mask ``can_trade`` (= can_buy = can_sell: the price is
+    there and, with ``has_susp``, the day is not flagged suspended). The same values as the general kernel's
+    no-rule branch; a kernel of its own because compiling the board and flag rules costs about 3 s on an empty
+    numba cache, and every shipped strategy trades with ``limits: off``."""
+    for c in range(cols.shape[0]):
+        k = cols[c]
+        _window_col(close_all, px_all, k, i0, T, same, want_px, close, px, prev, c)
+        for r in range(T):
+            ok = not np.isnan(px_read[r, c])
+            if has_susp and float(susp[i0 + r, k]) > 0.5:
+                ok = False
+            can_trade[r, c] = ok
+
+
+@njit
 def _masks_col(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up, ipo_down,
                flag_up, flag_down, k, i0, mode_board, mode_flags, flags_only, susp, has_susp, can_buy, can_sell, c):
     """Column c (code index k) of :func:`limit_masks_into`."""
