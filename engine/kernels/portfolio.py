@@ -187,12 +187,15 @@ def simulate_events(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_se
                     initial_cash, threshold, force, cash_g, div, anchor, want_returns, want_flows, record,
                     value, returns, turnover, costs_out, pre_value, traded_out, cash_out, positions, raw0):
     """Simulate P target-weight portfolios given as events; see the module docstring for inputs and outputs."""
-    none = np.zeros(0, dtype=np.int64)
+    # the same argument types as simulate_events_log's call (int32 log arrays, flags computed, not literal
+    # constants), so numba compiles _simulate once for both entries (one specialisation costs ~4 s cold)
+    none = np.zeros(0, dtype=np.int32)
+    no_log = none.shape[0] > 0
     _simulate(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_sell, trade_bar0, commission,
               min_commission, stamp_buy, stamp_sell, transfer, tshare, tshare_min, sh_mask, slippage, lot,
               initial_cash, threshold, force, cash_g, div, anchor, want_returns, want_flows, record,
               value, returns, turnover, costs_out, pre_value, traded_out, cash_out, positions, raw0,
-              False, none, none, np.zeros(0))
+              no_log, none, none, np.zeros(0))
 
 
 @njit
@@ -207,11 +210,12 @@ def simulate_events_log(ptr, bars, ev_w, exec_price, close, close_t, can_buy, ca
     written (call again with larger arrays when it returns more). :func:`engine.kernels.prep.log_positions`
     rebuilds the positions."""
     dummy = np.zeros((1, 1))
+    yes = ptr.shape[0] > 0                       # True, typed as a plain bool (see simulate_events)
     return _simulate(ptr, bars, ev_w, exec_price, close, close_t, can_buy, can_sell, trade_bar0, commission,
                      min_commission, stamp_buy, stamp_sell, transfer, tshare, tshare_min, sh_mask, slippage, lot,
-                     initial_cash, threshold, force, cash_g, div, True, want_returns, want_flows, False,
+                     initial_cash, threshold, force, cash_g, div, yes, want_returns, want_flows, not yes,
                      value, returns, turnover, costs_out, dummy, dummy, cash_out, np.zeros((1, 1, 1)), raw0,
-                     True, log_bar, log_k, log_q)
+                     yes, log_bar, log_k, log_q)
 
 
 @njit
