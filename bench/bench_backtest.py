@@ -89,7 +89,7 @@ def main() -> None:
 
     from engine import backtest as bt
     from engine.backtest import core as bt_core
-    from engine.kernels.portfolio import dense_events
+    from engine.kernels.events import dense_events
     from engine.backtest.weightpaths import lagged_targets
     from engine.config_schema import CostConfig, ExecutionConfig, MarketRulesConfig
     from engine.data.embedded import CSI300_CODE, csi300_panel

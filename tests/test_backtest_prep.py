@@ -122,7 +122,7 @@ def test_weight_events_reads_fortran_values_and_flags_bad_rows():
     w = rng.dirichlet(np.ones(7), 80) * 0.9
     w[rng.uniform(size=80) < 0.7] = np.nan
     f = np.asfortranarray(w)
-    from engine.kernels.portfolio import lagged_events
+    from engine.kernels.events import lagged_events
     for first, T, bar0 in ((-1, 80, True), (5, 70, False), (0, 80, True)):
         got = weight_events(f, first, T, bar0)
         want = lagged_events(np.ascontiguousarray(w[:, None, :]), first, T, bar0, True)

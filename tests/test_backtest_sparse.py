@@ -16,7 +16,7 @@ from engine.backtest.weightpaths import SparsePaths
 from engine.config_schema import CostConfig, ExecutionConfig, MarketRulesConfig
 from engine.data.panel import Panel
 from engine.errors import DataError
-from engine.kernels.portfolio import lagged_events
+from engine.kernels.events import lagged_events
 
 A_SHARE = CostConfig(commission=0.00025, min_commission=5.0)
 

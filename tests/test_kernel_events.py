@@ -14,7 +14,8 @@ from engine.backtest import run_backtest_many
 from engine.config_schema import CostConfig, ExecutionConfig, MarketRulesConfig
 from engine.data.embedded import load_embedded
 from engine.kernels.ma import rolling_means
-from engine.kernels.portfolio import cost_arrays, dense_events, lagged_events, simulate, simulate_events
+from engine.kernels.events import dense_events, lagged_events
+from engine.kernels.portfolio import cost_arrays, simulate, simulate_events
 from engine.backtest.weightpaths import CrossPaths, lagged_targets
 from tests.naive_portfolio import naive_events, simulate_naive
 from tests.test_kernel import _random_case

@@ -38,7 +38,8 @@ from engine.config_schema import CostConfig, ExecutionConfig, MarketRulesConfig
 from engine.backtest.costs import cash_growth, sh_share_mask, stamp_duty_schedule, transfer_schedule, validate_cost_specs
 from engine.data.panel import Panel, _fmt_codes, _fmt_dates
 from engine.errors import ConfigError, DataError
-from engine.kernels.portfolio import dense_events, simulate_events, simulate_events_log
+from engine.kernels.events import dense_events
+from engine.kernels.portfolio import simulate_events, simulate_events_log
 from engine.backtest.limits import mask_args, mask_outputs, tradability, values
 from engine.kernels.prep import (event_codes, held_and_trades, log_positions, price_window, trade_count,
                                  weight_events, window_masks_into,

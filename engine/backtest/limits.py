@@ -212,7 +212,7 @@ def values(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _flags(frame: pd.DataFrame | None) -> np.ndarray:
-    """A flag field for :func:`engine.kernels.prep.limit_masks`: bool as uint8 (no copy), else float (NaN = not
+    """A flag field for :func:`engine.kernels.prep.limit_masks_into`: bool as uint8 (no copy), else float (NaN = not
     given); (0, 0) when absent."""
     if frame is None:
         return np.zeros((0, 0))
@@ -225,7 +225,7 @@ def tradability_arrays(panel: Panel, rules, boards, cols: np.ndarray, i0: int, i
                        close: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(can_buy, can_sell)`` (T, n) bool for rows i0..i1 and columns ``cols`` of ``panel`` (the rule of
     :func:`tradability`), given the execution prices ``px`` (T, n) of those cells, the forward-filled ``close``
-    (T, n) and ``prev`` (n,) = the filled close of row i0 - 1. Computed by :func:`engine.kernels.prep.limit_masks`
+    (T, n) and ``prev`` (n,) = the filled close of row i0 - 1. Computed by :func:`engine.kernels.prep.limit_masks_into`
     without a (T, N) float temporary. With ``limits: off`` the two are one array (both sides: not halted)."""
     args = mask_args(panel, rules, boards, cols, i0, i1)
     if rules.limits == "off" and not args[-1]:     # only a missing price blocks: the kernel reads no mask where px is NaN

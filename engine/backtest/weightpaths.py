@@ -26,7 +26,7 @@ from engine.data.panel import _fmt_dates
 from engine.errors import DataError
 from engine.kernels.ma import cross_events, cross_weights
 from engine.kernels.paths import codes_held
-from engine.kernels.portfolio import dense_events, lagged_events
+from engine.kernels.events import dense_events, lagged_events
 from engine.kernels.prep import sparse_events
 
 

@@ -71,10 +71,12 @@ def _round_half_up(x, k):
 
 
 @njit
-def limit_masks(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up, ipo_down,
-                flag_up, flag_down, cols, i0, mode_board, mode_flags, flags_only, susp, has_susp):
-    """``(can_buy, can_sell)`` (T, n) bool for trades at ``px`` (T, n) (NaN = halted), the rule of
-    :func:`engine.backtest.limits.tradability`:
+def limit_masks_into(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up, ipo_down,
+                     flag_up, flag_down, cols, i0, mode_board, mode_flags, flags_only, susp, has_susp, can_buy,
+                     can_sell):
+    """``can_buy`` / ``can_sell`` (T, n) bool, written into the given arrays (any layout; the caller allocates
+    them with numpy, Fortran-ordered, see :func:`price_window_into`), for trades at ``px`` (T, n) (NaN = halted),
+    the rule of :func:`engine.backtest.limits.tradability`:
 
     * board rule (``mode_board``): limit price = round half up of ``prev close x (1 +/- pct)`` to the tick (``k =
       round(1 / tick)`` per column, ``tick_k``), pct = ``board_pct[board[c], r]``, replaced by ``st_pct[r]`` on
@@ -86,23 +88,8 @@ def limit_masks(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, i
       (0, 0) when the panel has none): where given (not NaN), ``flag > 0.5`` decides; where not given, the board
       rule stands, or no block when ``flags_only``;
     * halted: ``px`` NaN, or ``susp`` (T_all, N_all) > 0.5 when ``has_susp``.
-    """
-    T, n = px.shape
-    can_buy = np.empty((n, T), dtype=np.bool_).T
-    can_sell = np.empty((n, T), dtype=np.bool_).T
-    limit_masks_into(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up, ipo_down,
-                     flag_up, flag_down, cols, i0, mode_board, mode_flags, flags_only, susp, has_susp, can_buy,
-                     can_sell)
-    return can_buy, can_sell
 
-
-@njit
-def limit_masks_into(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up, ipo_down,
-                     flag_up, flag_down, cols, i0, mode_board, mode_flags, flags_only, susp, has_susp, can_buy,
-                     can_sell):
-    """:func:`limit_masks` writing into given (T, n) bool outputs ``can_buy`` / ``can_sell`` (any layout; the
-    caller allocates them with numpy, Fortran-ordered, see :func:`price_window_into`). With no limit rule
-    (neither ``mode_board`` nor ``mode_flags``) both masks are "not halted", and ``can_sell`` may be the same
+    With no limit rule (neither ``mode_board`` nor ``mode_flags``) both masks are "not halted", and ``can_sell`` may be the same
     array as ``can_buy``.
 
     Shortcuts that give the same masks: a halted cell is blocked on both sides whatever its limits; under the board
@@ -139,11 +126,18 @@ def window_open_masks_into(close_all, px_all, cols, i0, T, same, want_px, close,
     for c in range(cols.shape[0]):
         k = cols[c]
         _window_col(close_all, px_all, k, i0, T, same, want_px, close, px, prev, c)
-        for r in range(T):
-            ok = not np.isnan(px_read[r, c])
-            if has_susp and float(susp[i0 + r, k]) > 0.5:
-                ok = False
-            can_trade[r, c] = ok
+        _open_col(px_read, susp, has_susp, k, i0, can_trade, c)
+
+
+@njit
+def _open_col(px, susp, has_susp, k, i0, can_trade, c):
+    """Column c (code index k) with no limit rule: tradable where the price is there and, with ``has_susp``, the
+    day is not flagged suspended."""
+    for r in range(can_trade.shape[0]):
+        ok = not np.isnan(px[r, c])
+        if has_susp and float(susp[i0 + r, k]) > 0.5:
+            ok = False
+        can_trade[r, c] = ok
 
 
 @njit
@@ -152,12 +146,9 @@ def _masks_col(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ip
     """Column c (code index k) of :func:`limit_masks_into`."""
     T = can_buy.shape[0]
     if not mode_board and not mode_flags:
-        for r in range(T):
-            ok = not np.isnan(px[r, c])
-            if has_susp and float(susp[i0 + r, k]) > 0.5:
-                ok = False
-            can_buy[r, c] = ok
-            can_sell[r, c] = ok
+        _open_col(px, susp, has_susp, k, i0, can_buy, c)
+        for r in range(T):                  # may be the same array (limits: off): then a no-op
+            can_sell[r, c] = can_buy[r, c]
         return
     no_flags = not mode_flags or (flag_up.shape[0] == 0 and flag_down.shape[0] == 0 and not flags_only)
     if mode_board and no_flags and T > 1 and not (has_st and st[:, c].any()):
@@ -222,7 +213,7 @@ def _board_col(px, close, prev, pct_row, tk, k, i0, susp, has_susp, can_buy, can
 @njit
 def _mask_cell(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ipo_lo, ipo_hi, ipo_up, ipo_down,
                flag_up, flag_down, k, i0, mode_board, mode_flags, flags_only, susp, has_susp, c, r, cc=-1):
-    """``(can_buy, can_sell)`` of cell (r, c) (code index k) by the rule of :func:`limit_masks`; the per-code
+    """``(can_buy, can_sell)`` of cell (r, c) (code index k) by the rule of :func:`limit_masks_into`; the per-code
     inputs ``board, tick_k, ipo_*`` are read at ``cc`` (default c)."""
     if cc < 0:
         cc = c
@@ -247,23 +238,20 @@ def _mask_cell(px, close, prev, board, board_pct, st, st_pct, has_st, tick_k, ip
                 up = p >= _round_half_up(pc * (1 + pct), tick_k[cc]) - 1e-6
                 down = p <= _round_half_up(pc * (1 - pct), tick_k[cc]) + 1e-6
     if mode_flags:
-        if flag_up.shape[0] > 0:
-            f = float(flag_up[i0 + r, k])
-            if not np.isnan(f):
-                up = f > 0.5
-            elif flags_only:
-                up = False
-        elif flags_only:
-            up = False
-        if flag_down.shape[0] > 0:
-            f = float(flag_down[i0 + r, k])
-            if not np.isnan(f):
-                down = f > 0.5
-            elif flags_only:
-                down = False
-        elif flags_only:
-            down = False
+        up = _flag_locked(flag_up, i0 + r, k, flags_only, up)
+        down = _flag_locked(flag_down, i0 + r, k, flags_only, down)
     return not up, not down
+
+
+@njit
+def _flag_locked(flag, row, k, flags_only, board_says):
+    """One side of a limit-locked cell by the data's flag: the flag where present (> 0.5); a missing flag (no
+    field, or NaN) leaves the board rule's ``board_says``, or (``flags_only``: limits 'data') means not locked."""
+    if flag.shape[0] > 0:
+        f = float(flag[row, k])
+        if not np.isnan(f):
+            return f > 0.5
+    return False if flags_only else board_says
 
 
 @njit
@@ -335,7 +323,7 @@ def trade_count(pos):
 
 @njit
 def weight_events(w, first, T, trade_bar0):
-    """Target events of one dense weight path, :func:`engine.kernels.portfolio.lagged_events` for ``w`` (T_all, N)
+    """Target events of one dense weight path, :func:`engine.kernels.events.lagged_events` for ``w`` (T_all, N)
     in any layout (a frame's Fortran-ordered values without a copy), bar j trading row ``first + j``, with its check
     extended to every row of ``w`` (traded or not). One pass down the columns finds the rows that are not all NaN
     and checks them; only those rows are then read across. Returns ``(ptr, bars, weights, ok)``; ``ok`` False =
@@ -397,7 +385,7 @@ def sparse_events(ptr, rows, row_ptr, codes, wts, N, first, T, trade_bar0, carry
     """Target events of P sparse paths (:class:`engine.backtest.weightpaths.SparsePaths`): portfolio p's decisions
     are ``ptr[p]:ptr[p+1]`` (rows increasing), decision d sets ``codes[row_ptr[d]:row_ptr[d+1]]`` to ``wts`` and
     every other code to 0. Bar j trades row ``first + j`` (bar 0 only when ``trade_bar0``). The events equal
-    :func:`engine.kernels.portfolio.lagged_events` of the dense form: rows between decisions all NaN, or (``carry``)
+    :func:`engine.kernels.events.lagged_events` of the dense form: rows between decisions all NaN, or (``carry``)
     each decision repeated until the next. Returns ``(ptr, bars, weights)``."""
     P = ptr.shape[0] - 1
     start = 0 if trade_bar0 else 1

@@ -57,6 +57,7 @@ class IndicatorSpec:
 _BRACKETS = {"[]", "(]", "[)", "()"}
 
 
+@dataclass(frozen=True, kw_only=True)
 class _Rules:
     """The parameter rules shared by :class:`ParamRules` and :class:`SignalSpec` (same field names):
 
@@ -67,6 +68,16 @@ class _Rules:
     ma_timing's ``{"short": "long"}``), ``check`` (optional ``check(params)`` for what is truly
     specific; raises :class:`~engine.errors.ParamError` naming the parameter). Params None skip the checks (as
     before: a None default or value means "not set")."""
+
+    choices: dict = field(default_factory=dict)
+    positive: tuple[str, ...] = ()
+    ranges: dict = field(default_factory=dict)
+    not_above: dict = field(default_factory=dict)
+    below: dict = field(default_factory=dict)
+    check: Optional[Callable[[dict], None]] = None
+
+    def __post_init__(self):
+        _check_rules(self)
 
     def validate(self, params: Optional[dict] = None, combination: bool = True) -> dict:
         """``params`` merged over the defaults, each given value coerced and checked (unknown key with a "did you
@@ -146,15 +157,6 @@ class ParamRules(_Rules):
 
     name: str
     defaults: dict
-    choices: dict = field(default_factory=dict)
-    positive: tuple[str, ...] = ()
-    ranges: dict = field(default_factory=dict)
-    not_above: dict = field(default_factory=dict)
-    below: dict = field(default_factory=dict)
-    check: Optional[Callable[[dict], None]] = None
-
-    def __post_init__(self):
-        _check_rules(self)
 
 
 def _check_rules(r) -> None:
@@ -176,14 +178,7 @@ class SignalSpec(_Rules):
     universe: str                       # dataset panel the weights refer to ('index' = CSI 300 timing, 'sw_l1', ...)
     requires: tuple[str, ...] = ()      # e.g. ("panel:index.close", "series:flows.elg_buy", "table:membership")
     description: str = ""
-    # parameter rules (ParamRules.validate, the docstring of _Rules): enumerated options, params > 0, intervals,
-    # param <= / < another param, and a custom check(params) for what is specific to the signal
-    choices: dict = field(default_factory=dict)
-    positive: tuple[str, ...] = ()
-    ranges: dict = field(default_factory=dict)
-    not_above: dict = field(default_factory=dict)
-    below: dict = field(default_factory=dict)
-    check: Optional[Callable[[dict], None]] = None
+    # parameter rules, keyword-only (inherited from _Rules): choices, positive, ranges, not_above, below, check
     format_tables: Optional[Callable[[dict], str]] = None   # report-style text of SignalResult.tables
     indicators: tuple = ()              # IndicatorSpec: indicators computable alone, with only their inputs
     after_run: Optional[Callable[[Any], dict]] = None   # run -> extra tables for the single-run summary only
@@ -194,9 +189,6 @@ class SignalSpec(_Rules):
     # engine.signals.components.ComponentMap: parameters -> indicator components, and the weights from them; sweeps
     # then compute each component once per distinct value of the parameters it reads (None: one compute per set)
     components: Optional[Any] = None
-
-    def __post_init__(self):
-        _check_rules(self)
 
     def universe_for(self, params: Optional[dict] = None) -> str:
         """The panel the weights refer to: ``params['panel']`` for a signal with a ``panel`` parameter (``hold``,

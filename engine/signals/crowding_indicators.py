@@ -37,7 +37,8 @@ CROWD_POSITIVE = ("bias_window", "pct_long", "pct_short", "pct_min_periods", "rh
 CROWD_RANGES = {k: (0.0, 1.0, "(]") for k in ("hot_pct", "cold_pct", "top_frac")}
 # the rules of the crowding parameters alone (the crowding signals' SPECs add the rotation's): the direct Python
 # calls of this module's public functions validate with them
-CROWD_RULES = ParamRules("crowding", CROWD_DEFAULTS, CROWD_CHOICES, CROWD_POSITIVE, CROWD_RANGES)
+CROWD_RULES = ParamRules("crowding", CROWD_DEFAULTS, choices=CROWD_CHOICES, positive=CROWD_POSITIVE,
+                         ranges=CROWD_RANGES)
 
 
 def combine_flags(bias, rho, share):
