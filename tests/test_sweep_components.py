@@ -83,8 +83,8 @@ def test_cli_set_run_equals_the_swept_row(tmp_path, monkeypatch):
 
 
 def test_a_component_is_computed_once_per_distinct_parameters(tmp_path, monkeypatch):
-    """60 sentiment combinations over two 温度 windows: 浓度 once, 温度 twice, 预期 three times, in this process's
-    store across 8 chunks."""
+    """60 sentiment combinations over two 温度 windows: 温度 twice, 预期 three times, in this process's store
+    across 8 chunks; 浓度 never (without conc_overlay the weights do not read it; with it, once: the next test)."""
     store = ComponentStore(2**30)
     monkeypatch.setattr(se, "_STORE", store)
     sweep = ("{signal.params.trend_k: [5, 8, 9, 10, 15], signal.params.trend: [diff, slope], "
@@ -92,8 +92,19 @@ def test_a_component_is_computed_once_per_distinct_parameters(tmp_path, monkeypa
     p, tasks, res, _ = _sweep(tmp_path, monkeypatch, "sentiment.yaml", sweep, fixed=["data.size=small"])
     assert len(res) == 60 and len(tasks) == 8
     made = pd.Series([k[1].__name__ for k in store._items]).value_counts()
-    assert made["_c_concentration"] == 1 and made["_c_temperature"] == 2 and made["_c_expectation"] == 3
+    assert "_c_concentration" not in made and made["_c_temperature"] == 2 and made["_c_expectation"] == 3
     assert store.misses == len(store._items)            # nothing computed twice (the budget holds everything)
+
+
+def test_concentration_is_computed_once_when_the_overlay_reads_it(tmp_path, monkeypatch):
+    """With conc_overlay swept [false, true], 浓度 is computed once (for the overlay rows) and shared."""
+    store = ComponentStore(2**30)
+    monkeypatch.setattr(se, "_STORE", store)
+    sweep = "{signal.params.trend_k: [5, 9], signal.params.conc_overlay: [false, true], chunk_size: 2}"
+    p, tasks, res, _ = _sweep(tmp_path, monkeypatch, "sentiment.yaml", sweep, fixed=["data.size=small"])
+    assert len(res) == 4
+    made = pd.Series([k[1].__name__ for k in store._items]).value_counts()
+    assert made["_c_concentration"] == 1 and made["_c_temperature"] == 1
 
 
 def test_chunks_follow_the_costliest_component():

@@ -393,12 +393,14 @@ def _c_expectation(ds, q, sub):
 
 def sweep_weights(ds: Dataset, p: dict, comps: Components) -> tuple[pd.DataFrame, None]:
     """The weights of merged, validated params ``p`` from the components (no indicator frame, no tables):
-    position_rule(温度, 预期, 浓度). Used by :func:`compute` and by sweeps (``SignalSpec.components``)."""
+    position_rule(温度, 预期, 浓度). Used by :func:`compute` and by sweeps (``SignalSpec.components``).
+    浓度 (the costly rolling PCA) is read only when ``conc_overlay`` uses it: without the overlay the weights do not
+    depend on it, so a sweep does not compute it (a single run still reports it among the indicators)."""
     dates = comps.get("calendar", _c_calendar)
-    conc = comps.get("concentration", _c_concentration)
+    conc = comps.get("concentration", _c_concentration).to_numpy() if p["conc_overlay"] else None
     temp = comps.get("temperature", _c_temperature)[2]
     e = comps.get("expectation", _c_expectation)["expectation"]
-    w = _position_rule(temp.to_numpy(), e.to_numpy(), conc.to_numpy(), p)
+    w = _position_rule(temp.to_numpy(), e.to_numpy(), conc, p)
     return pd.DataFrame({p["code"]: w}, index=dates), None
 
 

@@ -119,7 +119,7 @@ def plan_lines(p, periods, tasks, workers: int, n_days: int, n_codes: int) -> li
     cmap = REGISTRY[p.base.signal.name].components
     if cmap is not None and est["signal_computations"]:   # shared components: each distinct one computed once
         keys = {(name, k) for c in p.configs for name, k in zip(cmap.deps, cmap.sort_key(c.signal.params))}
-        extra = (f" + {plural(len(keys), 'indicator component')} computed once each (at most once per worker "
+        extra = (f" + up to {plural(len(keys), 'indicator component')} computed once each (at most once per worker "
                  f"process) and a rule per combination")
     lines.append(f"  estimate (rough, x3 either way): backtests {_duration(est['seconds'])}{extra}; "
                  f"peak memory about {est['memory_bytes'] / 2**30:.1f} GB")
