@@ -256,3 +256,42 @@ def test_shipped_maps_declare_only_signal_parameters():
         assert isinstance(spec.components, ComponentMap)
         for comp, params in spec.components.deps.items():
             assert set(params) <= set(spec.defaults), (name, comp, set(params) - set(spec.defaults))
+
+
+def _fake_tasks(n):
+    from types import SimpleNamespace
+
+    return [SimpleNamespace(key=f"k{i}", index=i, rows=[i]) for i in range(n)]
+
+
+@pytest.mark.parametrize("first_s,rest_s,expect", [(0.6, 0.01, "serial"), (0.0, 0.2, "processes")])
+def test_auto_executor_times_a_warm_chunk(monkeypatch, first_s, rest_s, expect):
+    """``auto`` decides from the second chunk, not the first: the first also pays the process's one-time costs
+    (numba's set-up on its first call), which made a 15-chunk rotation sweep of 0.1 s chunks look like 8 s of work
+    and start a process pool that cost more than it saved. Fake chunks: a first chunk of ``first_s`` seconds then
+    ``rest_s`` each; 12 chunks, threshold AUTO_PARALLEL_S = 1 s, so 10 x 0.2 s -> processes, 10 x 0.01 s -> serial
+    (0.6 s first chunk alone would have read as 10 x 0.6 s)."""
+    import time as _time
+
+    import engine.sweep.pool as pool
+
+    calls = []
+
+    def fake_chunk(task):
+        _time.sleep(first_s if not calls else rest_s)
+        calls.append(task.index)
+        return pd.DataFrame({"_row": task.rows})
+
+    ran = {}
+    monkeypatch.setattr(pool, "compute_chunk", fake_chunk)
+    monkeypatch.setattr(pool, "load_cached", lambda key: None)
+    monkeypatch.setattr(pool, "store", lambda key, table: None)
+    monkeypatch.setattr(pool, "AUTO_PARALLEL_S", 1.0)
+    monkeypatch.setattr(pool, "_run_processes", lambda todo, workers, done: ran.setdefault("pool", [t.index for t in todo]))
+    tables, stats = run_tasks(_fake_tasks(12), "auto", workers=2)
+    assert calls[:2] == [0, 1]                        # the first two chunks run here
+    assert stats["executor"] == expect
+    if expect == "processes":
+        assert ran["pool"] == list(range(2, 12)) and len(tables) == 2
+    else:
+        assert "pool" not in ran and calls == list(range(12)) and len(tables) == 12

@@ -12,11 +12,13 @@ the result never depends on the executor or on completion order.
 * ``dask``: ``dask.distributed.Client(scheduler)``, or a ``LocalCluster(n_workers=workers or 2,
   threads_per_worker=1, processes=True)`` when no scheduler address is given. Workers load the dataset
   themselves from the task's config (so remote workers need the same data path and the ``engine`` package).
-* ``auto`` (default): the first chunk runs here and is timed; if the rest would take more than
-  :data:`AUTO_PARALLEL_S` seconds and there is more than one core, the rest runs on a process pool over all cores.
-  Small sweeps stay in-process because starting workers costs about a second. The time the first chunk spent on
-  shared indicator components (:func:`engine.sweep.execute.component_store`) is not counted per chunk (later
-  chunks in this process reuse them) but added to the threshold (every worker process would compute them again).
+* ``auto`` (default): the first two chunks run here and the second is timed (the first also pays the process's
+  one-time costs, e.g. numba's set-up on its first call, about 0.4 s, which would make a small sweep look long);
+  if the rest would take more than :data:`AUTO_PARALLEL_S` seconds at that rate and there is more than one core,
+  the rest runs on a process pool over all cores. Small sweeps stay in-process because starting workers costs
+  about a second. The time spent on shared indicator components (:func:`engine.sweep.execute.component_store`) is
+  not counted per chunk (later chunks in this process reuse them) but added to the threshold (every worker
+  process would compute them again).
 
 Test hook: ``JINGONG_SWEEP_KILL_AFTER=N`` makes the process SIGKILL itself right after storing its N-th freshly
 computed chunk (a hard kill with no cleanup), so the resume path can be tested deterministically.
@@ -108,13 +110,18 @@ def run_tasks(tasks, executor: str = "auto", workers: int | None = None, schedul
         stats["executor"] = "serial"
         if todo:
             comps = component_store()
-            t0, shared0 = time.perf_counter(), comps.seconds
-            done(todo[0], compute_chunk(todo[0]))
+            shared0 = comps.seconds
+            done(todo[0], compute_chunk(todo[0]))      # also this process's first numba calls (their set-up)
             todo = todo[1:]
-            # indicator components computed for the first chunk stay in this process for the next ones: only the
-            # rest of the chunk's time recurs per chunk here, while each worker process would compute them again
+            per_chunk = 0.0
+            if todo:                                   # the second chunk is the one timed: a warm chunk
+                t0, shared1 = time.perf_counter(), comps.seconds
+                done(todo[0], compute_chunk(todo[0]))
+                todo = todo[1:]
+                per_chunk = (time.perf_counter() - t0) - (comps.seconds - shared1)
+            # indicator components computed here stay in this process for the next chunks: only the rest of a
+            # chunk's time recurs per chunk, while each worker process would compute them again
             shared = comps.seconds - shared0
-            per_chunk = (time.perf_counter() - t0) - shared
             if workers > 1 and len(todo) > 1 and per_chunk * len(todo) > AUTO_PARALLEL_S + shared:
                 executor = "processes"
             else:
