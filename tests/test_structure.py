@@ -226,11 +226,11 @@ import matplotlib
 matplotlib.use("pdf")
 import numpy as np, pandas as pd
 from engine.compare import _chart
-from engine.sweep.report import _heatmap_png
+from engine.sweep.report import _heatmap_grid_png
 d = pathlib.Path(tempfile.mkdtemp())
 r = pd.Series([0.01, -0.02, 0.005], index=pd.date_range("2024-01-02", periods=3))
 _chart({"a": r, "b": r * 0.5}, d / "c.png", "t", benchmarks=("b",))
-_heatmap_png(d / "h.png", np.array([[0.1, 0.2], [0.3, np.nan]]), ["1", "2"], ["x", "y"], "b", "a", "t", "RdYlGn")
+_heatmap_grid_png(d / "h.png", [(np.array([[0.1, 0.2], [0.3, np.nan]]), ["1", "2"], ["x", "y"], "b", "a")], "t", "RdYlGn")
 assert (d / "c.png").read_bytes()[:4] == b"\\x89PNG" and (d / "h.png").read_bytes()[:4] == b"\\x89PNG"
 print(matplotlib.get_backend(), os.environ.get("MPLBACKEND"))
 """

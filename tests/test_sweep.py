@@ -94,8 +94,12 @@ def test_outputs_and_summary(swept):
     d = base / "sweep"
     assert out.strip().splitlines()[-1] == f"results: {d}"
     for f in ("sweep.parquet", "sweep.csv", "summary.md", "config.yaml", "meta.json", "sweep_skipped.csv",
-              "heatmap_short__long.png", "heatmap_short__slippage_bps.png", "heatmap_long__slippage_bps.png"):
+              "heatmaps.png"):
         assert (d / f).exists(), f
+    assert not list(d.glob("heatmap_*.png"))                 # the three pairs are panels of one figure
+    assert (d / "heatmaps.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((d / "meta.json").read_text())["heatmaps"] == ["heatmaps.png"]
+    assert "![heatmaps.png](heatmaps.png)" in (d / "summary.md").read_text()
     df = pd.read_parquet(d / "sweep.parquet")
     assert list(df.columns[:3]) == ["signal.params.short", "signal.params.long", "costs.slippage_bps"]
     assert len(df) == 10                                      # 12 combinations, 2 with short >= long skipped

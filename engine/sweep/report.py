@@ -132,46 +132,66 @@ def pair_pivots(res: pd.DataFrame, a: str, b: str, cols_aggs) -> dict[str, pd.Da
     return out
 
 
-def _heatmap_png(path: Path, vals: np.ndarray, xs: list[str], ys: list[str], xlabel: str, ylabel: str, title: str,
-                 cmap: str) -> None:
-    """One heatmap PNG through matplotlib's object API (no pyplot, no backend switch: nothing global is touched).
+def _heatmap_grid_png(path: Path, panels: list, title: str, cmap: str) -> None:
+    """All pair heatmaps in one PNG, on one colour scale (they show the same metric, so a colour means the same
+    value in every panel) with one colorbar: ``panels`` = [(values (rows, cols), x tick labels, y tick labels,
+    x label, y label)]. One figure instead of one per pair: matplotlib's cost is per figure and per text, and a
+    sweep's heatmaps are drawn while the user waits (bench/bench_sweep.py R1).
 
-    The layout is computed in inches from the label lengths instead of ``tight_layout`` (which draws every figure
-    twice): DejaVu Sans digits and letters are at most ~0.65 em wide, so the margins below hold the longest tick
-    label of each axis, the axis labels, the colorbar and its tick labels, and a title of up to two lines."""
+    Drawn through matplotlib's object API (no pyplot, no backend switch: nothing global is touched), with a layout
+    computed in inches from the label lengths instead of ``tight_layout`` (which draws a figure twice): DejaVu Sans
+    digits and letters are at most ~0.65 em wide, so each panel's margins hold the longest tick labels and the axis
+    labels, and the figure's the colorbar with its tick labels and a title of up to two lines. Cells are annotated
+    with their value when a panel has at most 225 of them."""
     from matplotlib.figure import Figure
 
-    nr, nc = vals.shape
-    em = 0.65 / 72                                        # inches per point of font size, per character
-    ycw = max((len(y) for y in ys), default=1) * 7 * em     # widest y tick label (7 pt)
-    xch = max((len(x) for x in xs), default=1) * 7 * em     # tallest rotated x tick label (7 pt)
-    w = 1.2 + 0.45 * nc + 2
-    h = 1.2 + 0.35 * nr + 1
+    em = 0.65 / 72                                          # inches per point of font size, per character
+    n = len(panels)
+    ncol = min(n, 3)
+    nrow = -(-n // ncol)
+    max_r = max(v.shape[0] for v, *_ in panels)
+    max_c = max(v.shape[1] for v, *_ in panels)
+    ycw = max((len(y) for _, _, ys, _, _ in panels for y in ys), default=1) * 7 * em   # widest y tick label (7 pt)
+    xch = max((len(x) for _, xs, _, _, _ in panels for x in xs), default=1) * 7 * em   # tallest x tick label
+    pw, ph = max(0.45 * max_c, 1.2), max(0.35 * max_r, 0.9)  # one panel's cells
+    pl, pb = 0.12 + 0.22 + 0.08 + ycw, 0.12 + 0.22 + 0.08 + xch  # its left (y label, ticks) and bottom margins
+    cbar_gap, cbar_w, cbar_labels = 0.25, 0.15, 0.55
+    w = ncol * (pl + pw) + 0.15 * (ncol - 1) + cbar_gap + cbar_w + cbar_labels
     lines = [title] if len(title) * 9 * em <= w - 0.2 else title.split("  ", 1) if "  " in title else [title]
-    left, bottom = 0.12 + 0.22 + 0.08 + ycw, 0.12 + 0.22 + 0.08 + xch
     top = 0.12 + 0.17 * len(lines)
-    cbar_w, cbar_gap, cbar_labels = 0.15, 0.2, 0.55
-    right = cbar_gap + cbar_w + cbar_labels
+    h = top + nrow * (ph + pb) + 0.1 * (nrow - 1)
+    finite = [v[np.isfinite(v)] for v, *_ in panels]
+    finite = np.concatenate(finite) if finite else np.array([])
+    vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     fig = Figure(figsize=(w, h))
-    ax = fig.add_axes((left / w, bottom / h, max(w - left - right, 0.5) / w, max(h - bottom - top, 0.5) / h))
-    cax = fig.add_axes(((w - cbar_labels - cbar_w) / w, bottom / h, cbar_w / w, max(h - bottom - top, 0.5) / h))
-    im = ax.imshow(vals, aspect="auto", cmap=cmap)
-    if vals.size <= 225:
-        for (r, c), v in np.ndenumerate(vals):
-            if np.isfinite(v):
-                ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=6)
-    ax.set_xticks(range(nc), xs, rotation=90, fontsize=7)
-    ax.set_yticks(range(nr), ys, fontsize=7)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    fig.text(0.5, 1 - 0.06 / h, "\n".join(lines), ha="center", va="top", fontsize=9)
+    im = None
+    for i, (vals, xs, ys, xlabel, ylabel) in enumerate(panels):
+        r, c = divmod(i, ncol)
+        x0 = c * (pl + pw + 0.15) + pl
+        y0 = h - top - (r + 1) * (ph + pb) - r * 0.1 + pb
+        ax = fig.add_axes((x0 / w, y0 / h, pw / w, ph / h))
+        im = ax.imshow(vals, aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax)
+        if vals.size <= 225:
+            for (rr, cc), v in np.ndenumerate(vals):
+                if np.isfinite(v):
+                    ax.text(cc, rr, f"{v:.2f}", ha="center", va="center", fontsize=6)
+        ax.set_xticks(range(vals.shape[1]), xs, rotation=90, fontsize=7)
+        ax.set_yticks(range(vals.shape[0]), ys, fontsize=7)
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.set_ylabel(ylabel, fontsize=8)
+    cax = fig.add_axes(((w - cbar_labels - cbar_w) / w, (h - top - min(nrow, 2) * (ph + pb) + pb) / h, cbar_w / w,
+                        (min(nrow, 2) * (ph + pb) - pb) / h))
     fig.colorbar(im, cax=cax)
+    fig.text(0.5, 1 - 0.06 / h, "\n".join(lines), ha="center", va="top", fontsize=9)
     fig.savefig(path, dpi=80)
 
 
+HEATMAP_FILE = "heatmaps.png"
+
+
 def _heatmaps(p, res: pd.DataFrame, run_dir: Path, synthetic: bool) -> list[str]:
-    """PNG heatmaps of the ranking metric over every pair of swept parameters (at most :data:`MAX_HEATMAPS`), the
-    other parameters aggregated by their best value."""
+    """:data:`HEATMAP_FILE`: the ranking metric over every pair of swept parameters (at most :data:`MAX_HEATMAPS`
+    pairs), the other parameters aggregated by their best value; [] when fewer than two parameters vary."""
     keys = [k for k, v in zip(p.spec.keys, p.spec.values) if len(v) > 1]
     names = dict(zip(p.spec.keys, column_names(tuple(p.spec.keys))))
     metric = p.spec.rank_by
@@ -179,15 +199,16 @@ def _heatmaps(p, res: pd.DataFrame, run_dir: Path, synthetic: bool) -> list[str]
     agg = "min" if metric in LOWER_IS_BETTER else "max"
     other = len(keys) > 2
     title = f"{col}{f' ({agg} over other parameters)' if other else ''}" + ("  [SYNTHETIC]" if synthetic else "")
-    files = []
+    panels = []
     for a, b in list(itertools.combinations(keys, 2))[:MAX_HEATMAPS]:
         piv = pair_pivots(res, a, b, [(col, agg)])[col]
-        fname = f"heatmap_{names[a]}__{names[b]}.png".replace("/", "_")
-        _heatmap_png(run_dir / fname, piv.to_numpy(dtype=float), [str(x) for x in piv.columns],
-                     [str(x) for x in piv.index], names[b], names[a], title,
-                     "RdYlGn" if agg == "max" else "RdYlGn_r")
-        files.append(fname)
-    return files
+        if piv.size:
+            panels.append((piv.to_numpy(dtype=float), [str(x) for x in piv.columns], [str(x) for x in piv.index],
+                           names[b], names[a]))
+    if not panels:
+        return []
+    _heatmap_grid_png(run_dir / HEATMAP_FILE, panels, title, "RdYlGn" if agg == "max" else "RdYlGn_r")
+    return [HEATMAP_FILE]
 
 
 def write_sweep(p, res, skipped, sel, info, ds, run_dir: Path, chart: bool = True, md: bool = True) -> Path:
