@@ -91,7 +91,8 @@ def ensure_cache_writable() -> None:
 def run_cli(fn, args) -> int:
     """The one error policy of every command line: a user-fixable problem prints ``error: <one line>`` on stderr and
     exits with status 2 (no traceback); an operating-system refusal to read or write a named file (permissions, a
-    full or read-only disk) is reported the same way; Ctrl-C exits with 130. Anything else is a bug and keeps its
+    full or read-only disk) is reported the same way; Ctrl-C exits with 130; a closed stdout (``| head``) exits
+    quietly with 141. Anything else is a bug and keeps its
     traceback. Warnings of category :class:`JingongWarning` print as one ``warning: ...`` line each (once per
     distinct message)."""
     with warnings.catch_warnings():
@@ -102,6 +103,12 @@ def run_cli(fn, args) -> int:
         except JingongError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+        except BrokenPipeError:
+            # stdout's reader went away (``... | head``): the results files are written before anything is printed,
+            # so stop quietly with the status of a Unix tool killed by SIGPIPE (128 + 13); stdout is pointed at
+            # /dev/null so that the interpreter's final flush does not raise a second time.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141
         except OSError as exc:
             name = exc.filename or ""
             if not name and not isinstance(exc, (PermissionError, FileNotFoundError, IsADirectoryError)):

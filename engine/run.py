@@ -132,6 +132,7 @@ def _run(args) -> int:
     run_dir = make_run_dir(cfg, args.out)
     run.timings["total_s"] = time.perf_counter() - t0
     write_results(run, run_dir, table, chart=not args.no_chart, report=args.report)
+    after_write(args, run_dir, run)           # every file is written before anything is printed (stdout may close)
     if args.json:
         if ds.synthetic:
             print(SYNTH_BANNER, file=sys.stderr)
@@ -140,7 +141,6 @@ def _run(args) -> int:
     if args.quiet:
         if ds.synthetic:
             print(SYNTH_BANNER, file=sys.stderr)     # as a quiet sweep does
-        after_write(args, run_dir, run)
         print(f"results: {run_dir}")
         return 0
     print(f"{cfg.name}: {cfg.description.strip().splitlines()[0] if cfg.description.strip() else ''}".rstrip(": "))
@@ -152,7 +152,6 @@ def _run(args) -> int:
         for name, tab in (run.signal.tables or {}).items():
             print(f"\n{name}" + (" (synthetic inputs)" if ds.synthetic else "") + ":")
             print(tab.to_string())
-    after_write(args, run_dir, run)
     print(f"results: {run_dir}")
     return 0
 

@@ -420,3 +420,24 @@ def test_read_only_results_directory(tmp_path, capsys):
         res.chmod(0o755)
     err = capsys.readouterr().err
     assert rc == 2 and "output.dir" in err and "cannot write" in err and not any(res.iterdir())
+
+
+@pytest.mark.skipif(__import__("sys").platform == "win32", reason="POSIX pipes")
+def test_closed_stdout_exits_quietly_after_writing_the_results(tmp_path):
+    """``python -m engine.run ... | head -1`` where head has already exited: the first print meets a closed pipe.
+    No traceback, the status of a tool killed by SIGPIPE (141), and every results file written (files are written
+    before anything is printed). The pipe's read end is closed before the process starts, so the case is exact."""
+    import os
+    import subprocess
+    import sys
+
+    r_fd, w_fd = os.pipe()
+    os.close(r_fd)
+    try:
+        p = subprocess.run([sys.executable, "-m", "engine.run", "strategies/ma_timing.yaml", "--out",
+                            str(tmp_path / "o"), "--no-chart"], cwd=ROOT, stdout=w_fd, stderr=subprocess.PIPE,
+                           text=True, timeout=300, env={**os.environ, "MPLBACKEND": "Agg"})
+    finally:
+        os.close(w_fd)
+    assert p.returncode == 141 and p.stderr == "", p.stderr[-2000:]
+    assert {"metrics.json", "equity.csv", "summary.md", "report.html"} <= {f.name for f in (tmp_path / "o").iterdir()}
