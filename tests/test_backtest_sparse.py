@@ -216,3 +216,20 @@ def test_dense_codes_used_by_a_naive_loop():
                                             for t in range(T) for p in range(P))]
         assert DensePaths(arr).codes_used().tolist() == naive
     assert 5 in DensePaths(w).codes_used() and 2 not in DensePaths(w).codes_used()
+
+
+@pytest.mark.parametrize("carry", [False, True])
+def test_take_selects_portfolios_as_the_dense_array_does(carry):
+    """``take`` (vectorised: no loop over decisions) = the dense array's columns, for any order, repeats and an
+    empty selection; a portfolio with no decision stays one."""
+    panel, rng = _market(11)
+    per = [dict() for _ in range(6)]
+    sp = _targets(rng, panel, 6, carry)
+    none = SparsePaths.from_dicts(per[:1], panel.dates, panel.codes, carry=carry)
+    assert none.shape[1] == 1 and len(none.rows) == 0
+    dense = sp.dense()
+    for cols in ([3], [5, 0, 2], [1, 1, 4], list(range(6)), []):
+        got = sp.take(cols)
+        assert got.shape == (len(panel.dates), len(cols), len(panel.codes)) and got.carry == carry
+        np.testing.assert_array_equal(got.dense(), dense[:, cols, :])
+    assert none.take([0, 0]).dense().shape[1] == 2 and np.isnan(none.take([0, 0]).dense()).all()

@@ -295,3 +295,32 @@ def test_auto_executor_times_a_warm_chunk(monkeypatch, first_s, rest_s, expect):
         assert ran["pool"] == list(range(2, 12)) and len(tables) == 2
     else:
         assert "pool" not in ran and calls == list(range(12)) and len(tables) == 12
+
+
+def test_rotation_sweeps_backtest_its_month_end_decisions_only():
+    """turnover_rotation declares ``decisions``: a sweep batch is a SparsePaths of the month-end rows (held until
+    the next), not a (T, P, N) array; forward filled it is ``compute``'s daily frame (NaN = keep positions where
+    compute says 0 = cash, before the first month end), and the rebalance dates are compute's."""
+    from engine.backtest.weightpaths import SparsePaths
+    from engine.signals.batch import batch_weights
+
+    cfg = load_config(ROOT / "strategies" / "turnover_rotation.yaml", SMALL)
+    ds = se.get_dataset(cfg, None)
+    spec = REGISTRY["turnover_rotation"]
+    panel = ds.panel(spec.universe_for(cfg.signal.params))
+    params = [spec.validate({**cfg.signal.params, **x}) for x in
+              ({"variant": "A"}, {"variant": "C", "portfolio": "tilt"}, {"variant": "B", "empty": "equal_weight"},
+               {"variant": "A"})]
+    paths, problems, rebal = batch_weights(ds, "turnover_rotation", params, panel)
+    assert isinstance(paths, SparsePaths) and paths.carry and problems == [None] * 4
+    dense = paths.dense()
+    for j, prm in enumerate(params):
+        sig = spec.compute(ds, dict(prm))
+        want = sig.weights.reindex(index=panel.dates, columns=panel.codes).to_numpy()
+        first = panel.dates.get_indexer(sig.rebalance_dates)[0]
+        assert np.isnan(dense[:first, j]).all() and (want[:first] == 0).all()
+        np.testing.assert_array_equal(np.nan_to_num(dense[first:, j], nan=0.0), want[first:])
+        assert rebal[j].equals(sig.rebalance_dates)
+    months, n = len(rebal[0]), len(panel.codes)
+    assert len(paths.rows) == 4 * months and paths.weights.size <= 4 * months * n   # decisions x codes held
+    assert months < len(panel.dates) / 15                                            # vs T x P x N dense

@@ -292,19 +292,14 @@ class SparsePaths:
         return cls([0, len(r)], r, row_ptr, k, vals[d, k], len(dates), frame.shape[1], carry, dates, frame.columns)
 
     def take(self, cols) -> "SparsePaths":
-        cols = list(cols)
-        ptr, rows, row_ptr, ks, ws = [0], [], [0], [], []
-        for p in cols:
-            for d in range(self.ptr[p], self.ptr[p + 1]):
-                z = slice(self.row_ptr[d], self.row_ptr[d + 1])
-                rows.append(self.rows[d])
-                ks.append(self.codes[z])
-                ws.append(self.weights[z])
-                row_ptr.append(row_ptr[-1] + z.stop - z.start)
-            ptr.append(len(rows))
-        cat = (lambda a, dt: np.concatenate(a) if a else np.zeros(0, dt))  # noqa: E731
-        return SparsePaths(ptr, rows, row_ptr, cat(ks, np.int64), cat(ws, np.float64), self.shape[0], self.shape[2],
-                           self.carry, self._dates, self.columns)
+        cols = np.asarray(list(cols), dtype=np.int64).reshape(-1)
+        n_dec = self.ptr[cols + 1] - self.ptr[cols]
+        dec = _ranges(self.ptr[cols], n_dec)               # the kept decisions, portfolio by portfolio
+        n_ent = self.row_ptr[dec + 1] - self.row_ptr[dec]
+        ent = _ranges(self.row_ptr[dec], n_ent)            # and their entries
+        return SparsePaths(np.concatenate([[0], np.cumsum(n_dec)]), self.rows[dec],
+                           np.concatenate([[0], np.cumsum(n_ent)]), self.codes[ent], self.weights[ent],
+                           self.shape[0], self.shape[2], self.carry, self._dates, self.columns)
 
     def codes_used(self) -> np.ndarray:
         return np.unique(self.codes[np.nan_to_num(self.weights) > 0])
@@ -337,6 +332,15 @@ class SparsePaths:
                 row[self.codes[z]] = self.weights[z]
                 out[r:r1, p, :] = row
         return out
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The concatenation of ``arange(s, s + n)`` for every (s, n), as one int64 array."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, np.int64)
+    first = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    return np.repeat(starts - first, lengths) + np.arange(total, dtype=np.int64)
 
 
 def as_paths(weights) -> DensePaths | CrossPaths | SparsePaths:

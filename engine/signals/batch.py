@@ -2,9 +2,13 @@
 
 ``batch_weights(ds, signal_name, params_list, panel)`` returns ``(paths, problems, rebalance)``:
 
-* ``paths``: a weight-paths object (:mod:`engine.backtest.weightpaths`) whose ``dense()`` is (T_all, P, N) float64 aligned to ``panel.dates`` x (one column per params set) x ``panel.codes``,
-  with exactly the values ``REGISTRY[signal_name].compute(ds, params)`` gives after reindexing to the panel (a date
-  the signal does not cover is an all-NaN row = keep positions; a code it does not mention is NaN = 0);
+* ``paths``: a weight-paths object (:mod:`engine.backtest.weightpaths`) whose ``dense()`` is (T_all, P, N) float64
+  aligned to ``panel.dates`` x (one column per params set) x ``panel.codes``, with exactly the values
+  ``REGISTRY[signal_name].compute(ds, params)`` gives after reindexing to the panel (a date the signal does not
+  cover is an all-NaN row = keep positions; a code it does not mention is NaN = 0). A signal whose component map
+  declares ``decisions`` (turnover_rotation: month ends) gets a :class:`SparsePaths` of its decision rows held
+  until the next: its ``dense()`` is NaN (keep positions: cash) where ``compute`` says 0 before the first
+  decision, which the backtest treats alike;
 * ``problems[p]``: None, or the one-line reason why params set p is invalid (its column is then all NaN and must
   not be backtested). Invalid sets are skipped by the sweep, not fatal;
 * ``rebalance[p]``: the set's ``SignalResult.rebalance_dates`` (forced rebalances; None = trade on changes only),
@@ -34,7 +38,7 @@ from engine.kernels.ma import rolling_means
 from engine.signals import REGISTRY
 from engine.signals.basic import MA_TIMING
 from engine.signals.components import ComponentStore, Components
-from engine.backtest.weightpaths import CrossPaths, DensePaths
+from engine.backtest.weightpaths import CrossPaths, DensePaths, SparsePaths
 
 
 def _key(params: dict) -> str:
@@ -109,6 +113,8 @@ def batch_weights(ds: Dataset, signal_name: str, params_list: list[dict], panel:
     cmap = spec.components
     if cmap is not None and store is None:
         store = ComponentStore(COMPONENT_BUDGET)
+    if cmap is not None and cmap.decisions is not None:
+        return _decision_paths(ds, signal_name, cmap, params_list, panel, store, scope)
     T, N = len(panel.dates), len(panel.codes)
     out = np.full((T, len(params_list), N), np.nan)
     problems: list = [None] * len(params_list)
@@ -139,3 +145,51 @@ def batch_weights(ds: Dataset, signal_name: str, params_list: list[dict], panel:
         except JingongError as exc:
             problems[p] = str(exc)
     return DensePaths(out), problems, rebalance
+
+
+def _decision_paths(ds, signal_name, cmap, params_list, panel, store, scope):
+    """:func:`batch_weights` for a signal with ``ComponentMap.decisions``: each params set's decision rows as one
+    portfolio of a :class:`SparsePaths` with ``carry`` (each decision held until the next: the forward-filled
+    frame ``weights`` returns, cash before the first), so no (T, P, N) array is built."""
+    P = len(params_list)
+    problems: list = [None] * P
+    rebalance: list = [None] * P
+    parts: list = [None] * P                          # (row positions, per-row entry counts, code idx, weights)
+    done: dict[str, int] = {}
+    idx_cache: dict = {}
+    for p, prm in enumerate(params_list):
+        key = _key(prm)
+        if key in done:
+            q = done[key]
+            parts[p], problems[p], rebalance[p] = parts[q], problems[q], rebalance[q]
+            continue
+        done[key] = p
+        try:
+            rows, rebalance[p] = cmap.decisions(ds, dict(prm), Components(ds, cmap.deps, prm, store, scope))
+            ids = (id(rows.index), id(rows.columns))
+            if ids not in idx_cache:                  # a component's index objects: looked up once per chunk
+                r = panel.dates.get_indexer(rows.index)
+                c = panel.codes.get_indexer(rows.columns)
+                if (c < 0).any():
+                    raise JingongError(f"{signal_name}: weights name codes not in panel '{panel.name}': "
+                                       f"{', '.join(map(str, rows.columns[c < 0][:5]))}")
+                if (r < 0).any():
+                    raise JingongError(f"{signal_name}: decision dates not in panel '{panel.name}': "
+                                       f"{', '.join(f'{d:%Y-%m-%d}' for d in rows.index[r < 0][:5])}")
+                order = np.argsort(c, kind="stable")      # entries in the panel's code order, as a dense row
+                idx_cache[ids] = (rows.index, rows.columns, r, c[order], order)   # indexes kept alive: ids unique
+            _, _, r, c, order = idx_cache[ids]
+            vals = rows.to_numpy(dtype=float)[:, order]
+            held = vals != 0                              # NaN counts as held here and is refused by SparsePaths
+            d, k = np.nonzero(held)                       # row-major: per decision, codes in column order
+            parts[p] = (r, held.sum(axis=1), c[k], vals[d, k])
+        except JingongError as exc:
+            problems[p] = str(exc)
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    parts = [x if x is not None else empty for x in parts]
+    cat = np.concatenate
+    ptr = cat([[0], np.cumsum([len(x[0]) for x in parts])])
+    row_ptr = cat([[0], np.cumsum(cat([x[1] for x in parts]))])
+    return (SparsePaths(ptr, cat([x[0] for x in parts]), row_ptr, cat([x[2] for x in parts]),
+                        cat([x[3] for x in parts]), len(panel.dates), len(panel.codes), carry=True,
+                        dates=panel.dates), problems, rebalance)

@@ -12,6 +12,11 @@ next to its defaults (``SignalSpec.components``):
 * ``weights(ds, params, comps) -> (weights, rebalance_dates)``: the signal's target weights from its components
   (``comps.get(name, fn)``) and its cheap rule parameters. The signal's own ``compute`` calls the same function,
   so a swept row and a single run get their weights from the same code and the same component values.
+* ``decisions`` (optional), for a signal that decides on a few dates (month ends) and holds in between:
+  ``decisions(ds, params, comps) -> (rows, rebalance_dates)``, ``rows`` = the decision rows only (dates x codes,
+  no NaN), whose forward fill (cash before the first) is exactly what ``weights`` returns. Sweeps then backtest
+  the compact form (:class:`engine.backtest.weightpaths.SparsePaths`, ``carry``) instead of a (T, P, N) array:
+  the same results bit for bit, in memory and time proportional to the decisions.
 
 :class:`Components` is the per-parameter-set view; its values live in a :class:`ComponentStore`, a bounded LRU
 (by bytes) that a sweep keeps per worker process, keyed by dataset, component function and parameter values. A
@@ -39,11 +44,13 @@ def params_key(q: Mapping) -> str:
 
 @dataclass(frozen=True)
 class ComponentMap:
-    """A signal's components: ``deps`` (component -> parameters it reads, costliest component first) and
-    ``weights(ds, params, comps) -> (weights DataFrame, rebalance_dates or None)`` (module docstring)."""
+    """A signal's components: ``deps`` (component -> parameters it reads, costliest component first),
+    ``weights(ds, params, comps) -> (weights DataFrame, rebalance_dates or None)`` and optionally ``decisions``
+    (the decision rows only; module docstring)."""
 
     deps: Mapping[str, tuple[str, ...]]
     weights: Callable[[Any, dict, "Components"], tuple]
+    decisions: Callable[[Any, dict, "Components"], tuple] | None = None
 
     def sort_key(self, params: Mapping) -> tuple[str, ...]:
         """The parameter values of every component, in declared order: combinations with equal leading entries

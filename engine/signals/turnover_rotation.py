@@ -335,13 +335,21 @@ def sweep_weights(ds: Dataset, p: dict, comps: Components) -> tuple[pd.DataFrame
     return pd.DataFrame(daily, index=dates, columns=close.columns, copy=False), pd.DatetimeIndex(dates[ends])
 
 
+def decision_rows(ds: Dataset, p: dict, comps: Components) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
+    """The month-end rows of :func:`sweep_weights` only (month ends x codes), whose forward fill with cash before
+    the first month end is :func:`sweep_weights`' frame: what a sweep backtests (``ComponentMap.decisions``)."""
+    close, dates, ends, _ = comps.get("months", _c_months)
+    when = pd.DatetimeIndex(dates[ends])
+    return pd.DataFrame(rule_rows(p, comps), index=when, columns=close.columns, copy=False), when
+
+
 _SLOPE = ("turnover_source", "norm", "norm_window", "norm_min_periods", "slope_min_obs")
 COMPONENTS = ComponentMap(
     deps={"slope": _SLOPE, "mean": _SLOPE, "flag": (*_SLOPE, "flag"), "turnover": ("turnover_source",),
           "st": ("st_window", "trend", "relative"), "mt": ("mt_window", "trend", "relative"),
           "st_c": ("c_abs_window", "c_abs_trend"), "mt_c": ("c_rel_window", "c_rel_trend", "c_benchmark"),
           "ref": ("relative",), "ref_c": ("c_benchmark",), "months": ()},
-    weights=sweep_weights)
+    weights=sweep_weights, decisions=decision_rows)
 
 
 def trend_legs(ds: Dataset, close: pd.DataFrame, params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
