@@ -152,7 +152,6 @@ def test_memory_is_proportional_to_the_decisions():
     3.9 GB; the sparse form holds 100 x ~232 decisions x 100 codes."""
     T, P, N = 4857, 100, 1000
     dates = pd.bdate_range("2005-01-04", periods=T)
-    codes = pd.Index([f"{k:06d}.SZ" for k in range(N)])
     month_end = np.flatnonzero(dates.to_period("M")[1:] != dates.to_period("M")[:-1])
     rng = np.random.default_rng(0)
     D = len(month_end) * P

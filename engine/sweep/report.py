@@ -142,7 +142,8 @@ def _heatmap_grid_png(path: Path, panels: list, title: str, cmap: str) -> None:
     computed in inches from the label lengths instead of ``tight_layout`` (which draws a figure twice): DejaVu Sans
     digits and letters are at most ~0.65 em wide, so each panel's margins hold the longest tick labels and the axis
     labels, and the figure's the colorbar with its tick labels and a title of up to two lines. Cells are annotated
-    with their value when a panel has at most 225 of them."""
+    with their value when a panel has at most 225 of them; a panel is at most 6 x 4.5 in, with at most 30 tick
+    labels per axis (every k-th value beyond that)."""
     from matplotlib.figure import Figure
 
     em = 0.65 / 72                                          # inches per point of font size, per character
@@ -153,7 +154,8 @@ def _heatmap_grid_png(path: Path, panels: list, title: str, cmap: str) -> None:
     max_c = max(v.shape[1] for v, *_ in panels)
     ycw = max((len(y) for _, _, ys, _, _ in panels for y in ys), default=1) * 7 * em   # widest y tick label (7 pt)
     xch = max((len(x) for _, xs, _, _, _ in panels for x in xs), default=1) * 7 * em   # tallest x tick label
-    pw, ph = max(0.45 * max_c, 1.2), max(0.35 * max_r, 0.9)  # one panel's cells
+    pw = min(max(0.45 * max_c, 1.2), 6.0)                  # one panel's cells: 0.45 x 0.35 in each, the panel
+    ph = min(max(0.35 * max_r, 0.9), 4.5)                  # capped (a 100 x 100 grid stays a readable image)
     pl, pb = 0.12 + 0.22 + 0.08 + ycw, 0.12 + 0.22 + 0.08 + xch  # its left (y label, ticks) and bottom margins
     cbar_gap, cbar_w, cbar_labels = 0.25, 0.15, 0.55
     w = ncol * (pl + pw) + 0.15 * (ncol - 1) + cbar_gap + cbar_w + cbar_labels
@@ -175,8 +177,9 @@ def _heatmap_grid_png(path: Path, panels: list, title: str, cmap: str) -> None:
             for (rr, cc), v in np.ndenumerate(vals):
                 if np.isfinite(v):
                     ax.text(cc, rr, f"{v:.2f}", ha="center", va="center", fontsize=6)
-        ax.set_xticks(range(vals.shape[1]), xs, rotation=90, fontsize=7)
-        ax.set_yticks(range(vals.shape[0]), ys, fontsize=7)
+        sx, sy = -(-vals.shape[1] // 30), -(-vals.shape[0] // 30)      # at most 30 tick labels per axis
+        ax.set_xticks(range(0, vals.shape[1], sx), xs[::sx], rotation=90, fontsize=7)
+        ax.set_yticks(range(0, vals.shape[0], sy), ys[::sy], fontsize=7)
         ax.set_xlabel(xlabel, fontsize=8)
         ax.set_ylabel(ylabel, fontsize=8)
     cax = fig.add_axes(((w - cbar_labels - cbar_w) / w, (h - top - min(nrow, 2) * (ph + pb) + pb) / h, cbar_w / w,
