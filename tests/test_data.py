@@ -126,3 +126,26 @@ def test_dataset_fields_are_read_lazily_and_validated_on_access(tmp_path):
         p["turnover"]
     with pytest.raises(DataError, match="volume.parquet: cannot be read"):
         p["volume"]
+
+
+def test_dataset_series_and_tables_are_read_on_first_access(tmp_path):
+    """read_dataset reads series and tables when first used (a strategy reads the few it needs), and still
+    checks them then: a broken file no strategy asks for costs nothing; one that is asked for is a one-line
+    DataError naming it; duplicate dates in a series are refused on access, as before on load."""
+    from engine.data.io import read_dataset
+    from engine.errors import DataError
+
+    (tmp_path / "series").mkdir()
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "series" / "good.csv").write_text("date,x\n2024-01-02,1\n2024-01-03,2\n", encoding="utf-8")
+    (tmp_path / "series" / "dup.csv").write_text("date,x\n2024-01-02,1\n2024-01-02,2\n", encoding="utf-8")
+    (tmp_path / "series" / "broken.parquet").write_bytes(b"not a parquet file")
+    (tmp_path / "tables" / "info.csv").write_text("code,name\n600000.SH,a\n", encoding="utf-8")
+    ds = read_dataset(tmp_path).validate()
+    assert sorted(ds.series) == ["broken", "dup", "good"] and "good" in ds.series and len(ds.tables) == 1
+    assert ds.series["good"]["x"].tolist() == [1, 2]
+    assert ds.tables["info"]["name"].tolist() == ["a"]
+    with pytest.raises(DataError, match=r"broken\.parquet: cannot be read"):
+        ds.series["broken"]
+    with pytest.raises(DataError, match=r"series 'dup': duplicate dates 2024-01-02"):
+        ds.get_series("dup")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine.data.panel import FLAG_FIELDS, Dataset, LazyFields, LazyPanels, Panel
+from engine.data.panel import FLAG_FIELDS, Dataset, LazyFields, LazyPanels, LazySeries, LazyTables, Panel
 from engine.errors import DataError
 
 _EXTS = (".parquet", ".csv")
@@ -80,12 +80,11 @@ def read_dataset(root: str | Path, panels: list[str] | None = None) -> Dataset:
                 continue
             if _files(sub):
                 lazy[sub.name] = (lambda sub=sub: _read_panel(sub))
-    ds = Dataset(panels=LazyPanels(lazy), meta=meta, source=str(root))
-    for name, path in _files(root / "series").items():
-        ds.series[name] = _read_frame(path, dated=True)
-    for name, path in _files(root / "tables").items():
-        ds.tables[name] = _read_frame(path, dated=False)
-    return ds
+    series = {name: (lambda path=path: _read_frame(path, dated=True)) for name, path in _files(root / "series").items()}
+    tables = {name: (lambda path=path: _read_frame(path, dated=False)) for name, path in _files(root / "tables").items()}
+    # panels, series and tables are read (and checked) on first access: a run reads what its strategy needs
+    return Dataset(panels=LazyPanels(lazy), series=LazySeries(series, where=str(root)), tables=LazyTables(tables),
+                   meta=meta, source=str(root))
 
 
 def _read_field(path: Path, fname: str, panel: str | None = None) -> pd.DataFrame:

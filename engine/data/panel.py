@@ -152,6 +152,18 @@ class LazyTables(_LazyDict):
     """Static tables read from disk on first access."""
 
 
+class LazySeries(_LazyDict):
+    """Dated series read from disk on first access, their dates then validated (:func:`validate_index`): a
+    strategy reads the series it needs (the sentiment model 3 of the synthetic market's 12)."""
+
+    def __init__(self, loaders: dict | None = None, where: str = "<dataset>"):
+        super().__init__(loaders)
+        self._where = where
+
+    def _check(self, key, df) -> None:
+        validate_index(df.index, f"{self._where}: series '{key}'")
+
+
 class LazyFields(_LazyDict):
     """Fields of one panel read on first access, each validated against the first field read (same dates, same
     codes) and on its own (prices > 0, no all-empty code). The crowding signal reads 2 of the 18 stock fields."""
@@ -232,11 +244,12 @@ class Dataset:
                 raise ValueError(f"bad requirement {need!r}")
 
     def validate(self) -> "Dataset":
-        """Validate every panel in memory (lazy panels are validated when they are first read)."""
+        """Validate every panel and series in memory (lazy ones are validated when they are first read)."""
         panels = self.panels.loaded().values() if isinstance(self.panels, LazyPanels) else self.panels.values()
         for p in panels:
             validate_panel(p)
-        for name, s in self.series.items():
+        series = self.series.loaded() if isinstance(self.series, LazySeries) else self.series   # lazy: on read
+        for name, s in series.items():
             validate_index(s.index, f"{self.source}: series '{name}'")
         return self
 
