@@ -337,9 +337,23 @@ def bench_report_signals(yaml: str, sets: list[str]) -> dict:
     return {"n": len(params), "shared": shared, "full": full}
 
 
+def _cpu_speed() -> float:
+    """Seconds for a fixed pure-Python loop (10 million additions), best of 3: this machine's speed drifts (the
+    same sweep took 2.5 s and 4 s an hour apart at load 0, with the loop's time moving alike), so R1 prints it."""
+    best = float("inf")
+    for _ in range(3):
+        t, acc = time.perf_counter(), 0
+        for i in range(10_000_000):
+            acc += i
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
 def bench_reports() -> None:
-    """R1 lines (module docstring), each with the load average before and after it."""
+    """R1 lines (module docstring), each with the load average before and after it and the speed of a fixed
+    Python loop (:func:`_cpu_speed`) next to it."""
     for label, yaml, sets, target in REPORT_SWEEPS:
+        print(f"R1   calibration: 10M-step Python loop {_cpu_speed():.2f} s (best of 3)", flush=True)
         load = os.getloadavg()[0]
         sig = bench_report_signals(yaml, sets)
         wall, tm = bench_report_cli(yaml, sets, 2)
