@@ -324,3 +324,32 @@ def test_rotation_sweeps_backtest_its_month_end_decisions_only():
     months, n = len(rebal[0]), len(panel.codes)
     assert len(paths.rows) == 4 * months and paths.weights.size <= 4 * months * n   # decisions x codes held
     assert months < len(panel.dates) / 15                                            # vs T x P x N dense
+
+
+def test_decision_rows_with_nan_mean_what_the_dense_frame_means():
+    """A decision row that is all NaN is no decision (positions kept), a NaN cell is 0: the sparse batch of such
+    rows backtests exactly like the dense frame holding each decision row until the next (a toy signal on a toy
+    panel)."""
+    from engine.backtest import run_backtest_many
+    from engine.data.panel import Panel
+    from engine.signals.batch import _decision_paths
+
+    dates = pd.bdate_range("2024-01-01", periods=60, name="date")
+    codes = pd.Index(["A", "B", "C"])
+    rng = np.random.default_rng(3)
+    close = pd.DataFrame(np.exp(np.cumsum(rng.normal(0, 0.02, (60, 3)), axis=0)) * 10, index=dates, columns=codes)
+    panel = Panel("toy", {"close": close}, "toy")
+    when = dates[[5, 20, 35, 50]]
+    rows = pd.DataFrame([[0.5, 0.5, 0.0], [np.nan, np.nan, np.nan], [0.2, np.nan, 0.8], [0.0, 0.0, 0.0]],
+                        index=when, columns=codes[::-1])          # columns not in the panel's order
+    cmap = ComponentMap(deps={}, weights=None, decisions=lambda ds, p, comps: (rows, when))
+    paths, problems, rebal = _decision_paths(None, "toy", cmap, [{}], panel, ComponentStore(2**20), "t")
+    assert problems == [None] and len(paths.rows) == 3                     # the all-NaN row is not a decision
+    dec = rows.reindex(columns=codes).dropna(how="all")           # each decision row held whole until the next
+    last = np.searchsorted(dates.get_indexer(dec.index), np.arange(len(dates)), side="right") - 1
+    dense = np.where((last >= 0)[:, None], dec.to_numpy()[np.maximum(last, 0)], np.nan)[:, None, :]
+    a = run_backtest_many(paths, panel)
+    b = run_backtest_many(dense, panel)
+    for k in ("returns", "value", "turnover", "costs"):
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert (a["turnover"] > 0).sum() >= 3

@@ -180,9 +180,11 @@ def _decision_paths(ds, signal_name, cmap, params_list, panel, store, scope):
                 idx_cache[ids] = (rows.index, rows.columns, r, c[order], order)   # indexes kept alive: ids unique
             _, _, r, c, order = idx_cache[ids]
             vals = rows.to_numpy(dtype=float)[:, order]
-            held = vals != 0                              # NaN counts as held here and is refused by SparsePaths
+            keep = ~np.isnan(vals).all(axis=1)            # an all-NaN row is no decision (keep positions), as in
+            vals, rk = vals[keep], r[keep]                # the dense frame; a NaN cell is 0 in both forms
+            held = vals != 0
             d, k = np.nonzero(held)                       # row-major: per decision, codes in column order
-            parts[p] = (r, held.sum(axis=1), c[k], vals[d, k])
+            parts[p] = (rk, held.sum(axis=1), c[k], vals[d, k])
         except JingongError as exc:
             problems[p] = str(exc)
     empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))

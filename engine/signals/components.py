@@ -13,8 +13,9 @@ next to its defaults (``SignalSpec.components``):
   (``comps.get(name, fn)``) and its cheap rule parameters. The signal's own ``compute`` calls the same function,
   so a swept row and a single run get their weights from the same code and the same component values.
 * ``decisions`` (optional), for a signal that decides on a few dates (month ends) and holds in between:
-  ``decisions(ds, params, comps) -> (rows, rebalance_dates)``, ``rows`` = the decision rows only (dates x codes,
-  no NaN), whose forward fill (cash before the first) is exactly what ``weights`` returns. Sweeps then backtest
+  ``decisions(ds, params, comps) -> (rows, rebalance_dates)``, ``rows`` = the decision rows only (dates x codes;
+  an all-NaN row is no decision and a NaN cell is 0, as in a weight frame), each held whole until the next (cash
+  before the first): exactly what ``weights`` returns. Sweeps then backtest
   the compact form (:class:`engine.backtest.weightpaths.SparsePaths`, ``carry``) instead of a (T, P, N) array:
   the same results bit for bit, in memory and time proportional to the decisions.
 
