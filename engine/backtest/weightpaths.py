@@ -283,13 +283,10 @@ class SparsePaths:
         r = dates.get_indexer(frame.index)
         if (r < 0).any():
             raise DataError(f"weights: dates {_fmt_dates(frame.index[r < 0])} are not trading days of the panel")
-        vals = frame.to_numpy(dtype=float, na_value=np.nan)
-        keep = ~np.isnan(vals).all(axis=1)
-        vals, r = vals[keep], r[keep]
-        held = np.nan_to_num(vals, nan=0.0) != 0
-        d, k = np.nonzero(held)                       # row-major: per decision, codes in column order
-        row_ptr = np.concatenate([[0], np.cumsum(held.sum(axis=1))])
-        return cls([0, len(r)], r, row_ptr, k, vals[d, k], len(dates), frame.shape[1], carry, dates, frame.columns)
+        keep, counts, k, w = decision_entries(frame.to_numpy(dtype=float, na_value=np.nan))
+        row_ptr = np.concatenate([[0], np.cumsum(counts)])
+        return cls([0, int(keep.sum())], r[keep], row_ptr, k, w, len(dates), frame.shape[1], carry, dates,
+                   frame.columns)
 
     def take(self, cols) -> "SparsePaths":
         cols = np.asarray(list(cols), dtype=np.int64).reshape(-1)
@@ -332,6 +329,17 @@ class SparsePaths:
                 row[self.codes[z]] = self.weights[z]
                 out[r:r1, p, :] = row
         return out
+
+
+def decision_entries(vals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A (decisions x codes) weight array as sparse entries, read as a dense weight frame is read: an all-NaN row
+    is no decision (positions kept), a NaN or 0 cell is not held. Returns (kept rows mask, entries per kept row,
+    column of each entry, its weight), row-major: per decision, codes in column order."""
+    keep = ~np.isnan(vals).all(axis=1)
+    vals = vals[keep]
+    held = np.nan_to_num(vals, nan=0.0) != 0
+    d, k = np.nonzero(held)
+    return keep, held.sum(axis=1), k, vals[d, k]
 
 
 def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:

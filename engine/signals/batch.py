@@ -38,7 +38,7 @@ from engine.kernels.ma import rolling_means
 from engine.signals import REGISTRY
 from engine.signals.basic import MA_TIMING
 from engine.signals.components import ComponentStore, Components
-from engine.backtest.weightpaths import CrossPaths, DensePaths, SparsePaths
+from engine.backtest.weightpaths import CrossPaths, DensePaths, SparsePaths, decision_entries
 
 
 def _key(params: dict) -> str:
@@ -179,12 +179,8 @@ def _decision_paths(ds, signal_name, cmap, params_list, panel, store, scope):
                 order = np.argsort(c, kind="stable")      # entries in the panel's code order, as a dense row
                 idx_cache[ids] = (rows.index, rows.columns, r, c[order], order)   # indexes kept alive: ids unique
             _, _, r, c, order = idx_cache[ids]
-            vals = rows.to_numpy(dtype=float)[:, order]
-            keep = ~np.isnan(vals).all(axis=1)            # an all-NaN row is no decision (keep positions), as in
-            vals, rk = vals[keep], r[keep]                # the dense frame; a NaN cell is 0 in both forms
-            held = vals != 0
-            d, k = np.nonzero(held)                       # row-major: per decision, codes in column order
-            parts[p] = (rk, held.sum(axis=1), c[k], vals[d, k])
+            keep, counts, k, w = decision_entries(rows.to_numpy(dtype=float)[:, order])   # as SparsePaths.from_rows
+            parts[p] = (r[keep], counts, c[k], w)
         except JingongError as exc:
             problems[p] = str(exc)
     empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
